@@ -1,0 +1,70 @@
+//! `dae denoise`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use dae::corrupt::SampleShape;
+use dae::model::ModelKind;
+
+/// Arguments of `dae denoise`.
+#[derive(Args, Debug)]
+pub struct DenoiseArgs {
+    /// A run directory written by `dae train`.
+    run: PathBuf,
+    /// PNG images to denoise (grayscale; colour is converted).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory; each result keeps its input's file name.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Compute device (default: the run's).
+    #[arg(long)]
+    device: Option<String>,
+}
+
+/// Pads an image on the bottom and right by repeating the edge, to `ph x pw`.
+fn pad_edge(img: &[f32], h: usize, w: usize, ph: usize, pw: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(ph * pw);
+    for y in 0..ph {
+        let row = &img[y.min(h - 1) * w..][..w];
+        out.extend((0..pw).map(|x| row[x.min(w - 1)]));
+    }
+    out
+}
+
+/// Runs `dae denoise`.
+pub fn run(a: DenoiseArgs) -> anyhow::Result<()> {
+    let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
+    let model_config = &loaded.config.model;
+    // Read and check every input before writing anything.
+    let mut images = Vec::new();
+    for path in &a.inputs {
+        let (pixels, h, w) = dae::data::image_folder::read_png(path)?;
+        let Some(name) = path.file_name() else {
+            bail!("{}: not a file name", path.display());
+        };
+        let (ph, pw) = match model_config.kind {
+            ModelKind::Conv => (h.div_ceil(4) * 4, w.div_ceil(4) * 4),
+            ModelKind::Mlp => (h, w),
+        };
+        model_config
+            .accepts(ph, pw)
+            .with_context(|| format!("{}", path.display()))?;
+        images.push((name.to_owned(), pixels, h, w, ph, pw));
+    }
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    for (name, pixels, h, w, ph, pw) in images {
+        let padded = pad_edge(&pixels, h, w, ph, pw);
+        let shape = SampleShape::new(1, ph, pw);
+        let out = dae::eval::heldout::reconstruct(&loaded.model, &padded, shape, &loaded.device);
+        let cropped: Vec<f32> = (0..h)
+            .flat_map(|y| out[y * pw..y * pw + w].to_vec())
+            .collect();
+        let dest = a.out.join(&name);
+        dae::data::image_folder::write_png_gray(&dest, &cropped, h, w)?;
+        eprintln!("{}", dest.display());
+    }
+    Ok(())
+}

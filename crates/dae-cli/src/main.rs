@@ -1,0 +1,63 @@
+//! `dae`: train, evaluate and apply denoising autoencoders from the command line.
+//!
+//! This binary parses arguments and prints; all the work is in the `dae` library.
+
+mod denoise_cmd;
+mod eval_cmd;
+mod train_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Denoising autoencoders: corrupt x, reconstruct it, measure what was learned.
+#[derive(Parser, Debug)]
+#[command(name = "dae", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train a denoising autoencoder and write a run directory.
+    Train(train_cmd::TrainArgs),
+    /// Measure a trained run on held-out data under one or more corruptions.
+    Eval(eval_cmd::EvalArgs),
+    /// Denoise PNG images with a trained run.
+    Denoise(denoise_cmd::DenoiseArgs),
+}
+
+/// Where a data directory comes from, for messages.
+fn data_label(data: &Option<PathBuf>) -> String {
+    match data {
+        Some(p) => p.display().to_string(),
+        None => "embedded Fashion-MNIST 10k test split (8k train / 2k held-out)".into(),
+    }
+}
+
+/// Loads `--data DIR` or the embedded default.
+fn load_data(data: &Option<PathBuf>) -> anyhow::Result<dae::data::Splits> {
+    use anyhow::Context;
+    match data {
+        Some(dir) => dae::data::load_dir(dir).with_context(|| "cannot load --data".to_string()),
+        None => dae::data::load_default().context("cannot load the embedded data set"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Denoise(args) => denoise_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Evaluation of reconstructions: metrics (MSE, PSNR, SSIM) and held-out evaluation.
+
+pub mod heldout;
+pub mod metrics;
+
+pub use metrics::{mse, psnr_from_mse, ssim, MetricsAccumulator, ReconstructionMetrics};

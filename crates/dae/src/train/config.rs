@@ -1,0 +1,122 @@
+//! The configuration of a training run, stored verbatim as the run directory's `config.json`.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::loss::Loss;
+use crate::model::ModelConfig;
+use crate::{Error, Result};
+
+/// Everything that determines a training run: same config and seed, same numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The model to build.
+    pub model: ModelConfig,
+    /// The training corruption q(x̃|x), as a `--noise` spec string.
+    pub noise: String,
+    /// The reconstruction loss.
+    #[serde(default)]
+    pub loss: Loss,
+    /// Number of passes over the training set.
+    pub epochs: usize,
+    /// Images per optimizer step.
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    pub lr: f64,
+    /// AdamW decoupled weight decay (PyTorch's default 0.01).
+    pub weight_decay: f64,
+    /// AdamW first-moment decay.
+    pub beta_1: f64,
+    /// AdamW second-moment decay.
+    pub beta_2: f64,
+    /// AdamW denominator epsilon (PyTorch's default 1e-8).
+    pub epsilon: f64,
+    /// The seed every random draw (init, shuffling, corruption, dropout) flows from.
+    pub seed: u64,
+    /// Use only the first N training images.
+    pub train_limit: Option<usize>,
+    /// Use only the first N held-out images for the per-epoch validation.
+    pub val_limit: Option<usize>,
+    /// The data directory, or `None` for the embedded Fashion-MNIST split.
+    pub data: Option<PathBuf>,
+    /// `cpu` or `cuda`.
+    pub device: String,
+}
+
+impl TrainConfig {
+    /// The document's settings for `model`: AdamW with PyTorch's defaults, MSE, batch 64 with
+    /// Gaussian σ = 0.3 for the conv model and batch 128 with σ = 0.2 for the MLP.
+    pub fn new(model: ModelConfig) -> Self {
+        let conv = model.kind == crate::model::ModelKind::Conv;
+        Self {
+            model,
+            noise: if conv {
+                "gaussian:sigma=0.3"
+            } else {
+                "gaussian:sigma=0.2"
+            }
+            .to_string(),
+            loss: Loss::Mse,
+            epochs: 10,
+            batch_size: if conv { 64 } else { 128 },
+            lr: 1e-3,
+            weight_decay: 0.01,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            seed: 0,
+            train_limit: None,
+            val_limit: None,
+            data: None,
+            device: "cpu".to_string(),
+        }
+    }
+
+    /// Validates every value before any work is done.
+    pub fn check(&self) -> Result<()> {
+        self.model.check()?;
+        crate::corrupt::parse(&self.noise)?;
+        let bad = |m: String| Err(Error::Config(m));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch size must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!(
+                "learning rate must be a positive number, got {}",
+                self.lr
+            ));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!(
+                "weight decay must be >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        for (name, b) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
+            if !(0.0..1.0).contains(&b) {
+                return bad(format!("{name} must be in [0, 1), got {b}"));
+            }
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return bad(format!("epsilon must be > 0, got {}", self.epsilon));
+        }
+        if self.train_limit == Some(0) || self.val_limit == Some(0) {
+            return bad("--train-limit / --val-limit must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The AdamW optimizer this config describes.
+    pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
+        burn::optim::AdamWConfig::new()
+            .with_beta_1(self.beta_1 as f32)
+            .with_beta_2(self.beta_2 as f32)
+            .with_epsilon(self.epsilon as f32)
+            .with_weight_decay(self.weight_decay as f32)
+            .init()
+    }
+}

@@ -1,0 +1,11 @@
+//! Training: losses, the loop, checkpoints and run directories.
+
+pub mod checkpoint;
+pub mod config;
+pub mod loss;
+pub mod trainer;
+
+pub use checkpoint::{load_run, LoadedRun, RunDir};
+pub use config::TrainConfig;
+pub use loss::Loss;
+pub use trainer::{train, EpochMetrics, Start, TrainEvent};
