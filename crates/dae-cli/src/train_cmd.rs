@@ -46,9 +46,9 @@ pub struct TrainArgs {
     /// Images per step (default: 64 for conv, 128 for mlp, as in the document).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// AdamW learning rate [default: 0.001; with --resume: the run's, unless given].
+    #[arg(long)]
+    lr: Option<f64>,
     /// AdamW weight decay (PyTorch's default).
     #[arg(long, default_value_t = 0.01)]
     weight_decay: f64,
@@ -103,7 +103,9 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     if let Some(b) = a.batch_size {
         c.batch_size = b;
     }
-    c.lr = a.lr;
+    if let Some(lr) = a.lr {
+        c.lr = lr;
+    }
     c.weight_decay = a.weight_decay;
     c.seed = a.seed;
     c.train_limit = a.train_limit;
@@ -131,6 +133,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{}: not a dae run config", path.display()))?;
         if let Some(e) = a.epochs {
             c.epochs = e;
+        }
+        if let Some(lr) = a.lr {
+            c.lr = lr;
         }
         let splits = crate::load_data(&c.data)?;
         (c, RunDir::new(dir), Start::Resume, splits)

@@ -129,6 +129,9 @@ impl ModelConfig {
 }
 
 /// Any of dae's image denoisers, behind one image-shaped interface.
+// One model lives per run and moves once per optimizer step: the size difference between the
+// variants costs a memcpy of a few hundred bytes, not worth an indirection in module code.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Denoiser {
     /// The fully connected autoencoder.

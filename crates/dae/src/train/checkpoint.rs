@@ -135,7 +135,13 @@ impl RunDir {
     ) -> Result<(Denoiser, ModuleOptimizer, usize)> {
         let dir = self.checkpoint_dir();
         let state_path = dir.join("state.json");
-        let text = std::fs::read(&state_path).map_err(|e| Error::io(&state_path, e))?;
+        let text = std::fs::read(&state_path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Checkpoint {
+                path: self.root.clone(),
+                reason: "holds no checkpoint to resume from".into(),
+            },
+            _ => Error::io(&state_path, e),
+        })?;
         let state: CheckpointState =
             serde_json::from_slice(&text).map_err(|e| Error::Checkpoint {
                 path: state_path.clone(),

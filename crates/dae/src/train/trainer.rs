@@ -125,6 +125,9 @@ pub fn train(
         }
         Start::Resume => run.load_checkpoint(&config.model, config.optimizer(), &device)?,
     };
+    // Recorded on resume too: a resumed run may extend the epochs or lower the learning rate.
+    let json = serde_json::to_vec_pretty(config).map_err(|e| Error::Config(e.to_string()))?;
+    write_atomic(&run.config(), &json)?;
     let mut history = read_metrics(run, done)?;
 
     let shape = SampleShape::new(1, train_set.height, train_set.width);
@@ -157,11 +160,15 @@ pub fn train(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let value = loss.into_scalar::<f32>() as f64;
             if !value.is_finite() {
+                let kept = match epoch - 1 {
+                    0 => "no epoch had completed, so no checkpoint was written".to_string(),
+                    e => format!(
+                        "the checkpoint of epoch {e} in {} is kept",
+                        run.checkpoint_dir().display()
+                    ),
+                };
                 return Err(Error::Diverged(format!(
-                    "loss became {value} in epoch {epoch}; the checkpoint of epoch {done_so_far} in {} is kept. \
-                     Try a lower --lr.",
-                    run.checkpoint_dir().display(),
-                    done_so_far = epoch - 1
+                    "loss became {value} in epoch {epoch}; {kept}. Try a lower --lr."
                 )));
             }
             model = optim.step(config.lr, model, grads);
