@@ -73,6 +73,10 @@ pub struct TrainArgs {
     /// Reconstruction loss.
     #[arg(long, value_enum, default_value = "mse")]
     loss: LossArg,
+    /// Loss on the corrupted entries only (masked image modeling, e.g. with
+    /// `--noise patch:size=7,ratio=0.5`).
+    #[arg(long)]
+    masked_loss: bool,
     /// Compute device: cpu, or cuda (built with --features cuda).
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -114,6 +118,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
         LossArg::Mse => Loss::Mse,
         LossArg::L1 => Loss::L1,
     };
+    c.masked_loss = a.masked_loss;
     c.data = a.data.clone();
     c.device = a.device.clone();
     c

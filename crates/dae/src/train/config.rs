@@ -18,6 +18,10 @@ pub struct TrainConfig {
     /// The reconstruction loss.
     #[serde(default)]
     pub loss: Loss,
+    /// Compute the loss on the corrupted entries only (masked image modeling with `patch:` or
+    /// `mask:` noise) instead of on every entry.
+    #[serde(default)]
+    pub masked_loss: bool,
     /// Number of passes over the training set.
     pub epochs: usize,
     /// Images per optimizer step.
@@ -58,6 +62,7 @@ impl TrainConfig {
             }
             .to_string(),
             loss: Loss::Mse,
+            masked_loss: false,
             epochs: 10,
             batch_size: if conv { 64 } else { 128 },
             lr: 1e-3,

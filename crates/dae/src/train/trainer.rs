@@ -156,7 +156,18 @@ pub fn train(
             let x = Tensor::<4>::from_data(TensorData::new(clean, dims), &device);
             let x_noisy = Tensor::<4>::from_data(TensorData::new(corrupted.noisy, dims), &device);
             let (x_hat, _z) = model.forward(x_noisy);
-            let loss = config.loss.compute(x_hat, x);
+            let loss = if config.masked_loss {
+                let masked = corrupted.corrupted.iter().filter(|&&c| c).count();
+                let mask: Vec<f32> = corrupted
+                    .corrupted
+                    .iter()
+                    .map(|&c| f32::from(u8::from(c)))
+                    .collect();
+                let mask = Tensor::<4>::from_data(TensorData::new(mask, dims), &device);
+                config.loss.compute_masked(x_hat, x, mask, masked)
+            } else {
+                config.loss.compute(x_hat, x)
+            };
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let value = loss.into_scalar::<f32>() as f64;
             if !value.is_finite() {
