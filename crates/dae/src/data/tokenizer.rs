@@ -252,7 +252,7 @@ impl Tokenizer {
         let mut tok: Tokenizer = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(path, format!("not a dae tokenizer: {e}")))?;
         let n = tok.tokens.len();
-        let base = n.checked_sub(tok.merges.len()).unwrap_or(0);
+        let base = n.saturating_sub(tok.merges.len());
         let bad_merge = tok
             .merges
             .iter()

@@ -65,19 +65,36 @@ pub struct MlmMetrics {
     pub sequences: usize,
 }
 
-/// Corrupts `seqs` with `corruption` (seeded by `seed`, the same on every call), predicts the
-/// chosen positions in batches of `batch` sequences and measures accuracy and NLL there;
-/// `unigram_token` is the baseline's constant prediction.
+/// How a held-out masked-modeling evaluation corrupts and batches.
+#[derive(Clone, Copy, Debug)]
+pub struct MaskedEval<'a> {
+    /// The token corruption that chooses M.
+    pub corruption: &'a dyn TokenCorruption,
+    /// The ids the corruption may write.
+    pub space: TokenSpace,
+    /// The unigram baseline's constant prediction (the most frequent training token).
+    pub unigram_token: u32,
+    /// Seed of the corruption: the same seed draws the same M on every call.
+    pub seed: u64,
+    /// Sequences per inference batch.
+    pub batch: usize,
+}
+
+/// Corrupts `seqs` per `setup`, predicts the chosen positions and measures accuracy and NLL
+/// there, beside the unigram baseline.
 pub fn evaluate_mlm(
     model: &MaskedLanguageModel,
     seqs: &Sequences,
-    corruption: &dyn TokenCorruption,
-    space: TokenSpace,
-    unigram_token: u32,
-    seed: u64,
-    batch: usize,
+    setup: MaskedEval,
     device: &Device,
 ) -> Result<MlmMetrics> {
+    let MaskedEval {
+        corruption,
+        space,
+        unigram_token,
+        seed,
+        batch,
+    } = setup;
     let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
     let (mut correct, mut unigram, mut nll_sum, mut count) = (0usize, 0usize, 0.0f64, 0usize);
     let n = seqs.len();

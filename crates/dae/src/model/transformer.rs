@@ -160,7 +160,7 @@ impl MaskedLanguageModel {
         let [_, len] = tokens.dims();
         let mut x = self.token_embedding.forward(tokens);
         if let Some(pos) = &self.learned_positions {
-            let table: Tensor<2> = pos.weight.val().slice([0..len]);
+            let table: Tensor<2> = pos.weight.val().narrow(0, 0, len);
             x = x + table.unsqueeze::<3>();
         }
         if let Some(pe) = &self.sinusoids {

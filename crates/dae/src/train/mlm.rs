@@ -20,7 +20,7 @@ use crate::corrupt::parse_tokens;
 use crate::corrupt::tokens::{corrupt_tokens_batch, TokenSpace};
 use crate::data::text::{sequences, token_counts, Sequences, TextSplits};
 use crate::data::tokenizer::{Tokenizer, TokenizerKind, FIRST_REGULAR, MASK_ID};
-use crate::eval::text::{evaluate_mlm, nll_rows};
+use crate::eval::text::{evaluate_mlm, nll_rows, MaskedEval};
 use crate::model::transformer::{token_tensor, MaskedLanguageModel, TransformerConfig};
 use crate::seed::{self, Purpose};
 use crate::{Error, Result};
@@ -264,16 +264,14 @@ pub fn train_mlm(
             observer(TrainEvent::Batch { loss: value });
         }
         let train_seconds = timer.elapsed().as_secs_f64();
-        let held = evaluate_mlm(
-            &model.valid(),
-            &val_set,
-            corruption.as_ref(),
+        let setup = MaskedEval {
+            corruption: corruption.as_ref(),
             space,
-            config.unigram_token,
-            config.seed,
-            EVAL_BATCH,
-            &base,
-        )?;
+            unigram_token: config.unigram_token,
+            seed: config.seed,
+            batch: EVAL_BATCH,
+        };
+        let held = evaluate_mlm(&model.valid(), &val_set, setup, &base)?;
         let metrics = MlmEpochMetrics {
             epoch,
             train_loss: loss_sum / batches as f64,
