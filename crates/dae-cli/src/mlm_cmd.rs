@@ -56,7 +56,7 @@ pub struct MlmArgs {
     #[arg(long, default_value_t = 512)]
     d_ff: usize,
     /// Position encoding.
-    #[arg(long, value_enum, default_value = "learned")]
+    #[arg(long, value_enum, default_value = "sinusoidal")]
     positions: PositionsArg,
 }
 

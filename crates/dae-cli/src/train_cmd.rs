@@ -48,7 +48,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "conv")]
     model: ModelArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
-    /// Fashion-MNIST 10k test split, 8k train / 2k held-out.
+    /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
+    /// directory; default: the embedded King James Bible.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp).
@@ -57,10 +58,10 @@ pub struct TrainArgs {
     /// Passes over the training set (with --resume: the new total).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Images per step (default: 64 for conv, 128 for mlp, as in the document).
+    /// Images per step (default: 64 for conv, 128 for mlp, as in the document; mlm: 32 sequences).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// AdamW learning rate [default: 0.001; with --resume: the run's, unless given].
+    /// AdamW learning rate [default: 0.001, mlm 0.002; with --resume: the run's, unless given].
     #[arg(long)]
     lr: Option<f64>,
     /// AdamW weight decay (PyTorch's default).

@@ -19,9 +19,10 @@ use crate::{Error, Result};
 #[serde(rename_all = "lowercase")]
 pub enum Positions {
     /// A learned embedding per position (BERT).
-    #[default]
     Learned,
-    /// Fixed sinusoids (Vaswani et al., 2017), Burn's `PositionalEncoding`.
+    /// Fixed sinusoids (Vaswani et al., 2017), Burn's `PositionalEncoding`. The default: on the
+    /// Bible it leaves the unigram plateau sooner than learned positions (BENCHMARKS.md).
+    #[default]
     Sinusoidal,
 }
 
@@ -57,7 +58,7 @@ pub struct TransformerConfig {
 
 impl Default for TransformerConfig {
     /// Small defaults that train on 2 CPU cores in minutes: 2 layers of width 128, 4 heads,
-    /// feed-forward 512, sequences of 64 tokens, no dropout.
+    /// feed-forward 512, sequences of 64 tokens, sinusoidal positions, no dropout.
     fn default() -> Self {
         TransformerConfig {
             vocab_size: 0,
@@ -67,7 +68,7 @@ impl Default for TransformerConfig {
             n_layers: 2,
             d_ff: 512,
             dropout: 0.0,
-            positions: Positions::Learned,
+            positions: Positions::Sinusoidal,
         }
     }
 }
