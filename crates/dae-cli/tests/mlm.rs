@@ -12,34 +12,18 @@ fn fortunes() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/text/fortunes.txt")
 }
 
-/// A tiny, fast text run: 1 layer of width 32, sequences of 32 tokens, 96 training sequences.
+/// A tiny, fast text run: 1 layer of width 32, sequences of 32 tokens, 96 training sequences,
+/// one epoch unless `extra` sets `--epochs`.
 fn train_tiny(dir: &Path, extra: &[&str]) {
     let out = dir.to_str().expect("utf-8 path");
-    let mut args = vec![
-        "train",
-        "--task",
-        "mlm",
-        "--epochs",
-        "1",
-        "--train-limit",
-        "96",
-        "--val-limit",
-        "16",
-        "--seq-len",
-        "32",
-        "--d-model",
-        "32",
-        "--layers",
-        "1",
-        "--heads",
-        "2",
-        "--d-ff",
-        "64",
-        "--batch-size",
-        "16",
-        "--out",
-        out,
-    ];
+    let mut args: Vec<&str> = "train --task mlm --train-limit 96 --val-limit 16 --seq-len 32 \
+                               --d-model 32 --layers 1 --heads 2 --d-ff 64 --batch-size 16"
+        .split_whitespace()
+        .collect();
+    args.extend_from_slice(&["--out", out]);
+    if !extra.contains(&"--epochs") {
+        args.extend_from_slice(&["--epochs", "1"]);
+    }
     args.extend_from_slice(extra);
     dae_ok(&args);
 }
@@ -79,6 +63,21 @@ fn train_resume_eval_fill_end_to_end() {
     let lines2 = jsonl(&run.join("metrics.jsonl"));
     assert_eq!(lines2.len(), 2);
     assert_eq!(lines2[0], lines[0]);
+    // ...with the numbers of an uninterrupted 2-epoch run (timings aside).
+    let straight = tmp.path().join("straight");
+    train_tiny(
+        &straight,
+        &["--tokenizer", "bpe", "--vocab-size", "300", "--epochs", "2"],
+    );
+    let lines3 = jsonl(&straight.join("metrics.jsonl"));
+    for k in [
+        "train_loss",
+        "val_masked_accuracy",
+        "val_nll",
+        "unigram_accuracy",
+    ] {
+        assert_eq!(lines3[1][k], lines2[1][k], "{k} differs after resume");
+    }
 
     // eval on the run's held-out split reproduces the last epoch's numbers (same seed 0).
     let out = dae_ok(&["eval", r, "--json", "--limit", "16"]).stdout;
