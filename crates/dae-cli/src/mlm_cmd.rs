@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use dae::data::text::{load_default_text, load_text, read_lines, sequences, Sequences, TextSplits};
+use dae::data::text::{eval_sequences, load_default_text, load_text, read_lines, TextSplits};
 use dae::data::tokenizer::TokenizerKind;
 use dae::model::transformer::Positions;
 use dae::train::mlm::{load_mlm_run, train_mlm, MlmConfig};
@@ -207,22 +207,6 @@ pub struct EvalOptions<'a> {
     pub json: bool,
 }
 
-/// Cuts `lines` into sequences of the model's length; text shorter than one sequence becomes a
-/// single shorter sequence, if the corruption leaves it context.
-fn eval_sequences(
-    tok: &dae::data::tokenizer::Tokenizer,
-    lines: &[String],
-    max_len: usize,
-) -> anyhow::Result<Sequences> {
-    match sequences(tok, lines, max_len, "the evaluation text") {
-        Ok(s) => Ok(s),
-        Err(_) => {
-            let stream = dae::data::text::token_stream(tok, lines);
-            Ok(Sequences::cut(&stream, stream.len().max(1)))
-        }
-    }
-}
-
 /// Runs `dae eval` on a text run: held-out masked-token accuracy, NLL, perplexity and the unigram
 /// baseline, per noise spec.
 pub fn eval(o: EvalOptions) -> anyhow::Result<()> {
@@ -244,7 +228,7 @@ pub fn eval(o: EvalOptions) -> anyhow::Result<()> {
             format!("held-out split of {}", text_label(&cfg.data)),
         ),
     };
-    let mut seqs = eval_sequences(&loaded.tokenizer, &lines, cfg.model.max_len)?;
+    let mut seqs = eval_sequences(&loaded.tokenizer, &lines, cfg.model.max_len);
     if let Some(n) = o.limit {
         anyhow::ensure!(n > 0, "--limit must be at least 1");
         seqs = seqs.take(n);

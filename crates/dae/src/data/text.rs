@@ -220,6 +220,17 @@ pub fn sequences(
     Ok(seqs)
 }
 
+/// Sequences of `max_len` cut from `lines` for evaluation; text shorter than one sequence becomes
+/// a single shorter sequence (possibly empty: the corruption's `check_len` then refuses it).
+pub fn eval_sequences(tok: &Tokenizer, lines: &[String], max_len: usize) -> Sequences {
+    let stream = token_stream(tok, lines);
+    if stream.len() >= max_len {
+        Sequences::cut(&stream, max_len)
+    } else {
+        Sequences::cut(&stream, stream.len().max(1))
+    }
+}
+
 /// How many times each token id occurs in `seqs` (length `vocab_size`).
 pub fn token_counts(seqs: &Sequences, vocab_size: usize) -> Vec<u64> {
     let mut counts = vec![0u64; vocab_size];
@@ -290,6 +301,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("held-out text has 6 tokens"), "{e}");
+        let short = eval_sequences(&tok, &lines, 10);
+        assert_eq!((short.len(), short.seq_len), (1, 6));
+        assert_eq!(eval_sequences(&tok, &lines, 4).len(), 1);
         let counts = token_counts(&s, tok.vocab_size());
         assert_eq!(counts.iter().sum::<u64>(), 6);
     }
