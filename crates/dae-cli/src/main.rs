@@ -4,6 +4,8 @@
 
 mod denoise_cmd;
 mod eval_cmd;
+mod fill_cmd;
+mod mlm_cmd;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -27,6 +29,8 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Denoise PNG images with a trained run.
     Denoise(denoise_cmd::DenoiseArgs),
+    /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
+    Fill(fill_cmd::FillArgs),
 }
 
 /// Where a data directory comes from, for messages.
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
+        Command::Fill(args) => fill_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

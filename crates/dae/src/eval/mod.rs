@@ -2,5 +2,6 @@
 
 pub mod heldout;
 pub mod metrics;
+pub mod text;
 
 pub use metrics::{mse, psnr_from_mse, ssim, MetricsAccumulator, ReconstructionMetrics};

@@ -3,11 +3,13 @@
 //!
 //! - [`mlp`]: the document's `Autoencoder(input_dim=784, latent_dim=64)`;
 //! - [`conv`]: the document's `ConvDenoisingAutoencoder`, layer for layer;
-//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names).
+//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names);
+//! - [`transformer`]: the Transformer encoder of masked language modeling (text, not images).
 
 pub mod conv;
 pub mod mlp;
 pub mod torch;
+pub mod transformer;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
