@@ -16,6 +16,10 @@ pub enum ModelArg {
     Conv,
     /// The document's Autoencoder(input_dim, latent_dim=64).
     Mlp,
+    /// A small U-Net: skip connections by concatenation, sigmoid output.
+    Unet,
+    /// A DnCNN-like residual network: predicts the noise and subtracts it.
+    Dncnn,
 }
 
 /// Losses on the command line.
@@ -67,9 +71,15 @@ pub struct TrainArgs {
     /// MLP code width.
     #[arg(long, default_value_t = 64)]
     latent_dim: usize,
-    /// Dropout inside encoder and decoder.
+    /// Dropout inside encoder and decoder (mlp, conv).
     #[arg(long, default_value_t = 0.0)]
     dropout: f64,
+    /// unet: channels at full resolution (default 32); dncnn: hidden channels (default 32).
+    #[arg(long)]
+    width: Option<usize>,
+    /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
+    #[arg(long)]
+    depth: Option<usize>,
     /// Reconstruction loss.
     #[arg(long, value_enum, default_value = "mse")]
     loss: LossArg,
@@ -92,11 +102,19 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     let kind = match a.model {
         ModelArg::Conv => ModelKind::Conv,
         ModelArg::Mlp => ModelKind::Mlp,
+        ModelArg::Unet => ModelKind::Unet,
+        ModelArg::Dncnn => ModelKind::Dncnn,
     };
     let mut model = ModelConfig::new(kind, 1, splits.train.height, splits.train.width);
     model.hidden = a.hidden.clone();
     model.latent_dim = a.latent_dim;
     model.dropout = a.dropout;
+    if let Some(w) = a.width {
+        model.features = w;
+    }
+    if let Some(d) = a.depth {
+        model.depth = d;
+    }
     let mut c = TrainConfig::new(model);
     if let Some(n) = &a.noise {
         c.noise = n.clone();

@@ -50,9 +50,10 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The document's settings for `model`: AdamW with PyTorch's defaults, MSE, batch 64 with
-    /// Gaussian σ = 0.3 for the conv model and batch 128 with σ = 0.2 for the MLP.
+    /// Gaussian σ = 0.3 for the conv model (and the other convolutional models: unet, dncnn) and
+    /// batch 128 with σ = 0.2 for the MLP.
     pub fn new(model: ModelConfig) -> Self {
-        let conv = model.kind == crate::model::ModelKind::Conv;
+        let conv = model.kind != crate::model::ModelKind::Mlp;
         Self {
             model,
             noise: if conv {
