@@ -22,13 +22,9 @@ pub enum ModelArg {
     Dncnn,
 }
 
-/// Losses on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LossArg {
-    /// Mean squared error against the clean input.
-    Mse,
-    /// Mean absolute error against the clean input.
-    L1,
+/// Parses `--loss` with the library's one loss grammar.
+fn parse_loss(spec: &str) -> Result<Loss, String> {
+    Loss::parse(spec).map_err(|e| e.to_string())
 }
 
 /// Arguments of `dae train`.
@@ -80,9 +76,10 @@ pub struct TrainArgs {
     /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
     #[arg(long)]
     depth: Option<usize>,
-    /// Reconstruction loss.
-    #[arg(long, value_enum, default_value = "mse")]
-    loss: LossArg,
+    /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
+    /// such as `0.84*ssim+0.16*l1`.
+    #[arg(long, default_value = "mse", value_parser = parse_loss)]
+    loss: Loss,
     /// Loss on the corrupted entries only (masked image modeling, e.g. with
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
@@ -132,10 +129,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     c.seed = a.seed;
     c.train_limit = a.train_limit;
     c.val_limit = a.val_limit;
-    c.loss = match a.loss {
-        LossArg::Mse => Loss::Mse,
-        LossArg::L1 => Loss::L1,
-    };
+    c.loss = a.loss.clone();
     c.masked_loss = a.masked_loss;
     c.data = a.data.clone();
     c.device = a.device.clone();
@@ -188,8 +182,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .train_limit
         .map_or(splits.train.len(), |n| n.min(splits.train.len()));
     eprintln!(
-        "dae train: {} model, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
+        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
         config.model.kind,
+        config.loss,
         config.noise,
         config.epochs,
         config.batch_size,
@@ -252,8 +247,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     result?;
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png)",
-        run_dir.root.display()
+        "done: {} (config.json, metrics.jsonl, model.bpk, {}grid.png)",
+        run_dir.root.display(),
+        if run_dir.torch_model().exists() {
+            "model.safetensors, "
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -110,6 +110,12 @@ impl TrainConfig {
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return bad(format!("epsilon must be > 0, got {}", self.epsilon));
         }
+        if self.masked_loss && !self.loss.is_elementwise() {
+            return bad(format!(
+                "--masked-loss needs a per-entry loss (mse, l1 or their mixtures), not `{}`",
+                self.loss
+            ));
+        }
         if self.train_limit == Some(0) || self.val_limit == Some(0) {
             return bad("--train-limit / --val-limit must be at least 1".into());
         }
