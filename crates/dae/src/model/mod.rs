@@ -254,6 +254,16 @@ impl Denoiser {
             }
         }
     }
+
+    /// Encodes x `[batch, channels, h, w]` to z flattened to `[batch, d]` without decoding: the
+    /// same z that [`Denoiser::forward`] returns.
+    pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
+        let [n, c, h, w] = x.dims();
+        match self {
+            Denoiser::Mlp(m) => m.encode(x.reshape([n, c * h * w])),
+            Denoiser::Conv(m) => m.encode(x).flatten(1, 3),
+        }
+    }
 }
 
 /// The compute device named by `name`: `cpu` (Burn's flex backend) or `cuda` (feature `cuda`).
