@@ -16,15 +16,15 @@ pub enum ModelArg {
     Conv,
     /// The document's Autoencoder(input_dim, latent_dim=64).
     Mlp,
+    /// A small U-Net: skip connections by concatenation, sigmoid output.
+    Unet,
+    /// A DnCNN-like residual network: predicts the noise and subtracts it.
+    Dncnn,
 }
 
-/// Losses on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LossArg {
-    /// Mean squared error against the clean input.
-    Mse,
-    /// Mean absolute error against the clean input.
-    L1,
+/// Parses `--loss` with the library's one loss grammar.
+fn parse_loss(spec: &str) -> Result<Loss, String> {
+    Loss::parse(spec).map_err(|e| e.to_string())
 }
 
 /// What to learn.
@@ -82,12 +82,19 @@ pub struct TrainArgs {
     /// MLP code width.
     #[arg(long, default_value_t = 64)]
     latent_dim: usize,
-    /// Dropout inside encoder and decoder.
+    /// Dropout inside encoder and decoder (mlp, conv).
     #[arg(long, default_value_t = 0.0)]
     dropout: f64,
-    /// Reconstruction loss.
-    #[arg(long, value_enum, default_value = "mse")]
-    loss: LossArg,
+    /// unet: channels at full resolution (default 32); dncnn: hidden channels (default 32).
+    #[arg(long)]
+    width: Option<usize>,
+    /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
+    #[arg(long)]
+    depth: Option<usize>,
+    /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
+    /// such as `0.84*ssim+0.16*l1`.
+    #[arg(long, default_value = "mse", value_parser = parse_loss)]
+    loss: Loss,
     /// Loss on the corrupted entries only (masked image modeling, e.g. with
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
@@ -107,11 +114,19 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     let kind = match a.model {
         ModelArg::Conv => ModelKind::Conv,
         ModelArg::Mlp => ModelKind::Mlp,
+        ModelArg::Unet => ModelKind::Unet,
+        ModelArg::Dncnn => ModelKind::Dncnn,
     };
     let mut model = ModelConfig::new(kind, 1, splits.train.height, splits.train.width);
     model.hidden = a.hidden.clone();
     model.latent_dim = a.latent_dim;
     model.dropout = a.dropout;
+    if let Some(w) = a.width {
+        model.features = w;
+    }
+    if let Some(d) = a.depth {
+        model.depth = d;
+    }
     let mut c = TrainConfig::new(model);
     if let Some(n) = &a.noise {
         c.noise = n.clone();
@@ -129,10 +144,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     c.seed = a.seed;
     c.train_limit = a.train_limit;
     c.val_limit = a.val_limit;
-    c.loss = match a.loss {
-        LossArg::Mse => Loss::Mse,
-        LossArg::L1 => Loss::L1,
-    };
+    c.loss = a.loss.clone();
     c.masked_loss = a.masked_loss;
     c.data = a.data.clone();
     c.device = a.device.clone();
@@ -208,8 +220,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .train_limit
         .map_or(splits.train.len(), |n| n.min(splits.train.len()));
     eprintln!(
-        "dae train: {} model, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
+        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
         config.model.kind,
+        config.loss,
         config.noise,
         config.epochs,
         config.batch_size,
@@ -229,8 +242,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     progress.abandon();
     result?;
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png)",
-        run_dir.root.display()
+        "done: {} (config.json, metrics.jsonl, model.bpk, {}grid.png)",
+        run_dir.root.display(),
+        if run_dir.torch_model().exists() {
+            "model.safetensors, "
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -50,9 +50,10 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The document's settings for `model`: AdamW with PyTorch's defaults, MSE, batch 64 with
-    /// Gaussian σ = 0.3 for the conv model and batch 128 with σ = 0.2 for the MLP.
+    /// Gaussian σ = 0.3 for the conv model (and the other convolutional models: unet, dncnn) and
+    /// batch 128 with σ = 0.2 for the MLP.
     pub fn new(model: ModelConfig) -> Self {
-        let conv = model.kind == crate::model::ModelKind::Conv;
+        let conv = model.kind != crate::model::ModelKind::Mlp;
         Self {
             model,
             noise: if conv {
@@ -108,6 +109,12 @@ impl TrainConfig {
         }
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return bad(format!("epsilon must be > 0, got {}", self.epsilon));
+        }
+        if self.masked_loss && !self.loss.is_elementwise() {
+            return bad(format!(
+                "--masked-loss needs a per-entry loss (mse, l1 or their mixtures), not `{}`",
+                self.loss
+            ));
         }
         if self.train_limit == Some(0) || self.val_limit == Some(0) {
             return bad("--train-limit / --val-limit must be at least 1".into());

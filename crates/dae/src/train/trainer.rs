@@ -221,7 +221,10 @@ pub fn train(
     let valid = model.valid();
     write_atomic(&run.model(), &super::checkpoint::model_bytes(&valid)?)?;
     let torch = crate::model::torch::export_torch(&valid);
-    crate::model::torch::write_tensors(&run.torch_model(), &torch)?;
+    // Only the document's models have PyTorch names; the others get no model.safetensors.
+    if !torch.is_empty() {
+        crate::model::torch::write_tensors(&run.torch_model(), &torch)?;
+    }
     write_grid(run, &valid, &val_set, config, &base)?;
     Ok(new_metrics)
 }
