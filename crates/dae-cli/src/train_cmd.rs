@@ -233,8 +233,11 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         b.abandon();
     }
     result?;
+    let d = dae::train::experiment::final_diagnostics(&config, &run_dir, &splits)?;
+    crate::experiment_cmd::print_diagnostics(&d);
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png)",
+        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png, \
+         diagnostics.json)",
         run_dir.root.display()
     );
     Ok(())
