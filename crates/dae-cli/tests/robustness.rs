@@ -178,7 +178,8 @@ fn experiment_writes_the_matrix_and_resumes_after_a_kill() {
     // the experiment resumes it rather than starting over; more epochs extend both runs.
     std::fs::remove_file(out.join("mask-keep-0.5").join("model.bpk")).unwrap();
     let mut longer = args.to_vec();
-    longer[longer.len() - 5] = "2";
+    let n = longer.len();
+    longer[n - 5] = "2";
     let resumed = dae_ok(&longer);
     assert_eq!(
         resumed.stderr.matches("resuming after epoch 1").count(),
@@ -193,7 +194,8 @@ fn experiment_writes_the_matrix_and_resumes_after_a_kill() {
 
     // A different configuration in the same directory is refused, naming the directory.
     let mut other = args.to_vec();
-    other[other.len() - 3] = "128";
+    let n = other.len();
+    other[n - 3] = "128";
     dae_err(&other, &["gaussian-sigma-0.3", "another configuration"]);
     // Bad specs fail before any work.
     let fresh = tmp.path().join("fresh");

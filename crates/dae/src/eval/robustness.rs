@@ -77,7 +77,8 @@ pub fn evaluate_with_diagnostics(
 /// One evaluated noise spec: a line of `eval.jsonl` and of `dae eval --json`.
 ///
 /// Non-finite values (NaN, e.g. `noise_removed` under `none`; infinity, e.g. `noisy_psnr` under
-/// `none`) are written as JSON `null` and read back as NaN.
+/// `none`) are written as JSON `null` and read back as NaN; a diagnostic missing from an older
+/// file reads as NaN too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EvalRecord {
     /// The noise spec as given.
@@ -104,21 +105,26 @@ pub struct EvalRecord {
     #[serde(deserialize_with = "nan_if_null")]
     pub psnr_gain: f64,
     /// ‖x̂ − x̃‖ / ‖x̂ − x‖ (see [`Diagnostics::input_distance_ratio`]).
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub input_distance_ratio: f64,
     /// Fraction of the corruption undone (see [`Diagnostics::noise_removed`]).
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub noise_removed: f64,
     /// High-frequency energy of x̂ over that of x.
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub hf_ratio: f64,
     /// High-frequency energy of x̃ over that of x.
-    #[serde(deserialize_with = "nan_if_null")]
+    #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub noisy_hf_ratio: f64,
     /// Number of images.
     pub count: usize,
     /// The failure-mode warnings the diagnostics raise.
+    #[serde(default)]
     pub warnings: Vec<Warning>,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {

@@ -64,7 +64,10 @@ fn specs_fail_before_any_work_and_records_round_trip() {
     assert_eq!(back.len(), 2);
     assert!(back[0].noise_removed.is_nan());
     // serde_json's float parsing may differ in the last bit.
-    assert_eq!((&back[1].noise, back[1].count), (&recs[1].noise, recs[1].count));
+    assert_eq!(
+        (&back[1].noise, back[1].count),
+        (&recs[1].noise, recs[1].count)
+    );
     assert_eq!(back[1].warnings, recs[1].warnings);
     for (a, b) in [
         (back[1].psnr, recs[1].psnr),

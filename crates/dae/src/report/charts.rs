@@ -76,11 +76,12 @@ pub fn line_chart_svg(
             .y_desc(y_label)
             .label_style((FONT, 12))
             .light_line_style(RGBColor(235, 235, 235))
+            // Epochs are whole numbers: label only the whole ticks.
             .x_label_formatter(&|v| {
                 if (v - v.round()).abs() < 1e-9 {
                     format!("{}", v.round() as i64)
                 } else {
-                    format!("{v:.1}")
+                    String::new()
                 }
             })
             .draw()

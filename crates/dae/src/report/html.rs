@@ -83,7 +83,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bo
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:right}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 .warn{background:#fde2e1}.ok{background:#e3f1e6}.muted{color:#777;font-size:.9em}
-ul.warnings li{color:#a12622;margin:.2em 0}figure{margin:.6em 0}img{max-width:100%;border:1px solid #eee}
+ul.warnings li{color:#a12622;margin:.2em 0}figure{margin:.6em 0}figcaption{color:#555;font-size:.9em}img{max-width:100%;border:1px solid #eee}
 .charts{display:flex;flex-wrap:wrap;gap:1em}pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}";
 
 /// Script in `<head>`: counts errors from the start (capture phase also sees failed images).
@@ -118,14 +118,14 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
     let _ = write!(
         body,
         "<h2 id=\"config\">Configuration</h2><table><tr><th>model</th><td>{}</td></tr>\
-         <tr><th>training noise</th><td>{}</td></tr><tr><th>loss</th><td>{:?}{}</td></tr>\
+         <tr><th>training noise</th><td>{}</td></tr><tr><th>loss</th><td>{}{}</td></tr>\
          <tr><th>epochs</th><td>{}</td></tr><tr><th>batch size</th><td>{}</td></tr>\
          <tr><th>learning rate</th><td>{}</td></tr><tr><th>seed</th><td>{}</td></tr>\
          <tr><th>data</th><td>{}</td></tr></table>\
          <details><summary>config.json</summary><pre>{}</pre></details>",
         escape(&config.model.kind.to_string()),
         escape(&config.noise),
-        config.loss,
+        format!("{:?}", config.loss).to_lowercase(),
         if config.masked_loss {
             " (masked entries only)"
         } else {
@@ -181,11 +181,11 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
             "<div class=\"charts\">{}{}</div>",
             img(
                 &data_uri("image/svg+xml", loss.as_bytes()),
-                "training loss per epoch"
+                "Training loss per epoch"
             ),
             img(
                 &data_uri("image/svg+xml", psnr.as_bytes()),
-                "held-out PSNR per epoch"
+                "Held-out PSNR per epoch (denoised output and noisy input)"
             )
         );
         body.push_str(
@@ -212,7 +212,7 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
     }
 
     // Examples.
-    if let Some(fig) = png_figure(&run.grid(), "clean, noisy and denoised held-out images")? {
+    if let Some(fig) = png_figure(&run.grid(), "Held-out images: clean, noisy, denoised")? {
         let _ = write!(
             body,
             "<h2 id=\"examples\">Examples</h2><p class=\"muted\">Rows: clean x, noisy x̃ ({}), \
@@ -261,7 +261,10 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
              PSNR (dB) of models trained on one corruption (rows) and tested on another \
              (columns).</p>",
         );
-        if let Some(fig) = png_figure(&dir.join(MATRIX_PNG), "robustness matrix heat map")? {
+        if let Some(fig) = png_figure(
+            &dir.join(MATRIX_PNG),
+            "Robustness matrix: PSNR by training noise (rows) and test noise (columns)",
+        )? {
             body.push_str(&fig);
         }
         let _ = write!(
@@ -272,7 +275,10 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
     }
 
     // Latent map and probes.
-    let latent = png_figure(&run_dir.join(LATENT_MAP_PNG), "2-D map of the latent codes")?;
+    let latent = png_figure(
+        &run_dir.join(LATENT_MAP_PNG),
+        "Latent map of the held-out codes",
+    )?;
     let probe_path = run_dir.join(PROBE_JSON);
     if latent.is_some() || probe_path.is_file() {
         body.push_str("<h2 id=\"latent\">Latent space</h2>");
