@@ -4,6 +4,7 @@
 
 mod denoise_cmd;
 mod eval_cmd;
+mod probe_cmd;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Denoise PNG images with a trained run.
     Denoise(denoise_cmd::DenoiseArgs),
+    /// Measure how well a trained encoder's codes separate the classes (linear probe, k-NN,
+    /// retrieval, k-means) next to raw pixels and PCA; writes probe.json and latent_map.png.
+    Probe(probe_cmd::ProbeArgs),
 }
 
 /// Where a data directory comes from, for messages.
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
+        Command::Probe(args) => probe_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
