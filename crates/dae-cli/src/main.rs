@@ -4,7 +4,11 @@
 
 mod denoise_cmd;
 mod eval_cmd;
+mod experiment_cmd;
+mod fill_cmd;
+mod mlm_cmd;
 mod probe_cmd;
+mod report_cmd;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -31,6 +35,13 @@ enum Command {
     /// Measure how well a trained encoder's codes separate the classes (linear probe, k-NN,
     /// retrieval, k-means) next to raw pixels and PCA; writes probe.json and latent_map.png.
     Probe(probe_cmd::ProbeArgs),
+    /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
+    Fill(fill_cmd::FillArgs),
+    /// Run an experiment of several training runs (e.g. the robustness matrix).
+    #[command(subcommand)]
+    Experiment(experiment_cmd::ExperimentCommand),
+    /// Write a self-contained report.html for a run directory.
+    Report(report_cmd::ReportArgs),
 }
 
 /// Where a data directory comes from, for messages.
@@ -57,6 +68,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
         Command::Probe(args) => probe_cmd::run(args),
+        Command::Fill(args) => fill_cmd::run(args),
+        Command::Experiment(command) => experiment_cmd::run(command),
+        Command::Report(args) => report_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
