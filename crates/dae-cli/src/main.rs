@@ -7,6 +7,7 @@ mod eval_cmd;
 mod experiment_cmd;
 mod fill_cmd;
 mod mlm_cmd;
+mod probe_cmd;
 mod report_cmd;
 mod train_cmd;
 
@@ -31,6 +32,9 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Denoise PNG images with a trained run.
     Denoise(denoise_cmd::DenoiseArgs),
+    /// Measure how well a trained encoder's codes separate the classes (linear probe, k-NN,
+    /// retrieval, k-means) next to raw pixels and PCA; writes probe.json and latent_map.png.
+    Probe(probe_cmd::ProbeArgs),
     /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
     Fill(fill_cmd::FillArgs),
     /// Run an experiment of several training runs (e.g. the robustness matrix).
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
+        Command::Probe(args) => probe_cmd::run(args),
         Command::Fill(args) => fill_cmd::run(args),
         Command::Experiment(command) => experiment_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),

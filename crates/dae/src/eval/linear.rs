@@ -5,7 +5,9 @@
 //! The solver is linfa-logistic's: L-BFGS on the summed cross-entropy plus `alpha / 2 * |W|^2`,
 //! which is scikit-learn's `LogisticRegression(C = 1 / alpha)`. Features are standardized first
 //! (train mean and standard deviation per dimension), as linfa recommends for its solver, so one
-//! `alpha` suits pixels, PCA scores and codes alike.
+//! `alpha` suits pixels, PCA scores and codes alike. The solver runs in f64: in f32 the summed
+//! loss of thousands of images is too coarse for L-BFGS's line search, which then stalls at the
+//! starting point (measured: chance accuracy on the conv code).
 
 use linfa::prelude::*;
 use linfa_logistic::MultiLogisticRegression;
@@ -17,7 +19,7 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinearProbeConfig {
     /// L2 penalty on the weights (scikit-learn's `1 / C`).
-    pub alpha: f32,
+    pub alpha: f64,
     /// L-BFGS iterations at most (scikit-learn's `max_iter`).
     pub max_iterations: u64,
 }
@@ -36,8 +38,8 @@ impl Default for LinearProbeConfig {
 /// that do not vary (std below 1e-6, e.g. always-black border pixels) mapped to 0.
 #[derive(Clone, Debug)]
 pub struct Standardizer {
-    mean: Vec<f32>,
-    inv_std: Vec<f32>,
+    mean: Vec<f64>,
+    inv_std: Vec<f64>,
 }
 
 impl Standardizer {
@@ -61,22 +63,19 @@ impl Standardizer {
                 if sd < 1e-6 {
                     0.0
                 } else {
-                    (1.0 / sd) as f32
+                    1.0 / sd
                 }
             })
             .collect();
-        Standardizer {
-            mean: mean.iter().map(|&m| m as f32).collect(),
-            inv_std,
-        }
+        Standardizer { mean, inv_std }
     }
 
     /// The standardized rows of `data`, as an `n x dim` matrix.
-    pub fn apply(&self, data: &[f32]) -> Array2<f32> {
+    pub fn apply(&self, data: &[f32]) -> Array2<f64> {
         let dim = self.mean.len();
         let n = data.len() / dim.max(1);
         Array2::from_shape_fn((n, dim), |(r, c)| {
-            (data[r * dim + c] - self.mean[c]) * self.inv_std[c]
+            (data[r * dim + c] as f64 - self.mean[c]) * self.inv_std[c]
         })
     }
 }

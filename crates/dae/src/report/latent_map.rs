@@ -2,8 +2,9 @@
 //! coloured by its label, with a legend of class names. Classes that the encoder separates show
 //! as separate clouds.
 //!
-//! PCA rather than t-SNE: it is exact, fast, deterministic and a linear view, so distances on the
-//! map mean something; no well-kept t-SNE crate builds without system libraries here.
+//! PCA: exact, fast, deterministic, and a linear view, so distances on the map mean something.
+//! A t-SNE map (e.g. the pure-Rust `bhtsne` crate) would show local neighbourhoods better; it is
+//! not done yet.
 
 use std::path::Path;
 
