@@ -5,12 +5,14 @@
 //! - [`conv`]: the document's `ConvDenoisingAutoencoder`, layer for layer;
 //! - [`unet`]: a small U-Net (skip connections by concatenation, sigmoid output);
 //! - [`dncnn`]: a DnCNN-like residual network that predicts the noise and subtracts it;
-//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names).
+//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names);
+//! - [`transformer`]: the Transformer encoder of masked language modeling (text, not images).
 
 pub mod conv;
 pub mod dncnn;
 pub mod mlp;
 pub mod torch;
+pub mod transformer;
 pub mod unet;
 
 use burn::prelude::*;
@@ -261,6 +263,19 @@ impl Denoiser {
                 let (x_hat, z) = m.forward(x);
                 (x_hat, z.flatten(1, 3))
             }
+        }
+    }
+
+    /// Encodes x `[batch, channels, h, w]` to z flattened to `[batch, d]` without decoding: the
+    /// same z that [`Denoiser::forward`] returns.
+    pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
+        let [n, c, h, w] = x.dims();
+        match self {
+            Denoiser::Mlp(m) => m.encode(x.reshape([n, c * h * w])),
+            Denoiser::Conv(m) => m.encode(x).flatten(1, 3),
+            // Their z needs the decoder's skip path (U-Net) or is the last hidden layer (DnCNN):
+            // run the whole network and keep z.
+            Denoiser::Unet(_) | Denoiser::Dncnn(_) => self.forward(x).1,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The configuration of a training run, stored verbatim as the run directory's `config.json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -131,4 +131,36 @@ impl TrainConfig {
             .with_weight_decay(self.weight_decay as f32)
             .init()
     }
+}
+
+/// What a run learns; `config.json` says it in its `task` field (absent: an image run, as every
+/// run written before text runs existed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Image denoising ([`TrainConfig`]).
+    #[default]
+    Image,
+    /// Masked language modeling on text ([`super::mlm::MlmConfig`]).
+    Mlm,
+}
+
+/// The task of the run directory `root`, from its `config.json`; errors if that is missing or
+/// not JSON.
+pub fn read_task(root: &Path) -> Result<Task> {
+    #[derive(Deserialize)]
+    struct TaskOnly {
+        #[serde(default)]
+        task: Task,
+    }
+    let path = root.join("config.json");
+    let text = std::fs::read(&path).map_err(|_| Error::Checkpoint {
+        path: root.to_path_buf(),
+        reason: "not a dae run directory (no config.json)".into(),
+    })?;
+    let t: TaskOnly = serde_json::from_slice(&text).map_err(|e| Error::Checkpoint {
+        path: path.clone(),
+        reason: format!("not a dae run config: {e}"),
+    })?;
+    Ok(t.task)
 }

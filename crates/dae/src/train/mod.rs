@@ -2,7 +2,9 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod experiment;
 pub mod loss;
+pub mod mlm;
 pub mod ssim;
 pub mod trainer;
 

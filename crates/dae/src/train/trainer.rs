@@ -67,6 +67,8 @@ pub enum TrainEvent<'a> {
     },
     /// An epoch finished, was evaluated and checkpointed.
     EpochEnd(&'a EpochMetrics),
+    /// An epoch of masked language modeling finished, was evaluated and checkpointed.
+    MlmEpochEnd(&'a super::mlm::MlmEpochMetrics),
 }
 
 /// Where a run starts.
