@@ -91,6 +91,9 @@ pub struct TrainArgs {
     /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
     #[arg(long)]
     depth: Option<usize>,
+    /// unet: predict the noise and return x̃ − n̂ instead of a sigmoid image.
+    #[arg(long)]
+    residual: bool,
     /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
     /// such as `0.84*ssim+0.16*l1`.
     #[arg(long, default_value = "mse", value_parser = parse_loss)]
@@ -133,6 +136,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     if let Some(d) = a.depth {
         model.depth = d;
     }
+    model.residual = a.residual;
     let mut c = TrainConfig::new(model);
     if let Some(n) = &a.noise {
         c.noise = n.clone();

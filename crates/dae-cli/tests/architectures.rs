@@ -72,6 +72,13 @@ fn unet_trains_with_a_mixed_loss_and_denoises_any_size() {
 }
 
 #[test]
+fn residual_unet_trains_with_l1() {
+    let config = train_and_denoise("unet", &["--width", "4", "--residual", "--loss", "l1"]);
+    assert_eq!(config["model"]["residual"], true);
+    assert_eq!(config["loss"], "l1");
+}
+
+#[test]
 fn dncnn_trains_with_ms_ssim_and_denoises_any_size() {
     let config = train_and_denoise(
         "dncnn",
@@ -98,6 +105,10 @@ fn bad_model_and_loss_flags_fail_before_training() {
     dae_err(
         &["train", "--model", "dncnn", "--depth", "1", "--out", out],
         &["DnCNN", "--depth"],
+    );
+    dae_err(
+        &["train", "--model", "conv", "--residual", "--out", out],
+        &["--residual", "unet"],
     );
     dae_err(
         &["train", "--model", "unet", "--width", "0", "--out", out],

@@ -74,6 +74,9 @@ pub struct ModelConfig {
     /// that do not use it).
     #[serde(default)]
     pub depth: usize,
+    /// U-Net only: predict the noise and return x̃ − n̂ instead of a sigmoid image.
+    #[serde(default)]
+    pub residual: bool,
 }
 
 impl ModelConfig {
@@ -96,6 +99,7 @@ impl ModelConfig {
                 ModelKind::Dncnn => 8,
                 ModelKind::Mlp | ModelKind::Conv => 0,
             },
+            residual: false,
         }
     }
 
@@ -148,6 +152,12 @@ impl ModelConfig {
             }
             _ => {}
         }
+        if self.residual && self.kind != ModelKind::Unet {
+            return Err(Error::Config(format!(
+                "--residual applies to the unet model only (dncnn is always residual), not {}",
+                self.kind
+            )));
+        }
         self.accepts(self.height, self.width)
     }
 
@@ -198,6 +208,7 @@ impl ModelConfig {
                     .with_channels(self.channels)
                     .with_width(self.features)
                     .with_depth(self.depth)
+                    .with_residual(self.residual)
                     .init(device),
             ),
             ModelKind::Dncnn => Denoiser::Dncnn(

@@ -5,8 +5,11 @@
 //! encoder:    block(in → c0) ─ MaxPool2 ─ block(c0 → c1) ─ MaxPool2 ─ … ─ block(→ c_depth)  (bottleneck)
 //! decoder:    ConvTranspose2x2/2(c_{l+1} → c_l), concatenate the encoder's level-l output (the skip),
 //!             block(2 c_l → c_l), up to level 0
-//! head:       Conv1x1(c0 → in) Sigmoid
+//! head:       Conv1x1(c0 → in) Sigmoid             (residual: x̂ = x̃ − Conv1x1(c0 → in), no sigmoid)
 //! ```
+//!
+//! With `residual` the head predicts the noise and subtracts it from the input, as DnCNN does:
+//! training starts from the identity rather than from a constant image.
 //!
 //! The skips carry full-resolution detail around the bottleneck, which is what keeps the output
 //! from the over-smoothing of the document's conv DAE, whose every pixel passes through a 4x
@@ -32,6 +35,9 @@ pub struct UnetConfig {
     /// Number of 2x down-samplings (levels below full resolution).
     #[config(default = 2)]
     pub depth: usize,
+    /// Predict the noise and return x̃ − n̂ (no sigmoid) instead of sigmoid(head).
+    #[config(default = false)]
+    pub residual: bool,
 }
 
 /// Two 3x3 convolutions, each followed by a ReLU.
@@ -70,10 +76,12 @@ pub struct Unet {
     pub up: Vec<ConvTranspose2d>,
     /// Decoder blocks after each skip concatenation, deepest first (`depth` of them).
     pub merge: Vec<ConvBlock>,
-    /// 1x1 convolution to the image channels, before the sigmoid.
+    /// 1x1 convolution to the image channels, before the sigmoid (or the noise, if residual).
     pub head: Conv2d,
     /// `MaxPool2d(2)` between encoder levels.
     pub pool: MaxPool2d,
+    /// Whether x̂ = x̃ − head (true) or sigmoid(head) (false).
+    pub residual: bool,
 }
 
 impl UnetConfig {
@@ -107,16 +115,17 @@ impl UnetConfig {
             merge,
             head: Conv2dConfig::new([self.width, self.channels], [1, 1]).init(device),
             pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            residual: self.residual,
         }
     }
 }
 
 impl Unet {
-    /// Returns (x̂ in (0, 1) shaped like `x`, z the bottleneck feature map).
+    /// Returns (x̂ shaped like `x`, in (0, 1) unless residual; z the bottleneck feature map).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let depth = self.up.len();
         let mut skips = Vec::with_capacity(depth);
-        let mut h = x;
+        let mut h = x.clone();
         for (l, block) in self.down.iter().enumerate() {
             if l > 0 {
                 h = self.pool.forward(h);
@@ -131,7 +140,12 @@ impl Unet {
             let skip = skips.pop().expect("one skip per level");
             h = merge.forward(Tensor::cat(vec![up.forward(h), skip], 1));
         }
-        (sigmoid(self.head.forward(h)), z)
+        let out = self.head.forward(h);
+        if self.residual {
+            (x - out, z)
+        } else {
+            (sigmoid(out), z)
+        }
     }
 }
 
@@ -149,6 +163,22 @@ mod tests {
         assert_eq!(z.dims(), [2, 16, 3, 2]);
         let v = x_hat.into_data().try_to_vec::<f32>().unwrap();
         assert!(v.iter().all(|&p| p > 0.0 && p < 1.0));
+    }
+
+    #[test]
+    fn residual_with_a_zero_head_is_the_identity() {
+        use burn::module::Param;
+        let d = Device::flex();
+        let mut m = UnetConfig::new().with_width(4).with_residual(true).init(&d);
+        m.head.weight = Param::from_tensor(m.head.weight.val().zeros_like());
+        m.head.bias = m
+            .head
+            .bias
+            .take()
+            .map(|b| Param::from_tensor(b.val().zeros_like()));
+        let x = Tensor::<4>::random([1, 1, 8, 8], burn::tensor::Distribution::Default, &d);
+        let (x_hat, _) = m.forward(x.clone());
+        assert_eq!((x_hat - x).abs().max().into_scalar::<f32>(), 0.0);
     }
 
     #[test]
