@@ -20,8 +20,8 @@ pub struct EvalArgs {
     /// Also write the rows to RUN/eval.jsonl (read by `dae report`).
     #[arg(long)]
     save: bool,
-    /// Held-out data: an MNIST-format directory (its t10k split) or PNG folder (default: the
-    /// run's own held-out split).
+    /// Held-out data: an MNIST-format directory (its t10k split) or PNG folder; for a text run,
+    /// a UTF-8 text file or directory, all of it (default: the run's own held-out split).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Evaluate only the first N held-out images.
@@ -43,6 +43,18 @@ pub struct EvalArgs {
 
 /// Runs `dae eval`.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    if dae::train::config::read_task(&a.run).ok() == Some(dae::train::config::Task::Mlm) {
+        return crate::mlm_cmd::eval(crate::mlm_cmd::EvalOptions {
+            run: &a.run,
+            noise: &a.noise,
+            data: a.data.as_deref(),
+            limit: a.limit,
+            seed: a.seed,
+            batch_size: a.batch_size,
+            device: a.device.as_deref(),
+            json: a.json,
+        });
+    }
     let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
     let mut specs = a.noise.clone();
     if let Some(name) = &a.suite {

@@ -65,10 +65,7 @@ pub fn run(command: ExperimentCommand) -> anyhow::Result<()> {
 
 fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
     let splits = crate::load_data(&a.data)?;
-    let kind = match a.model {
-        ModelArg::Conv => ModelKind::Conv,
-        ModelArg::Mlp => ModelKind::Mlp,
-    };
+    let kind = ModelKind::from(a.model);
     let mut base = TrainConfig::new(ModelConfig::new(
         kind,
         1,

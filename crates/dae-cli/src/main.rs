@@ -5,6 +5,8 @@
 mod denoise_cmd;
 mod eval_cmd;
 mod experiment_cmd;
+mod fill_cmd;
+mod mlm_cmd;
 mod report_cmd;
 mod train_cmd;
 
@@ -29,6 +31,8 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Denoise PNG images with a trained run.
     Denoise(denoise_cmd::DenoiseArgs),
+    /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
+    Fill(fill_cmd::FillArgs),
     /// Run an experiment of several training runs (e.g. the robustness matrix).
     #[command(subcommand)]
     Experiment(experiment_cmd::ExperimentCommand),
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
+        Command::Fill(args) => fill_cmd::run(args),
         Command::Experiment(command) => experiment_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),
     };
