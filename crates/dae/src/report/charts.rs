@@ -5,7 +5,7 @@
 
 use plotters::prelude::*;
 
-use super::canvas::{register_font, FONT};
+use super::plot::{register_font, FONT};
 use crate::{Error, Result};
 
 /// One named series of (x, y) points.
@@ -36,7 +36,7 @@ pub fn line_chart_svg(
     series: &[Series],
     (width, height): (u32, u32),
 ) -> Result<String> {
-    register_font()?;
+    register_font();
     let finite: Vec<(f64, f64)> = series
         .iter()
         .flat_map(|s| s.points.iter().copied())

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::canvas::{draw_png, plot_error, FONT};
+use super::plot::{render_png, DrawResult, FONT};
 use crate::eval::robustness::RobustnessMatrix;
 use crate::Result;
 
@@ -96,17 +96,14 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
     let top = title_h + header_h;
     let width = left + cols * CELL_W + 20;
     let height = top + (rows + 1) * cell_h + 40;
-    let err = |e: DrawingAreaErrorKind<_>| plot_error(path, e);
-
-    draw_png(path, width as u32, height as u32, |root| {
+    render_png(path, width as u32, height as u32, |root| {
         let text = |size: f64| (FONT, size).into_font().color(&BLACK);
         let centred = Pos::new(HPos::Center, VPos::Center);
         root.draw(&Text::new(
             "Held-out PSNR (dB) by training noise (rows) and test noise (columns)",
             (10, 10),
             (FONT, 17).into_font().style(FontStyle::Bold).color(&BLACK),
-        ))
-        .map_err(err)?;
+        ))?;
         root.draw(&Text::new(
             format!(
                 "colour: gain over the noisy input (red = worse than the input, blue = better, \
@@ -115,10 +112,8 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
             ),
             (10, 34),
             text(12.0),
-        ))
-        .map_err(err)?;
-        root.draw(&Text::new("train \\ test", (10, top - LINE_H), text(13.0)))
-            .map_err(err)?;
+        ))?;
+        root.draw(&Text::new("train \\ test", (10, top - LINE_H), text(13.0)))?;
         for (j, lines) in col_labels.iter().enumerate() {
             let x = left + j as i32 * CELL_W + CELL_W / 2;
             let y0 = top - 8 - lines.len() as i32 * LINE_H + LINE_H / 2;
@@ -127,12 +122,11 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
                     l.as_str(),
                     (x, y0 + k as i32 * LINE_H),
                     text(12.0).pos(centred),
-                ))
-                .map_err(err)?;
+                ))?;
             }
         }
         let draw_row =
-            |i: i32, lines: &[String], cells: Vec<(f64, f64, bool)>, gray: bool| -> Result<()> {
+            |i: i32, lines: &[String], cells: Vec<(f64, f64, bool)>, gray: bool| -> DrawResult {
                 let y = top + i * cell_h;
                 let y0 = y + cell_h / 2 - (lines.len() as i32 - 1) * LINE_H / 2;
                 for (k, l) in lines.iter().enumerate() {
@@ -140,8 +134,7 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
                         l.as_str(),
                         (10, y0 + k as i32 * LINE_H),
                         text(12.0).pos(Pos::new(HPos::Left, VPos::Center)),
-                    ))
-                    .map_err(err)?;
+                    ))?;
                 }
                 for (j, (psnr, gain, best)) in cells.into_iter().enumerate() {
                     let x = left + j as i32 * CELL_W;
@@ -153,13 +146,11 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
                     root.draw(&Rectangle::new(
                         [(x, y), (x + CELL_W, y + cell_h)],
                         fill.filled(),
-                    ))
-                    .map_err(err)?;
+                    ))?;
                     root.draw(&Rectangle::new(
                         [(x, y), (x + CELL_W, y + cell_h)],
                         WHITE.stroke_width(2),
-                    ))
-                    .map_err(err)?;
+                    ))?;
                     // Dark text on light cells, white text on saturated ones.
                     let ink = if !gray && gain.abs() > 0.6 * GAIN_SATURATION_DB {
                         WHITE
@@ -176,8 +167,7 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
                         format!("{psnr:.2}"),
                         (x + CELL_W / 2, y + cell_h / 2 - 8),
                         value,
-                    ))
-                    .map_err(err)?;
+                    ))?;
                     let sub = if gray {
                         "noisy input".to_string()
                     } else {
@@ -188,8 +178,7 @@ pub fn write_matrix_png(path: &Path, matrix: &RobustnessMatrix) -> Result<()> {
                         sub,
                         (x + CELL_W / 2, y + cell_h / 2 + 10),
                         small,
-                    ))
-                    .map_err(err)?;
+                    ))?;
                 }
                 Ok(())
             };

@@ -1,7 +1,6 @@
 //! Reports: image grids of clean, noisy and denoised examples, plots (heat maps, line charts,
 //! the latent-space map) and the self-contained HTML report.
 
-pub mod canvas;
 pub mod charts;
 pub mod grid;
 pub mod heatmap;
