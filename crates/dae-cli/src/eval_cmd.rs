@@ -33,10 +33,13 @@ pub struct EvalArgs {
     /// One JSON object per noise spec on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
 }
 
 /// Runs `dae eval`.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
     let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
     let specs = if a.noise.is_empty() {
         vec![loaded.config.noise.clone()]

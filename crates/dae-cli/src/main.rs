@@ -2,8 +2,10 @@
 //!
 //! This binary parses arguments and prints; all the work is in the `dae` library.
 
+mod bench_cmd;
 mod denoise_cmd;
 mod eval_cmd;
+mod threads;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -27,6 +29,8 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Denoise PNG images with a trained run.
     Denoise(denoise_cmd::DenoiseArgs),
+    /// Measure training and inference throughput and peak memory of the seed models.
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// Where a data directory comes from, for messages.
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

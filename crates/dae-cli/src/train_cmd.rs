@@ -86,6 +86,8 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, conflicts_with = "out")]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
 }
 
 fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
@@ -126,6 +128,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
 
 /// Runs `dae train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
     let (config, run_dir, start, splits) = if let Some(dir) = &a.resume {
         let path = dir.join("config.json");
         let text = std::fs::read(&path).with_context(|| {
