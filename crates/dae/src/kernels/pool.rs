@@ -142,7 +142,7 @@ pub(super) fn flex_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
                 // Not positive (or NaN): the ReLU after the pool passes no gradient. Otherwise the
                 // first maximum in row-major window order takes it, as in Burn's and PyTorch's
                 // max pool.
-                if !(m > 0.0) {
+                if m.is_nan() || m <= 0.0 {
                     continue;
                 }
                 if a == m {
