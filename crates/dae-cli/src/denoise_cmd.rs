@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 use dae::corrupt::SampleShape;
-use dae::model::ModelKind;
 
 /// Arguments of `dae denoise`.
 #[derive(Args, Debug)]
@@ -47,10 +46,7 @@ pub fn run(a: DenoiseArgs) -> anyhow::Result<()> {
         let Some(name) = path.file_name() else {
             bail!("{}: not a file name", path.display());
         };
-        let (ph, pw) = match model_config.kind {
-            ModelKind::Conv => (h.div_ceil(4) * 4, w.div_ceil(4) * 4),
-            ModelKind::Mlp => (h, w),
-        };
+        let (ph, pw) = model_config.padded_size(h, w);
         model_config
             .accepts(ph, pw)
             .with_context(|| format!("{}", path.display()))?;

@@ -14,8 +14,8 @@ pub struct EvalArgs {
     /// Corruption to evaluate under; repeat for several rows (default: the run's training noise).
     #[arg(long)]
     noise: Vec<String>,
-    /// Held-out data: an MNIST-format directory (its t10k split) or PNG folder (default: the
-    /// run's own held-out split).
+    /// Held-out data: an MNIST-format directory (its t10k split) or PNG folder; for a text run,
+    /// a UTF-8 text file or directory, all of it (default: the run's own held-out split).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Evaluate only the first N held-out images.
@@ -40,6 +40,18 @@ pub struct EvalArgs {
 /// Runs `dae eval`.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
+    if dae::train::config::read_task(&a.run).ok() == Some(dae::train::config::Task::Mlm) {
+        return crate::mlm_cmd::eval(crate::mlm_cmd::EvalOptions {
+            run: &a.run,
+            noise: &a.noise,
+            data: a.data.as_deref(),
+            limit: a.limit,
+            seed: a.seed,
+            batch_size: a.batch_size,
+            device: a.device.as_deref(),
+            json: a.json,
+        });
+    }
     let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
     let specs = if a.noise.is_empty() {
         vec![loaded.config.noise.clone()]

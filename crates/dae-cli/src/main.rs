@@ -5,6 +5,8 @@
 mod bench_cmd;
 mod denoise_cmd;
 mod eval_cmd;
+mod fill_cmd;
+mod mlm_cmd;
 mod threads;
 mod train_cmd;
 
@@ -31,6 +33,8 @@ enum Command {
     Denoise(denoise_cmd::DenoiseArgs),
     /// Measure training and inference throughput and peak memory of the seed models.
     Bench(bench_cmd::BenchArgs),
+    /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
+    Fill(fill_cmd::FillArgs),
 }
 
 /// Where a data directory comes from, for messages.
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Fill(args) => fill_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

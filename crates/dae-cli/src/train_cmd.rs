@@ -16,25 +16,40 @@ pub enum ModelArg {
     Conv,
     /// The document's Autoencoder(input_dim, latent_dim=64).
     Mlp,
+    /// A small U-Net: skip connections by concatenation, sigmoid output.
+    Unet,
+    /// A DnCNN-like residual network: predicts the noise and subtracts it.
+    Dncnn,
 }
 
-/// Losses on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LossArg {
-    /// Mean squared error against the clean input.
-    Mse,
-    /// Mean absolute error against the clean input.
-    L1,
+/// Parses `--loss` with the library's one loss grammar.
+fn parse_loss(spec: &str) -> Result<Loss, String> {
+    Loss::parse(spec).map_err(|e| e.to_string())
+}
+
+/// What to learn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Image denoising autoencoders.
+    Image,
+    /// Masked language modeling on text (a Transformer encoder).
+    Mlm,
 }
 
 /// Arguments of `dae train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
+    /// Task: image denoising, or masked language modeling on text (`mlm`; see the flags below).
+    #[arg(long, value_enum, default_value = "image")]
+    task: TaskArg,
+    #[command(flatten)]
+    mlm: crate::mlm_cmd::MlmArgs,
     /// Architecture.
     #[arg(long, value_enum, default_value = "conv")]
     model: ModelArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
-    /// Fashion-MNIST 10k test split, 8k train / 2k held-out.
+    /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
+    /// directory; default: the embedded King James Bible.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp).
@@ -43,10 +58,10 @@ pub struct TrainArgs {
     /// Passes over the training set (with --resume: the new total).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Images per step (default: 64 for conv, 128 for mlp, as in the document).
+    /// Images per step (default: 64 for conv, 128 for mlp, as in the document; mlm: 32 sequences).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// AdamW learning rate [default: 0.001; with --resume: the run's, unless given].
+    /// AdamW learning rate [default: 0.001, mlm 0.002; with --resume: the run's, unless given].
     #[arg(long)]
     lr: Option<f64>,
     /// AdamW weight decay (PyTorch's default).
@@ -67,12 +82,19 @@ pub struct TrainArgs {
     /// MLP code width.
     #[arg(long, default_value_t = 64)]
     latent_dim: usize,
-    /// Dropout inside encoder and decoder.
+    /// Dropout inside encoder and decoder (mlp, conv).
     #[arg(long, default_value_t = 0.0)]
     dropout: f64,
-    /// Reconstruction loss.
-    #[arg(long, value_enum, default_value = "mse")]
-    loss: LossArg,
+    /// unet: channels at full resolution (default 32); dncnn: hidden channels (default 32).
+    #[arg(long)]
+    width: Option<usize>,
+    /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
+    #[arg(long)]
+    depth: Option<usize>,
+    /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
+    /// such as `0.84*ssim+0.16*l1`.
+    #[arg(long, default_value = "mse", value_parser = parse_loss)]
+    loss: Loss,
     /// Loss on the corrupted entries only (masked image modeling, e.g. with
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
@@ -94,11 +116,19 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     let kind = match a.model {
         ModelArg::Conv => ModelKind::Conv,
         ModelArg::Mlp => ModelKind::Mlp,
+        ModelArg::Unet => ModelKind::Unet,
+        ModelArg::Dncnn => ModelKind::Dncnn,
     };
     let mut model = ModelConfig::new(kind, 1, splits.train.height, splits.train.width);
     model.hidden = a.hidden.clone();
     model.latent_dim = a.latent_dim;
     model.dropout = a.dropout;
+    if let Some(w) = a.width {
+        model.features = w;
+    }
+    if let Some(d) = a.depth {
+        model.depth = d;
+    }
     let mut c = TrainConfig::new(model);
     if let Some(n) = &a.noise {
         c.noise = n.clone();
@@ -116,10 +146,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     c.seed = a.seed;
     c.train_limit = a.train_limit;
     c.val_limit = a.val_limit;
-    c.loss = match a.loss {
-        LossArg::Mse => Loss::Mse,
-        LossArg::L1 => Loss::L1,
-    };
+    c.loss = a.loss.clone();
     c.masked_loss = a.masked_loss;
     c.data = a.data.clone();
     c.device = a.device.clone();
@@ -129,6 +156,29 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
 /// Runs `dae train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
+    let resumes_text = a
+        .resume
+        .as_deref()
+        .and_then(|d| dae::train::config::read_task(d).ok())
+        == Some(dae::train::config::Task::Mlm);
+    if (a.task == TaskArg::Mlm && a.resume.is_none()) || resumes_text {
+        let common = crate::mlm_cmd::CommonArgs {
+            data: a.data.clone(),
+            noise: a.noise.clone(),
+            epochs: a.epochs,
+            batch_size: a.batch_size,
+            lr: a.lr,
+            weight_decay: a.weight_decay,
+            seed: a.seed,
+            train_limit: a.train_limit,
+            val_limit: a.val_limit,
+            dropout: a.dropout,
+            device: a.device.clone(),
+            out: a.out.clone(),
+            resume: a.resume.clone(),
+        };
+        return crate::mlm_cmd::train(common, &a.mlm);
+    }
     let (config, run_dir, start, splits) = if let Some(dir) = &a.resume {
         let path = dir.join("config.json");
         let text = std::fs::read(&path).with_context(|| {
@@ -173,8 +223,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .train_limit
         .map_or(splits.train.len(), |n| n.min(splits.train.len()));
     eprintln!(
-        "dae train: {} model, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
+        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
         config.model.kind,
+        config.loss,
         config.noise,
         config.epochs,
         config.batch_size,
@@ -188,57 +239,96 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         run_dir.root.display()
     );
 
-    let mut bar: Option<ProgressBar> = None;
-    let mut observer = |event: TrainEvent| match event {
-        TrainEvent::EpochStart {
-            epoch,
-            epochs,
-            batches,
-        } => {
-            let b = ProgressBar::new(batches as u64);
-            b.set_style(
-                ProgressStyle::with_template(
-                    "epoch {prefix} [{bar:30}] {pos}/{len} steps {elapsed_precise} eta {eta} loss {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            b.set_prefix(format!("{epoch}/{epochs}"));
-            bar = Some(b);
-        }
-        TrainEvent::Batch { loss } => {
-            if let Some(b) = &bar {
-                b.inc(1);
-                b.set_message(format!("{loss:.5}"));
-            }
-        }
-        TrainEvent::EpochEnd(m) => {
-            if let Some(b) = bar.take() {
-                b.finish_and_clear();
-            }
-            eprintln!(
-                "epoch {:>3}  train loss {:.5}  {:.1} s ({:.0} img/s)  val MSE {:.5}  PSNR {:.2} dB (noisy {:.2}, gain {:+.2})  SSIM {:.3} (noisy {:.3})",
-                m.epoch,
-                m.train_loss,
-                m.train_seconds,
-                m.images_per_second,
-                m.val_mse,
-                m.val_psnr,
-                m.noisy_psnr,
-                m.val_psnr - m.noisy_psnr,
-                m.val_ssim,
-                m.noisy_ssim
-            );
-        }
-    };
+    let mut progress = Progress::default();
+    let mut observer = |event: TrainEvent| progress.event(event);
     let result = dae::train::train(&config, &run_dir, start, &splits, &mut observer);
-    if let Some(b) = bar.take() {
-        b.abandon();
-    }
+    progress.abandon();
     result?;
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png)",
-        run_dir.root.display()
+        "done: {} (config.json, metrics.jsonl, model.bpk, {}grid.png)",
+        run_dir.root.display(),
+        if run_dir.torch_model().exists() {
+            "model.safetensors, "
+        } else {
+            ""
+        }
     );
     Ok(())
+}
+
+/// The progress bar and per-epoch lines of `dae train`, for both tasks.
+#[derive(Default)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// Shows one training event.
+    pub fn event(&mut self, event: TrainEvent) {
+        match event {
+            TrainEvent::EpochStart {
+                epoch,
+                epochs,
+                batches,
+            } => {
+                let b = ProgressBar::new(batches as u64);
+                b.set_style(
+                        ProgressStyle::with_template(
+                            "epoch {prefix} [{bar:30}] {pos}/{len} steps {elapsed_precise} eta {eta} loss {msg}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                b.set_prefix(format!("{epoch}/{epochs}"));
+                self.bar = Some(b);
+            }
+            TrainEvent::Batch { loss } => {
+                if let Some(b) = &self.bar {
+                    b.inc(1);
+                    b.set_message(format!("{loss:.5}"));
+                }
+            }
+            TrainEvent::EpochEnd(m) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+                eprintln!(
+                        "epoch {:>3}  train loss {:.5}  {:.1} s ({:.0} img/s)  val MSE {:.5}  PSNR {:.2} dB (noisy {:.2}, gain {:+.2})  SSIM {:.3} (noisy {:.3})",
+                        m.epoch,
+                        m.train_loss,
+                        m.train_seconds,
+                        m.images_per_second,
+                        m.val_mse,
+                        m.val_psnr,
+                        m.noisy_psnr,
+                        m.val_psnr - m.noisy_psnr,
+                        m.val_ssim,
+                        m.noisy_ssim
+                    );
+            }
+            TrainEvent::MlmEpochEnd(m) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+                eprintln!(
+                    "epoch {:>3}  train loss {:.4}  {:.1} s ({:.0} tok/s)  val masked acc {:.4} (unigram {:.4})  NLL {:.4}  perplexity {:.2}",
+                    m.epoch,
+                    m.train_loss,
+                    m.train_seconds,
+                    m.tokens_per_second,
+                    m.val_masked_accuracy,
+                    m.unigram_accuracy,
+                    m.val_nll,
+                    m.val_perplexity
+                );
+            }
+        }
+    }
+
+    /// Leaves an unfinished bar on screen (the run stopped mid-epoch).
+    pub fn abandon(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.abandon();
+        }
+    }
 }

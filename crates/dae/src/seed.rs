@@ -21,6 +21,8 @@ pub enum Purpose {
     EvalNoise = 4,
     /// Backend randomness (dropout) during an epoch.
     Backend = 5,
+    /// Representation probes: k-means restarts (index 0) and PCA initialization (index 1).
+    Probe = 6,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

@@ -15,6 +15,7 @@
 //! | [`Erase`] | `erase:frac=0.25` | one rectangle of ≈ frac of the area set to a value |
 //! | [`PatchMask`] | `patch:size=7,ratio=0.5` | round(ratio · n) of the K×K patches set to 0 |
 //! | [`Mixture`] | `a+b`, `0.7*a+0.3*b` | one component drawn per sample |
+//! | [`tokens::TokenMasking`] | `tokens:rate=0.15` | text: BERT masking of token ids ([`parse_tokens`]) |
 //!
 //! Every numeric parameter is a [`Strength`]: a value, or a range `lo..hi` drawn uniformly per
 //! sample (the document's "random noise strengths"). [`parse`] reads the spec strings; the grammar
@@ -39,13 +40,14 @@ mod parse;
 mod patch;
 mod salt_pepper;
 mod strength;
+pub mod tokens;
 
 pub use dropout::Dropout;
 pub use erase::{Erase, EraseFill};
 pub use gaussian::Gaussian;
 pub use masking::Masking;
 pub use mixture::Mixture;
-pub use parse::{known_names, parse};
+pub use parse::{known_names, known_token_names, parse, parse_tokens};
 pub use patch::PatchMask;
 pub use salt_pepper::SaltPepper;
 pub use strength::Strength;

@@ -7,6 +7,8 @@
 
 pub mod idx;
 pub mod image_folder;
+pub mod text;
+pub mod tokenizer;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

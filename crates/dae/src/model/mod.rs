@@ -3,18 +3,26 @@
 //!
 //! - [`mlp`]: the document's `Autoencoder(input_dim=784, latent_dim=64)`;
 //! - [`conv`]: the document's `ConvDenoisingAutoencoder`, layer for layer;
-//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names).
+//! - [`unet`]: a small U-Net (skip connections by concatenation, sigmoid output);
+//! - [`dncnn`]: a DnCNN-like residual network that predicts the noise and subtracts it;
+//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names);
+//! - [`transformer`]: the Transformer encoder of masked language modeling (text, not images).
 
 pub mod conv;
+pub mod dncnn;
 pub mod mlp;
 pub mod torch;
+pub mod transformer;
+pub mod unet;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 pub use conv::{ConvConfig, ConvDenoisingAutoencoder};
+pub use dncnn::{Dncnn, DncnnConfig};
 pub use mlp::{MlpAutoencoder, MlpConfig};
+pub use unet::{Unet, UnetConfig};
 
 /// Which architecture a run uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +32,10 @@ pub enum ModelKind {
     Mlp,
     /// The convolutional denoising autoencoder.
     Conv,
+    /// The U-Net.
+    Unet,
+    /// The DnCNN-like residual denoiser.
+    Dncnn,
 }
 
 impl std::fmt::Display for ModelKind {
@@ -31,6 +43,8 @@ impl std::fmt::Display for ModelKind {
         f.write_str(match self {
             ModelKind::Mlp => "mlp",
             ModelKind::Conv => "conv",
+            ModelKind::Unet => "unet",
+            ModelKind::Dncnn => "dncnn",
         })
     }
 }
@@ -52,6 +66,14 @@ pub struct ModelConfig {
     pub hidden: Vec<usize>,
     /// Dropout inside encoder and decoder (0 disables).
     pub dropout: f64,
+    /// U-Net: channels at full resolution; DnCNN: channels of every hidden layer (0 for the
+    /// models that do not use it; absent from configs written before these models).
+    #[serde(default)]
+    pub features: usize,
+    /// U-Net: number of 2x down-samplings; DnCNN: convolution layers in all (0 for the models
+    /// that do not use it).
+    #[serde(default)]
+    pub depth: usize,
 }
 
 impl ModelConfig {
@@ -65,7 +87,31 @@ impl ModelConfig {
             latent_dim: 64,
             hidden: vec![256],
             dropout: 0.0,
+            features: match kind {
+                ModelKind::Unet | ModelKind::Dncnn => 32,
+                ModelKind::Mlp | ModelKind::Conv => 0,
+            },
+            depth: match kind {
+                ModelKind::Unet => 2,
+                ModelKind::Dncnn => 8,
+                ModelKind::Mlp | ModelKind::Conv => 0,
+            },
         }
+    }
+
+    /// The smallest `(height, width)` at least `(h, w)` that the model accepts, or `(h, w)` itself
+    /// for models that take any size or only their training size: `dae denoise` pads an image to
+    /// this size (repeating the edge) and crops the output back.
+    pub fn padded_size(&self, h: usize, w: usize) -> (usize, usize) {
+        let multiple = match self.kind {
+            ModelKind::Conv => 4,
+            ModelKind::Unet => 1 << self.depth.min(16),
+            ModelKind::Mlp | ModelKind::Dncnn => 1,
+        };
+        (
+            h.div_ceil(multiple) * multiple,
+            w.div_ceil(multiple) * multiple,
+        )
     }
 
     /// Validates the values before any work is done.
@@ -87,6 +133,21 @@ impl ModelConfig {
                 "MLP layer widths (latent dim, hidden sizes) must be positive".into(),
             ));
         }
+        match self.kind {
+            ModelKind::Unet if self.features == 0 || !(1..=6).contains(&self.depth) => {
+                return Err(Error::Config(format!(
+                    "U-Net needs --width >= 1 and --depth in 1..=6, got width {} depth {}",
+                    self.features, self.depth
+                )));
+            }
+            ModelKind::Dncnn if self.features == 0 || self.depth < 2 => {
+                return Err(Error::Config(format!(
+                    "DnCNN needs --width >= 1 and --depth >= 2 layers, got width {} depth {}",
+                    self.features, self.depth
+                )));
+            }
+            _ => {}
+        }
         self.accepts(self.height, self.width)
     }
 
@@ -103,6 +164,14 @@ impl ModelConfig {
             ModelKind::Conv if height % 4 != 0 || width % 4 != 0 => Err(Error::Shape(format!(
                 "the conv model needs height and width divisible by 4, got {height}x{width}"
             ))),
+            ModelKind::Unet if self.padded_size(height, width) != (height, width) => {
+                Err(Error::Shape(format!(
+                    "the U-Net of depth {} needs height and width divisible by {}, got \
+                     {height}x{width}",
+                    self.depth,
+                    1usize << self.depth.min(16)
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -124,6 +193,20 @@ impl ModelConfig {
                     .with_dropout(self.dropout)
                     .init(device),
             ),
+            ModelKind::Unet => Denoiser::Unet(
+                UnetConfig::new()
+                    .with_channels(self.channels)
+                    .with_width(self.features)
+                    .with_depth(self.depth)
+                    .init(device),
+            ),
+            ModelKind::Dncnn => Denoiser::Dncnn(
+                DncnnConfig::new()
+                    .with_channels(self.channels)
+                    .with_width(self.features)
+                    .with_depth(self.depth)
+                    .init(device),
+            ),
         }
     }
 }
@@ -138,10 +221,18 @@ pub enum Denoiser {
     Mlp(MlpAutoencoder),
     /// The convolutional denoising autoencoder.
     Conv(ConvDenoisingAutoencoder),
+    /// The U-Net.
+    Unet(Unet),
+    /// The DnCNN-like residual denoiser.
+    Dncnn(Dncnn),
 }
 
 impl Denoiser {
     /// Maps x̃ `[batch, channels, h, w]` to (x̂ of the same shape, z flattened to `[batch, d]`).
+    ///
+    /// z is the code the architecture has: the MLP's latent vector, the conv DAE's encoder
+    /// output, the U-Net's bottleneck feature map, and for DnCNN (which has no bottleneck) its
+    /// last hidden feature map at full resolution.
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<2>) {
         let [n, c, h, w] = x.dims();
         match self {
@@ -153,6 +244,24 @@ impl Denoiser {
                 let (x_hat, z) = m.forward(x);
                 (x_hat, z.flatten(1, 3))
             }
+            Denoiser::Unet(m) => {
+                let (x_hat, z) = m.forward(x);
+                (x_hat, z.flatten(1, 3))
+            }
+            Denoiser::Dncnn(m) => {
+                let (x_hat, z) = m.forward(x);
+                (x_hat, z.flatten(1, 3))
+            }
+        }
+    }
+
+    /// Encodes x `[batch, channels, h, w]` to z flattened to `[batch, d]` without decoding: the
+    /// same z that [`Denoiser::forward`] returns.
+    pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {
+        let [n, c, h, w] = x.dims();
+        match self {
+            Denoiser::Mlp(m) => m.encode(x.reshape([n, c * h * w])),
+            Denoiser::Conv(m) => m.encode(x).flatten(1, 3),
         }
     }
 }
@@ -170,5 +279,44 @@ pub fn device(name: &str) -> Result<Device> {
         other => Err(Error::Config(format!(
             "unknown device `{other}`; expected `cpu` or `cuda`"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_per_model() {
+        let cfg = |kind| ModelConfig::new(kind, 1, 28, 28);
+        assert_eq!(cfg(ModelKind::Conv).padded_size(29, 30), (32, 32));
+        assert_eq!(cfg(ModelKind::Unet).padded_size(29, 28), (32, 28));
+        let mut deep = cfg(ModelKind::Unet);
+        deep.depth = 3;
+        assert_eq!(deep.padded_size(29, 17), (32, 24));
+        assert_eq!(cfg(ModelKind::Dncnn).padded_size(29, 17), (29, 17));
+        assert_eq!(cfg(ModelKind::Mlp).padded_size(29, 17), (29, 17));
+        assert!(cfg(ModelKind::Unet).accepts(30, 28).is_err());
+        assert!(cfg(ModelKind::Dncnn).accepts(29, 17).is_ok());
+    }
+
+    #[test]
+    fn configs_written_before_unet_and_dncnn_still_load() {
+        let old = r#"{"kind":"conv","channels":1,"height":28,"width":28,"latent_dim":64,
+                      "hidden":[256],"dropout":0.0}"#;
+        let c: ModelConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(c.kind, ModelKind::Conv);
+        assert_eq!((c.features, c.depth), (0, 0));
+        c.check().unwrap();
+    }
+
+    #[test]
+    fn bad_sizes_are_refused() {
+        let mut c = ModelConfig::new(ModelKind::Dncnn, 1, 28, 28);
+        c.depth = 1;
+        assert!(c.check().is_err());
+        let mut u = ModelConfig::new(ModelKind::Unet, 1, 28, 28);
+        u.features = 0;
+        assert!(u.check().is_err());
     }
 }

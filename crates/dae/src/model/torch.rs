@@ -183,6 +183,11 @@ pub fn import_torch(
             load_deconv(&mut m.dec_deconv2, f, &format!("{prefix}decoder.2"), device)?;
             Ok(Denoiser::Conv(m))
         }
+        Denoiser::Unet(_) | Denoiser::Dncnn(_) => Err(Error::Config(
+            "PyTorch weights can be loaded only into the mlp and conv models (the document's); \
+             unet and dncnn have no PyTorch counterpart here"
+                .into(),
+        )),
     }
 }
 
@@ -192,7 +197,8 @@ fn values<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
     (shape, data.try_to_vec::<f32>().unwrap_or_default())
 }
 
-/// The model's weights under PyTorch's names and layouts, ready for [`write_tensors`].
+/// The model's weights under PyTorch's names and layouts, ready for [`write_tensors`]. Empty for
+/// the models that have no counterpart in the document (unet, dncnn).
 pub fn export_torch(model: &Denoiser) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let mut out = Vec::new();
     let mut push = |name: String, (shape, v): (Vec<usize>, Vec<f32>)| out.push((name, shape, v));
@@ -226,6 +232,7 @@ pub fn export_torch(model: &Denoiser) -> Vec<(String, Vec<usize>, Vec<f32>)> {
                 }
             }
         }
+        Denoiser::Unet(_) | Denoiser::Dncnn(_) => {}
     }
     out
 }

@@ -31,8 +31,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Serializes a model's parameters (Burn's burnpack format).
-pub fn model_bytes(model: &Denoiser) -> Result<Vec<u8>> {
+/// Serializes a model's parameters (Burn's burnpack format); any Burn module.
+pub fn model_bytes<M: Module>(model: &M) -> Result<Vec<u8>> {
     let bytes = model
         .clone()
         .into_record()
@@ -47,6 +47,12 @@ pub fn load_model(
     config: &ModelConfig,
     device: &burn::tensor::Device,
 ) -> Result<Denoiser> {
+    load_module(path, config.init(device), &config.kind.to_string())
+}
+
+/// Loads the parameters saved at `path` into `fresh`, a newly built module of the saved shape;
+/// `kind` names the model in the error if they do not fit.
+pub fn load_module<M: Module>(path: &Path, fresh: M, kind: &str) -> Result<M> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bad = |reason: String| Error::Checkpoint {
         path: path.to_path_buf(),
@@ -54,10 +60,9 @@ pub fn load_model(
     };
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| bad(format!("not a dae model file ({e:?})")))?;
-    config
-        .init(device)
+    fresh
         .try_load_record(record)
-        .map_err(|e| bad(format!("does not fit a {} model: {e:?}", config.kind)))
+        .map_err(|e| bad(format!("does not fit a {kind} model: {e:?}")))
 }
 
 /// Progress saved beside the weights: which epoch the checkpoint closes.
@@ -103,6 +108,10 @@ impl RunDir {
     pub fn grid(&self) -> PathBuf {
         self.root.join("grid.png")
     }
+    /// `vocab.json`: the tokenizer of a text run.
+    pub fn vocab(&self) -> PathBuf {
+        self.root.join("vocab.json")
+    }
     /// The folder of the latest checkpoint.
     pub fn checkpoint_dir(&self) -> PathBuf {
         self.root.join("checkpoint")
@@ -110,9 +119,9 @@ impl RunDir {
 
     /// Saves model, optimizer state and epoch; the state file is written last, so a checkpoint
     /// counts only once all of it is on disk.
-    pub fn save_checkpoint(
+    pub fn save_checkpoint<M: Module>(
         &self,
-        model: &Denoiser,
+        model: &M,
         optim: &ModuleOptimizer,
         epoch: usize,
     ) -> Result<()> {
@@ -133,6 +142,17 @@ impl RunDir {
         optim: ModuleOptimizer,
         device: &burn::tensor::Device,
     ) -> Result<(Denoiser, ModuleOptimizer, usize)> {
+        self.load_checkpoint_into(config.init(device), &config.kind.to_string(), optim)
+    }
+
+    /// Loads the latest checkpoint into `fresh` (a newly built model of the run's shape, named
+    /// `kind` in errors): (model, optimizer, last completed epoch).
+    pub fn load_checkpoint_into<M: Module>(
+        &self,
+        fresh: M,
+        kind: &str,
+        optim: ModuleOptimizer,
+    ) -> Result<(M, ModuleOptimizer, usize)> {
         let dir = self.checkpoint_dir();
         let state_path = dir.join("state.json");
         let text = std::fs::read(&state_path).map_err(|e| match e.kind() {
@@ -147,7 +167,7 @@ impl RunDir {
                 path: state_path.clone(),
                 reason: format!("not a checkpoint state file: {e}"),
             })?;
-        let model = load_model(&dir.join("model.bpk"), config, device)?;
+        let model = load_module(&dir.join("model.bpk"), fresh, kind)?;
         let optim_path = dir.join("optimizer.bpk");
         let bytes = std::fs::read(&optim_path).map_err(|e| Error::io(&optim_path, e))?;
         let optim = optim
@@ -185,6 +205,14 @@ pub fn load_run(root: &Path, device_name: Option<&str>) -> Result<LoadedRun> {
         ));
     }
     let config_path = run.config();
+    if super::config::read_task(root)? != super::config::Task::Image {
+        return Err(Error::Checkpoint {
+            path: root.to_path_buf(),
+            reason: "is a masked language model run (task mlm), not an image denoiser; use \
+                     `dae fill` or `dae eval` on it"
+                .into(),
+        });
+    }
     let text = std::fs::read(&config_path).map_err(|_| Error::Checkpoint {
         path: root.to_path_buf(),
         reason: "not a dae run directory (no config.json)".into(),

@@ -1,6 +1,6 @@
 //! The configuration of a training run, stored verbatim as the run directory's `config.json`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -50,9 +50,10 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// The document's settings for `model`: AdamW with PyTorch's defaults, MSE, batch 64 with
-    /// Gaussian σ = 0.3 for the conv model and batch 128 with σ = 0.2 for the MLP.
+    /// Gaussian σ = 0.3 for the conv model (and the other convolutional models: unet, dncnn) and
+    /// batch 128 with σ = 0.2 for the MLP.
     pub fn new(model: ModelConfig) -> Self {
-        let conv = model.kind == crate::model::ModelKind::Conv;
+        let conv = model.kind != crate::model::ModelKind::Mlp;
         Self {
             model,
             noise: if conv {
@@ -109,6 +110,12 @@ impl TrainConfig {
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return bad(format!("epsilon must be > 0, got {}", self.epsilon));
         }
+        if self.masked_loss && !self.loss.is_elementwise() {
+            return bad(format!(
+                "--masked-loss needs a per-entry loss (mse, l1 or their mixtures), not `{}`",
+                self.loss
+            ));
+        }
         if self.train_limit == Some(0) || self.val_limit == Some(0) {
             return bad("--train-limit / --val-limit must be at least 1".into());
         }
@@ -124,4 +131,36 @@ impl TrainConfig {
             .with_weight_decay(self.weight_decay as f32)
             .init()
     }
+}
+
+/// What a run learns; `config.json` says it in its `task` field (absent: an image run, as every
+/// run written before text runs existed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Image denoising ([`TrainConfig`]).
+    #[default]
+    Image,
+    /// Masked language modeling on text ([`super::mlm::MlmConfig`]).
+    Mlm,
+}
+
+/// The task of the run directory `root`, from its `config.json`; errors if that is missing or
+/// not JSON.
+pub fn read_task(root: &Path) -> Result<Task> {
+    #[derive(Deserialize)]
+    struct TaskOnly {
+        #[serde(default)]
+        task: Task,
+    }
+    let path = root.join("config.json");
+    let text = std::fs::read(&path).map_err(|_| Error::Checkpoint {
+        path: root.to_path_buf(),
+        reason: "not a dae run directory (no config.json)".into(),
+    })?;
+    let t: TaskOnly = serde_json::from_slice(&text).map_err(|e| Error::Checkpoint {
+        path: path.clone(),
+        reason: format!("not a dae run config: {e}"),
+    })?;
+    Ok(t.task)
 }

@@ -3,6 +3,8 @@
 pub mod checkpoint;
 pub mod config;
 pub mod loss;
+pub mod mlm;
+pub mod ssim;
 pub mod trainer;
 
 pub use checkpoint::{load_run, LoadedRun, RunDir};

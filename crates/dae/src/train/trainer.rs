@@ -67,6 +67,8 @@ pub enum TrainEvent<'a> {
     },
     /// An epoch finished, was evaluated and checkpointed.
     EpochEnd(&'a EpochMetrics),
+    /// An epoch of masked language modeling finished, was evaluated and checkpointed.
+    MlmEpochEnd(&'a super::mlm::MlmEpochMetrics),
 }
 
 /// Where a run starts.
@@ -219,7 +221,10 @@ pub fn train(
     let valid = model.valid();
     write_atomic(&run.model(), &super::checkpoint::model_bytes(&valid)?)?;
     let torch = crate::model::torch::export_torch(&valid);
-    crate::model::torch::write_tensors(&run.torch_model(), &torch)?;
+    // Only the document's models have PyTorch names; the others get no model.safetensors.
+    if !torch.is_empty() {
+        crate::model::torch::write_tensors(&run.torch_model(), &torch)?;
+    }
     write_grid(run, &valid, &val_set, config, &base)?;
     Ok(new_metrics)
 }
