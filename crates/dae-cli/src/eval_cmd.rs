@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::json;
 
 /// Arguments of `dae eval`.
 #[derive(Args, Debug)]
@@ -14,6 +13,13 @@ pub struct EvalArgs {
     /// Corruption to evaluate under; repeat for several rows (default: the run's training noise).
     #[arg(long)]
     noise: Vec<String>,
+    /// Add a named list of corruptions: `standard` = Gaussian 0.1/0.2/0.3/0.5, mask:keep=0.8,
+    /// saltpepper:p=0.1, erase:frac=0.25, patch:size=7,ratio=0.5 (the robustness suite).
+    #[arg(long, value_parser = ["standard"])]
+    suite: Option<String>,
+    /// Also write the rows to RUN/eval.jsonl (read by `dae report`).
+    #[arg(long)]
+    save: bool,
     /// Held-out data: an MNIST-format directory (its t10k split) or PNG folder; for a text run,
     /// a UTF-8 text file or directory, all of it (default: the run's own held-out split).
     #[arg(long)]
@@ -53,16 +59,20 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         });
     }
     let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
-    let specs = if a.noise.is_empty() {
-        vec![loaded.config.noise.clone()]
-    } else {
-        a.noise.clone()
-    };
+    let mut specs = a.noise.clone();
+    if let Some(name) = &a.suite {
+        specs.extend(
+            dae::eval::robustness::suite(name)
+                .with_context(|| format!("unknown --suite `{name}`"))?,
+        );
+    }
+    if specs.is_empty() {
+        specs.push(loaded.config.noise.clone());
+    }
     // Parse every spec before any work, so a typo in the last one fails at once.
-    let corruptions = specs
-        .iter()
-        .map(|s| dae::corrupt::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    for s in &specs {
+        dae::corrupt::parse(s)?;
+    }
     let data = if a.data.is_some() {
         &a.data
     } else {
@@ -83,44 +93,66 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
 
     if !a.json {
         println!(
-            "{:<32} {:>9} {:>9} {:>7} {:>11} {:>10} {:>7}",
-            "noise", "PSNR dB", "noisy dB", "gain", "SSIM", "noisy SSIM", "count"
+            "{:<32} {:>9} {:>9} {:>7} {:>11} {:>10} {:>8} {:>8} {:>6} {:>7}",
+            "noise",
+            "PSNR dB",
+            "noisy dB",
+            "gain",
+            "SSIM",
+            "noisy SSIM",
+            "in:clean",
+            "removed",
+            "hf",
+            "count"
         );
     }
-    for (spec, c) in specs.iter().zip(&corruptions) {
-        let r = dae::eval::heldout::evaluate(
-            &loaded.model,
-            &test,
-            c.as_ref(),
-            a.seed,
-            a.batch_size,
-            &loaded.device,
-        )?;
-        if a.json {
-            let row = json!({
-                "noise": spec,
-                "mse": r.denoised.mse,
-                "psnr": r.denoised.psnr,
-                "ssim": r.denoised.ssim,
-                "noisy_mse": r.noisy.mse,
-                "noisy_psnr": r.noisy.psnr,
-                "noisy_ssim": r.noisy.ssim,
-                "psnr_gain": r.denoised.psnr - r.noisy.psnr,
-                "count": r.denoised.count,
-            });
-            println!("{row}");
-        } else {
-            println!(
-                "{:<32} {:>9.2} {:>9.2} {:>+7.2} {:>11.4} {:>10.4} {:>7}",
-                spec,
-                r.denoised.psnr,
-                r.noisy.psnr,
-                r.denoised.psnr - r.noisy.psnr,
-                r.denoised.ssim,
-                r.noisy.ssim,
-                r.denoised.count
-            );
-        }
+    let records = dae::eval::robustness::evaluate_specs(
+        &loaded.model,
+        &test,
+        &specs,
+        a.seed,
+        a.batch_size,
+        &loaded.device,
+        &mut |r| {
+            if a.json {
+                println!("{}", serde_json::to_string(r).unwrap_or_default());
+            } else {
+                println!(
+                    "{:<32} {:>9.2} {:>9.2} {:>+7.2} {:>11.4} {:>10.4} {:>8.2} {:>8.2} {:>6.2} {:>7}",
+                    r.noise,
+                    r.psnr,
+                    r.noisy_psnr,
+                    r.psnr_gain,
+                    r.ssim,
+                    r.noisy_ssim,
+                    r.input_distance_ratio,
+                    r.noise_removed,
+                    r.hf_ratio,
+                    r.count
+                );
+                // Warnings go to stderr: stdout stays one table row per spec.
+                for w in &r.warnings {
+                    eprintln!("warning: {}: {}", r.noise, w.message);
+                }
+            }
+        },
+    )?;
+    if !a.json {
+        eprintln!(
+            "gain: PSNR over the noisy input's (warn < {} dB); in:clean: distance of the output to \
+             its input over its distance to the clean image (0 = copies its input: identity \
+             learning, warn < {}); removed: fraction of the corruption undone; hf: \
+             high-frequency energy of the output over the clean images' (over-smoothing, warn < \
+             {})",
+            dae::eval::diagnostics::GAIN_MIN_DB,
+            dae::eval::diagnostics::INPUT_DISTANCE_RATIO_MIN,
+            dae::eval::diagnostics::HF_RATIO_MIN
+        );
+    }
+    if a.save {
+        let path = a.run.join(dae::train::experiment::EVAL_JSONL);
+        dae::eval::robustness::write_records(&path, &records)?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
 }

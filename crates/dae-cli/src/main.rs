@@ -5,8 +5,10 @@
 mod bench_cmd;
 mod denoise_cmd;
 mod eval_cmd;
+mod experiment_cmd;
 mod fill_cmd;
 mod mlm_cmd;
+mod report_cmd;
 mod threads;
 mod train_cmd;
 
@@ -35,6 +37,11 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
     Fill(fill_cmd::FillArgs),
+    /// Run an experiment of several training runs (e.g. the robustness matrix).
+    #[command(subcommand)]
+    Experiment(experiment_cmd::ExperimentCommand),
+    /// Write a self-contained report.html for a run directory.
+    Report(report_cmd::ReportArgs),
 }
 
 /// Where a data directory comes from, for messages.
@@ -62,6 +69,8 @@ fn main() -> ExitCode {
         Command::Denoise(args) => denoise_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Fill(args) => fill_cmd::run(args),
+        Command::Experiment(command) => experiment_cmd::run(command),
+        Command::Report(args) => report_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

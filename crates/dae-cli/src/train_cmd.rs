@@ -112,13 +112,19 @@ pub struct TrainArgs {
     threads: crate::threads::ThreadArgs,
 }
 
+impl From<ModelArg> for ModelKind {
+    fn from(m: ModelArg) -> Self {
+        match m {
+            ModelArg::Conv => ModelKind::Conv,
+            ModelArg::Mlp => ModelKind::Mlp,
+            ModelArg::Unet => ModelKind::Unet,
+            ModelArg::Dncnn => ModelKind::Dncnn,
+        }
+    }
+}
+
 fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
-    let kind = match a.model {
-        ModelArg::Conv => ModelKind::Conv,
-        ModelArg::Mlp => ModelKind::Mlp,
-        ModelArg::Unet => ModelKind::Unet,
-        ModelArg::Dncnn => ModelKind::Dncnn,
-    };
+    let kind = ModelKind::from(a.model);
     let mut model = ModelConfig::new(kind, 1, splits.train.height, splits.train.width);
     model.hidden = a.hidden.clone();
     model.latent_dim = a.latent_dim;
@@ -244,8 +250,10 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let result = dae::train::train(&config, &run_dir, start, &splits, &mut observer);
     progress.abandon();
     result?;
+    let d = dae::train::experiment::final_diagnostics(&config, &run_dir, &splits)?;
+    crate::experiment_cmd::print_diagnostics(&d);
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk, {}grid.png)",
+        "done: {} (config.json, metrics.jsonl, model.bpk, {}grid.png, diagnostics.json)",
         run_dir.root.display(),
         if run_dir.torch_model().exists() {
             "model.safetensors, "

@@ -262,6 +262,9 @@ impl Denoiser {
         match self {
             Denoiser::Mlp(m) => m.encode(x.reshape([n, c * h * w])),
             Denoiser::Conv(m) => m.encode(x).flatten(1, 3),
+            // Their z needs the decoder's skip path (U-Net) or is the last hidden layer (DnCNN):
+            // run the whole network and keep z.
+            Denoiser::Unet(_) | Denoiser::Dncnn(_) => self.forward(x).1,
         }
     }
 }

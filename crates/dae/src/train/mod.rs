@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod experiment;
 pub mod loss;
 pub mod mlm;
 pub mod ssim;
