@@ -20,6 +20,8 @@ pub struct DenoiseArgs {
     /// Compute device (default: the run's).
     #[arg(long)]
     device: Option<String>,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
 }
 
 /// Pads an image on the bottom and right by repeating the edge, to `ph x pw`.
@@ -34,6 +36,7 @@ fn pad_edge(img: &[f32], h: usize, w: usize, ph: usize, pw: usize) -> Vec<f32> {
 
 /// Runs `dae denoise`.
 pub fn run(a: DenoiseArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
     let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
     let model_config = &loaded.config.model;
     // Read and check every input before writing anything.

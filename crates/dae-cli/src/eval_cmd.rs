@@ -39,10 +39,13 @@ pub struct EvalArgs {
     /// One JSON object per noise spec on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
 }
 
 /// Runs `dae eval`.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
     if dae::train::config::read_task(&a.run).ok() == Some(dae::train::config::Task::Mlm) {
         return crate::mlm_cmd::eval(crate::mlm_cmd::EvalOptions {
             run: &a.run,

@@ -2,6 +2,7 @@
 //!
 //! This binary parses arguments and prints; all the work is in the `dae` library.
 
+mod bench_cmd;
 mod denoise_cmd;
 mod eval_cmd;
 mod experiment_cmd;
@@ -9,6 +10,7 @@ mod fill_cmd;
 mod mlm_cmd;
 mod probe_cmd;
 mod report_cmd;
+mod threads;
 mod train_cmd;
 
 use std::path::PathBuf;
@@ -35,6 +37,8 @@ enum Command {
     /// Measure how well a trained encoder's codes separate the classes (linear probe, k-NN,
     /// retrieval, k-means) next to raw pixels and PCA; writes probe.json and latent_map.png.
     Probe(probe_cmd::ProbeArgs),
+    /// Measure training and inference throughput and peak memory of the seed models.
+    Bench(bench_cmd::BenchArgs),
     /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
     Fill(fill_cmd::FillArgs),
     /// Run an experiment of several training runs (e.g. the robustness matrix).
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Denoise(args) => denoise_cmd::run(args),
         Command::Probe(args) => probe_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
         Command::Fill(args) => fill_cmd::run(args),
         Command::Experiment(command) => experiment_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),

@@ -111,6 +111,8 @@ pub struct TrainArgs {
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, conflicts_with = "out")]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -163,6 +165,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
 
 /// Runs `dae train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
     let resumes_text = a
         .resume
         .as_deref()

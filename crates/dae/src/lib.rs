@@ -9,13 +9,17 @@
 //! - [`model`]: the document's MLP and convolutional autoencoders; every model returns (x̂, z);
 //! - [`train`]: losses, the training loop, checkpoints and run directories;
 //! - [`eval`]: metrics (MSE, PSNR, SSIM) and held-out evaluation;
-//! - [`report`]: image grids.
+//! - [`report`]: image grids;
+//! - [`kernels`]: custom CPU kernels (Burn backend extensions) behind the models' hot paths;
+//! - [`perf`]: thread count, peak memory and the `dae bench` throughput benchmark.
 
 pub mod corrupt;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod kernels;
 pub mod model;
+pub mod perf;
 pub mod report;
 pub mod seed;
 pub mod train;

@@ -14,6 +14,8 @@ use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
+use crate::kernels::{conv2d, conv_transpose2d, relu_max_pool2d};
+
 /// Configuration of [`ConvDenoisingAutoencoder`]. The defaults are the document's model.
 #[derive(Config, Debug)]
 pub struct ConvConfig {
@@ -74,17 +76,19 @@ impl ConvConfig {
 impl ConvDenoisingAutoencoder {
     /// Encodes `[batch, channels, h, w]` to z of shape `[batch, 64, h/4, w/4]`.
     pub fn encode(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.pool.forward(relu(self.enc_conv1.forward(x)));
+        // dae's CPU kernels (`crate::kernels`); Burn's own layers on other devices. ReLU and
+        // MaxPool2d(2) are fused into one kernel.
+        let x = relu_max_pool2d(&self.pool, conv2d(&self.enc_conv1, x));
         let x = self.dropout.forward(x);
-        let x = self.pool.forward(relu(self.enc_conv2.forward(x)));
+        let x = relu_max_pool2d(&self.pool, conv2d(&self.enc_conv2, x));
         self.dropout.forward(x)
     }
 
     /// Decodes z to x̂ in (0, 1) with four times z's height and width.
     pub fn decode(&self, z: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.dec_deconv1.forward(z));
+        let x = relu(conv_transpose2d(&self.dec_deconv1, z));
         let x = self.dropout.forward(x);
-        sigmoid(self.dec_deconv2.forward(x))
+        sigmoid(conv_transpose2d(&self.dec_deconv2, x))
     }
 
     /// Returns (x̂, z).

@@ -1,0 +1,165 @@
+//! `dae bench`: training and inference throughput and peak memory of the seed models.
+//!
+//! One (model, threads) pair is measured per process, so that each peak-memory figure is that
+//! configuration's own and each thread count gets a fresh thread pool: with several models or
+//! thread counts, `dae bench` runs itself once per pair and tabulates the results.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use dae::model::ModelKind;
+use dae::perf::{BenchConfig, BenchReport};
+
+/// Which models to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchModel {
+    /// The convolutional DAE.
+    Conv,
+    /// The MLP autoencoder.
+    Mlp,
+    /// Both, conv first.
+    All,
+}
+
+/// Arguments of `dae bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Model(s) to measure.
+    #[arg(long, value_enum, default_value = "all")]
+    model: BenchModel,
+    /// MNIST-format directory (e.g. /usr/share/datasets/fashion-mnist for the full 60k train
+    /// set); default: the embedded 8k/2k split.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Train on only the first N images.
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Training epochs per measurement; the last epoch is reported.
+    #[arg(long, default_value_t = 1)]
+    epochs: usize,
+    /// CPU thread counts to measure, comma-separated.
+    #[arg(long, value_name = "N", value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// Images per inference batch.
+    #[arg(long, default_value_t = 500)]
+    infer_batch: usize,
+    /// Seed of the training run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// One JSON object per measurement on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `dae bench`.
+pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    if a.threads.is_empty() || a.threads.contains(&0) {
+        bail!("--threads must list counts of at least 1");
+    }
+    anyhow::ensure!(a.epochs > 0, "--epochs must be at least 1");
+    anyhow::ensure!(a.infer_batch > 0, "--infer-batch must be at least 1");
+    anyhow::ensure!(a.train_limit != Some(0), "--train-limit must be at least 1");
+    let models = match a.model {
+        BenchModel::Conv => vec![ModelKind::Conv],
+        BenchModel::Mlp => vec![ModelKind::Mlp],
+        BenchModel::All => vec![ModelKind::Conv, ModelKind::Mlp],
+    };
+    let reports = if let ([model], [threads]) = (models.as_slice(), a.threads.as_slice()) {
+        vec![measure(&a, *model, *threads)?]
+    } else {
+        let mut out = Vec::new();
+        for &model in &models {
+            for &threads in &a.threads {
+                out.push(measure_in_child(&a, model, threads)?);
+            }
+        }
+        out
+    };
+    print(&reports, a.json)
+}
+
+/// Measures one pair in this process.
+fn measure(a: &BenchArgs, model: ModelKind, threads: usize) -> anyhow::Result<BenchReport> {
+    dae::perf::set_threads(threads)?;
+    let data = crate::load_data(&a.data)?;
+    let scratch = std::env::temp_dir().join(format!(
+        "dae-bench-{}-{model}-{threads}",
+        std::process::id()
+    ));
+    let config = BenchConfig {
+        model,
+        epochs: a.epochs,
+        train_limit: a.train_limit,
+        infer_batch: a.infer_batch,
+        seed: a.seed,
+        scratch,
+    };
+    eprintln!(
+        "dae bench: {model}, {threads} thread(s), data {}",
+        crate::data_label(&a.data)
+    );
+    Ok(dae::perf::run_bench(&config, &data, a.data.as_deref())?)
+}
+
+/// Measures one pair in a fresh `dae bench` process.
+fn measure_in_child(
+    a: &BenchArgs,
+    model: ModelKind,
+    threads: usize,
+) -> anyhow::Result<BenchReport> {
+    let exe = std::env::current_exe().context("cannot find the dae executable")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["bench", "--json", "--model", &model.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .args(["--epochs", &a.epochs.to_string()])
+        .args(["--infer-batch", &a.infer_batch.to_string()])
+        .args(["--seed", &a.seed.to_string()]);
+    if let Some(d) = &a.data {
+        cmd.arg("--data").arg(d);
+    }
+    if let Some(n) = a.train_limit {
+        cmd.args(["--train-limit", &n.to_string()]);
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run dae bench")?;
+    if !out.status.success() {
+        bail!("dae bench --model {model} --threads {threads} failed");
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("unreadable bench output `{line}`"))
+}
+
+fn print(reports: &[BenchReport], json: bool) -> anyhow::Result<()> {
+    if json {
+        for r in reports {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "{:<5} {:>7} {:>8} {:>9} {:>10} {:>11} {:>9} {:>8}",
+        "model", "threads", "train n", "epoch s", "train im/s", "infer im/s", "peak MiB", "PSNR dB"
+    );
+    for r in reports {
+        let mib = r
+            .peak_rss_bytes
+            .map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
+        println!(
+            "{:<5} {:>7} {:>8} {:>9.2} {:>10.0} {:>11.0} {:>9} {:>8.2}",
+            r.model,
+            r.threads,
+            r.train_images,
+            r.train_seconds,
+            r.train_images_per_second,
+            r.infer_images_per_second,
+            mib,
+            r.val_psnr
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `dae bench` and `--threads`, through the real binary on the embedded data.
+
+mod common;
+
+use common::{dae_err, dae_ok};
+
+#[test]
+fn bench_runs_each_model_and_thread_count_in_its_own_process() {
+    let r = dae_ok(&[
+        "bench",
+        "--model",
+        "all",
+        "--threads",
+        "1,2",
+        "--train-limit",
+        "64",
+        "--json",
+    ]);
+    let rows: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let pairs: Vec<(String, u64)> = rows
+        .iter()
+        .map(|v| {
+            (
+                v["model"].as_str().unwrap().to_string(),
+                v["threads"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [("conv", 1), ("conv", 2), ("mlp", 1), ("mlp", 2)];
+    assert_eq!(
+        pairs,
+        want.map(|(m, t)| (m.to_string(), t)).to_vec(),
+        "{}",
+        r.stdout
+    );
+    for v in &rows {
+        assert_eq!(v["train_images"], 64);
+        assert_eq!(v["infer_images"], 2000, "the embedded held-out split");
+        let rate = v["train_images_per_second"].as_f64().unwrap();
+        let secs = v["train_seconds"].as_f64().unwrap();
+        assert!((rate * secs - 64.0).abs() < 1e-6 * 64.0, "{v}");
+        assert!(v["peak_rss_bytes"].as_u64().unwrap() > 1 << 20, "{v}");
+    }
+}
+
+#[test]
+fn bench_table_names_every_column() {
+    let r = dae_ok(&[
+        "bench",
+        "--model",
+        "mlp",
+        "--threads",
+        "1",
+        "--train-limit",
+        "32",
+    ]);
+    for column in ["train im/s", "infer im/s", "peak MiB"] {
+        assert!(r.stdout.contains(column), "{}", r.stdout);
+    }
+}
+
+#[test]
+fn zero_threads_is_refused() {
+    dae_err(&["bench", "--threads", "0"], &["--threads"]);
+    dae_err(
+        &[
+            "train",
+            "--threads",
+            "0",
+            "--train-limit",
+            "8",
+            "--epochs",
+            "1",
+        ],
+        &["--threads"],
+    );
+}

@@ -1,0 +1,237 @@
+//! The handwritten backward passes of [`DaeKernels`] under Burn's autodiff.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, TensorMetadata};
+use burn::tensor::Shape;
+
+use super::DaeKernels;
+
+/// The bias gradient of a layer whose output gradient is `grad` `[n, c, h, w]`: its sum over
+/// everything but the channel.
+fn bias_grad<B: Backend>(grad: FloatTensor<B>) -> FloatTensor<B> {
+    let s = grad.shape();
+    let (n, c, hw) = (s[0], s[1], s[2] * s[3]);
+    let g = B::float_reshape(grad, Shape::new([n, c, hw]));
+    let g = B::float_sum_dim(B::float_sum_dim(g, 2), 0);
+    B::float_reshape(g, Shape::new([c]))
+}
+
+/// An operation without inputs to differentiate: wraps a result as an untracked tensor.
+#[derive(Debug)]
+struct NoGradient;
+
+impl<B: Backend> Backward<B, 0> for NoGradient {
+    type State = ();
+
+    fn backward(self, _: Ops<(), 0>, _: &mut Gradients, _: &mut Checkpointer) {}
+}
+
+fn untracked<B: Backend, C: CheckpointStrategy>(
+    out: FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    NoGradient.prepare::<C>([]).compute_bound().stateless(out)
+}
+
+#[derive(Debug)]
+struct ReluMaxPoolBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 1> for ReluMaxPoolBackward {
+    // The pooled input; the windows' maxima are recomputed from it in the backward pass, which
+    // is cheaper than storing 8-byte indices per output.
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = parent {
+            grads.register::<B>(node.id, B::relu_max_pool2x2_backward(ops.state, grad));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Conv2dBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 3> for Conv2dBackward {
+    /// (x, weight, pad_h, pad_w).
+    type State = (FloatTensor<B>, FloatTensor<B>, usize, usize);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w, ph, pw) = ops.state;
+        if let Some(node) = node_b {
+            grads.register::<B>(node.id, bias_grad::<B>(grad.clone()));
+        }
+        if let Some(node) = node_w {
+            let dw = B::conv2d_s1_backward_weight(x.clone(), w.clone(), grad.clone(), ph, pw);
+            grads.register::<B>(node.id, dw);
+        }
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::conv2d_s1_backward_x(x, w, grad, ph, pw));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct UpsampleBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 3> for UpsampleBackward {
+    /// (x, weight).
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w) = ops.state;
+        if let Some(node) = node_b {
+            grads.register::<B>(node.id, bias_grad::<B>(grad.clone()));
+        }
+        if let Some(node) = node_w {
+            let dw = B::upsample_conv_backward_weight(x.clone(), w.clone(), grad.clone());
+            grads.register::<B>(node.id, dw);
+        }
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::upsample_conv_backward_x(x, w, grad));
+        }
+    }
+}
+
+impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
+    fn relu_max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match ReluMaxPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                let output = B::relu_max_pool2x2(input.clone());
+                prep.finish(input, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::relu_max_pool2x2(x.into_primitive())),
+        }
+    }
+
+    fn conv2d_s1(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FloatTensor<Self> {
+        match Conv2dBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                let bp = bias.primitive().clone();
+                let output = B::conv2d_s1(xp.clone(), wp.clone(), bp, pad_h, pad_w);
+                prep.finish((xp, wp, pad_h, pad_w), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv2d_s1(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                pad_h,
+                pad_w,
+            )),
+        }
+    }
+
+    fn upsample_conv(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        match UpsampleBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                let output = B::upsample_conv(xp.clone(), wp.clone(), bias.primitive().clone());
+                prep.finish((xp, wp), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::upsample_conv(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+            )),
+        }
+    }
+
+    // The backward kernels are not differentiated again (dae needs no second derivatives): they
+    // run on the inner backend and return untracked tensors.
+    fn relu_max_pool2x2_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let out = B::relu_max_pool2x2_backward(x.into_primitive(), grad.into_primitive());
+        untracked::<B, C>(out)
+    }
+
+    fn conv2d_s1_backward_x(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FloatTensor<Self> {
+        let (x, w, g) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+        );
+        untracked::<B, C>(B::conv2d_s1_backward_x(x, w, g, pad_h, pad_w))
+    }
+
+    fn conv2d_s1_backward_weight(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        pad_h: usize,
+        pad_w: usize,
+    ) -> FloatTensor<Self> {
+        let (x, w, g) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+        );
+        untracked::<B, C>(B::conv2d_s1_backward_weight(x, w, g, pad_h, pad_w))
+    }
+
+    fn upsample_conv_backward_x(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let (x, w, g) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+        );
+        untracked::<B, C>(B::upsample_conv_backward_x(x, w, g))
+    }
+
+    fn upsample_conv_backward_weight(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let (x, w, g) = (
+            x.into_primitive(),
+            weight.into_primitive(),
+            grad.into_primitive(),
+        );
+        untracked::<B, C>(B::upsample_conv_backward_weight(x, w, g))
+    }
+}

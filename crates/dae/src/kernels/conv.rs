@@ -1,0 +1,443 @@
+//! Convolutions of the conv DAE as im2col + GEMM (the `gemm` crate, which Burn's flex also uses),
+//! one image per task:
+//!
+//! - `conv2d` with stride 1, dilation 1, one group, symmetric zero padding (the encoder's 3x3
+//!   convolutions). Burn's flex computes the weight gradient as a convolution whose kernel is the
+//!   whole output-gradient map, with large transposed copies; here it is one GEMM per image
+//!   against the im2col matrix, accumulated per thread.
+//! - `conv_transpose2d` whose kernel equals its stride, without padding (the decoder's 2x2,
+//!   stride 2 layers): every output pixel comes from exactly one input pixel, so the forward pass
+//!   is one GEMM per image followed by a scatter, and the backward passes a gather then a GEMM.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::TensorData;
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// The geometry of one convolution: input `[n, ci, h, w]`, kernel `kh x kw`, output `[n, co, ho, wo]`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Geometry {
+    pub n: usize,
+    pub ci: usize,
+    pub h: usize,
+    pub w: usize,
+    pub co: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub ho: usize,
+    pub wo: usize,
+}
+
+impl Geometry {
+    /// A stride-1 convolution of `x` `[n, ci, h, w]` by `weight` `[co, ci, kh, kw]` with padding.
+    pub fn conv(x: &[usize], weight: &[usize], ph: usize, pw: usize) -> Self {
+        let (h, w, kh, kw) = (x[2], x[3], weight[2], weight[3]);
+        assert_eq!(
+            x[1], weight[1],
+            "conv2d: input channels differ from the weight's"
+        );
+        assert!(
+            h + 2 * ph >= kh && w + 2 * pw >= kw,
+            "conv2d: kernel larger than padded input"
+        );
+        Self {
+            n: x[0],
+            ci: x[1],
+            h,
+            w,
+            co: weight[0],
+            kh,
+            kw,
+            ph,
+            pw,
+            ho: h + 2 * ph - kh + 1,
+            wo: w + 2 * pw - kw + 1,
+        }
+    }
+
+    /// Rows of the im2col matrix (`ci * kh * kw`).
+    fn rows(&self) -> usize {
+        self.ci * self.kh * self.kw
+    }
+
+    /// Output pixels per image (`ho * wo`), the im2col matrix's columns.
+    fn cols(&self) -> usize {
+        self.ho * self.wo
+    }
+
+    /// The output columns `ox` whose input column `ox + kx - pw` lies inside the image.
+    fn valid_x(&self, kx: usize) -> (usize, usize) {
+        let lo = self.pw.saturating_sub(kx).min(self.wo);
+        let hi = (self.w + self.pw).saturating_sub(kx).min(self.wo).max(lo);
+        (lo, hi)
+    }
+}
+
+/// `dst[m x n] (row stride n) = (accumulate ? dst : 0) + a · b`, where `a[i, l]` is at
+/// `a[i * a_rs + l * a_cs]` and `b[l, j]` at `b[l * b_rs + j * b_cs]`, single-threaded (the
+/// callers split the work across images).
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
+    assert!(n == 0 || k == 0 || b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+/// Writes the im2col matrix `[ci * kh * kw, ho * wo]` of one image `[ci, h, w]`.
+fn im2col(x: &[f32], g: &Geometry, col: &mut [f32]) {
+    let l = g.cols();
+    for c in 0..g.ci {
+        let plane = &x[c * g.h * g.w..][..g.h * g.w];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let row = &mut col[((c * g.kh + ky) * g.kw + kx) * l..][..l];
+                let (lo, hi) = g.valid_x(kx);
+                for oy in 0..g.ho {
+                    let dst = &mut row[oy * g.wo..][..g.wo];
+                    let iy = oy + ky;
+                    if iy < g.ph || iy - g.ph >= g.h {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[(iy - g.ph) * g.w..][..g.w];
+                    dst[..lo].fill(0.0);
+                    dst[hi..].fill(0.0);
+                    if hi > lo {
+                        dst[lo..hi].copy_from_slice(&src[lo + kx - g.pw..hi + kx - g.pw]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the im2col-shaped gradient `col` back onto the image gradient `dx` `[ci, h, w]`.
+fn col2im(col: &[f32], g: &Geometry, dx: &mut [f32]) {
+    let l = g.cols();
+    for c in 0..g.ci {
+        let plane = &mut dx[c * g.h * g.w..][..g.h * g.w];
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let row = &col[((c * g.kh + ky) * g.kw + kx) * l..][..l];
+                let (lo, hi) = g.valid_x(kx);
+                for oy in 0..g.ho {
+                    let iy = oy + ky;
+                    if iy < g.ph || iy - g.ph >= g.h {
+                        continue;
+                    }
+                    if hi <= lo {
+                        continue;
+                    }
+                    let dst = &mut plane[(iy - g.ph) * g.w..][..g.w];
+                    let src = &row[oy * g.wo..][..g.wo];
+                    for (d, s) in dst[lo + kx - g.pw..hi + kx - g.pw]
+                        .iter_mut()
+                        .zip(&src[lo..hi])
+                    {
+                        *d += s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn f32_data(t: &FlexTensor) -> &[f32] {
+    t.storage()
+}
+
+fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Splits `0..n` into at most `parts` contiguous chunks of near-equal size.
+fn chunks(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let size = n.div_ceil(parts.max(1)).max(1);
+    (0..n).step_by(size).map(|s| s..(s + size).min(n)).collect()
+}
+
+/// Stride-1 convolution: `y[n] = W · im2col(x[n]) + b`. Inputs contiguous f32.
+pub(super) fn conv2d_forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    g: Geometry,
+) -> FlexTensor {
+    let (r, l) = (g.rows(), g.cols());
+    let (xs, ws, bs) = (f32_data(x), f32_data(weight), f32_data(bias));
+    let mut y = vec![0f32; g.n * g.co * l];
+    if l > 0 {
+        y.par_chunks_mut(g.co * l).enumerate().for_each_init(
+            || vec![0f32; r * l],
+            |col, (i, yn)| {
+                im2col(&xs[i * g.ci * g.h * g.w..][..g.ci * g.h * g.w], &g, col);
+                matmul((g.co, l, r), yn, false, ws, (r, 1), col, (l, 1));
+                for (row, b) in yn.chunks_mut(l).zip(bs) {
+                    row.iter_mut().for_each(|v| *v += b);
+                }
+            },
+        );
+    }
+    tensor(y, [g.n, g.co, g.ho, g.wo])
+}
+
+/// Gradient of the stride-1 convolution with respect to its input: `col2im(Wᵀ · dy[n])`.
+pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geometry) -> FlexTensor {
+    let (r, l) = (g.rows(), g.cols());
+    let (ws, gs) = (f32_data(weight), f32_data(grad));
+    let per = g.ci * g.h * g.w;
+    let mut dx = vec![0f32; g.n * per];
+    if per > 0 {
+        dx.par_chunks_mut(per).enumerate().for_each_init(
+            || vec![0f32; r * l],
+            |col, (i, dxn)| {
+                matmul(
+                    (r, l, g.co),
+                    col,
+                    false,
+                    ws,
+                    (1, r),
+                    &gs[i * g.co * l..][..g.co * l],
+                    (l, 1),
+                );
+                col2im(col, &g, dxn);
+            },
+        );
+    }
+    tensor(dx, [g.n, g.ci, g.h, g.w])
+}
+
+/// Gradient of the stride-1 convolution with respect to its weight: `Σₙ dy[n] · im2col(x[n])ᵀ`,
+/// accumulated per thread over a contiguous run of images, then summed.
+pub(super) fn conv2d_backward_weight(x: &FlexTensor, grad: &FlexTensor, g: Geometry) -> FlexTensor {
+    let (r, l) = (g.rows(), g.cols());
+    let (xs, gs) = (f32_data(x), f32_data(grad));
+    let per = g.ci * g.h * g.w;
+    let partial = |images: std::ops::Range<usize>| {
+        let mut col = vec![0f32; r * l];
+        let mut dw = vec![0f32; g.co * r];
+        for (k, i) in images.enumerate() {
+            im2col(&xs[i * per..][..per], &g, &mut col);
+            matmul(
+                (g.co, r, l),
+                &mut dw,
+                k > 0,
+                &gs[i * g.co * l..][..g.co * l],
+                (l, 1),
+                &col,
+                (1, l),
+            );
+        }
+        dw
+    };
+    let dw = chunks(g.n, rayon::current_num_threads())
+        .into_par_iter()
+        .map(partial)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        })
+        .unwrap_or_else(|| vec![0f32; g.co * r]);
+    tensor(dw, [g.co, g.ci, g.kh, g.kw])
+}
+
+/// The geometry of a transposed convolution whose kernel equals its stride: input `[n, ci, h, w]`,
+/// weight `[ci, co, s, s']`, output `[n, co, h * s, w * s']`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Upsample {
+    pub n: usize,
+    pub ci: usize,
+    pub h: usize,
+    pub w: usize,
+    pub co: usize,
+    pub kh: usize,
+    pub kw: usize,
+}
+
+impl Upsample {
+    /// From the input and weight shapes.
+    pub fn new(x: &[usize], weight: &[usize]) -> Self {
+        assert_eq!(
+            x[1], weight[0],
+            "conv_transpose2d: input channels differ from the weight's"
+        );
+        Self {
+            n: x[0],
+            ci: x[1],
+            h: x[2],
+            w: x[3],
+            co: weight[1],
+            kh: weight[2],
+            kw: weight[3],
+        }
+    }
+
+    /// Rows of the per-image product `[co * kh * kw, h * w]`.
+    fn rows(&self) -> usize {
+        self.co * self.kh * self.kw
+    }
+
+    /// Output plane size.
+    fn out_plane(&self) -> usize {
+        self.h * self.kh * self.w * self.kw
+    }
+
+    /// Moves between the product layout `[co, kh, kw, h, w]` and the output layout
+    /// `[co, h, kh, w, kw]` of one image: `f(product_index, output_index)`.
+    fn for_each_pair(&self, mut f: impl FnMut(usize, usize)) {
+        let (l, ow) = (self.h * self.w, self.w * self.kw);
+        for c in 0..self.co {
+            for a in 0..self.kh {
+                for b in 0..self.kw {
+                    let q = (c * self.kh + a) * self.kw + b;
+                    for i in 0..self.h {
+                        let out_row = c * self.out_plane() + (i * self.kh + a) * ow + b;
+                        for j in 0..self.w {
+                            f(q * l + i * self.w + j, out_row + j * self.kw);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Transposed convolution, kernel = stride: `z = Wᵀ · x[n]`, scattered into the output, plus bias.
+pub(super) fn upsample_forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    u: Upsample,
+) -> FlexTensor {
+    let (q, l) = (u.rows(), u.h * u.w);
+    let (xs, ws, bs) = (f32_data(x), f32_data(weight), f32_data(bias));
+    let per_out = u.co * u.out_plane();
+    let mut y = vec![0f32; u.n * per_out];
+    if per_out > 0 {
+        y.par_chunks_mut(per_out).enumerate().for_each_init(
+            || vec![0f32; q * l],
+            |z, (i, yn)| {
+                matmul(
+                    (q, l, u.ci),
+                    z,
+                    false,
+                    ws,
+                    (1, q),
+                    &xs[i * u.ci * l..][..u.ci * l],
+                    (l, 1),
+                );
+                u.for_each_pair(|p, o| yn[o] = z[p]);
+                for (plane, b) in yn.chunks_mut(u.out_plane()).zip(bs) {
+                    plane.iter_mut().for_each(|v| *v += b);
+                }
+            },
+        );
+    }
+    tensor(y, [u.n, u.co, u.h * u.kh, u.w * u.kw])
+}
+
+/// Gradient of the kernel = stride transposed convolution with respect to its input:
+/// `W · gather(dy[n])`.
+pub(super) fn upsample_backward_x(
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    u: Upsample,
+) -> FlexTensor {
+    let (q, l) = (u.rows(), u.h * u.w);
+    let (ws, gs) = (f32_data(weight), f32_data(grad));
+    let per_out = u.co * u.out_plane();
+    let mut dx = vec![0f32; u.n * u.ci * l];
+    if u.ci * l > 0 {
+        dx.par_chunks_mut(u.ci * l).enumerate().for_each_init(
+            || vec![0f32; q * l],
+            |gz, (i, dxn)| {
+                let gn = &gs[i * per_out..][..per_out];
+                u.for_each_pair(|p, o| gz[p] = gn[o]);
+                matmul((u.ci, l, q), dxn, false, ws, (q, 1), gz, (l, 1));
+            },
+        );
+    }
+    tensor(dx, [u.n, u.ci, u.h, u.w])
+}
+
+/// Gradient of the kernel = stride transposed convolution with respect to its weight:
+/// `Σₙ x[n] · gather(dy[n])ᵀ`.
+pub(super) fn upsample_backward_weight(
+    x: &FlexTensor,
+    grad: &FlexTensor,
+    u: Upsample,
+) -> FlexTensor {
+    let (q, l) = (u.rows(), u.h * u.w);
+    let (xs, gs) = (f32_data(x), f32_data(grad));
+    let per_out = u.co * u.out_plane();
+    let partial = |images: std::ops::Range<usize>| {
+        let mut gz = vec![0f32; q * l];
+        let mut dw = vec![0f32; u.ci * q];
+        for (k, i) in images.enumerate() {
+            let gn = &gs[i * per_out..][..per_out];
+            u.for_each_pair(|p, o| gz[p] = gn[o]);
+            matmul(
+                (u.ci, q, l),
+                &mut dw,
+                k > 0,
+                &xs[i * u.ci * l..][..u.ci * l],
+                (l, 1),
+                &gz,
+                (1, l),
+            );
+        }
+        dw
+    };
+    let dw = chunks(u.n, rayon::current_num_threads())
+        .into_par_iter()
+        .map(partial)
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        })
+        .unwrap_or_else(|| vec![0f32; u.ci * q]);
+    tensor(dw, [u.ci, u.co, u.kh, u.kw])
+}

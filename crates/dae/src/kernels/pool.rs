@@ -1,0 +1,168 @@
+//! ReLU + 2x2 max pooling, stride 2.
+//!
+//! Burn's flex max pool is a generic 3-D kernel that writes 8-byte indices per output; on the conv
+//! DAE it took ~17% of a training step, and the separate ReLU before it another pass over the
+//! largest activation. This kernel reads each window once, writes the output only, and the
+//! backward pass recomputes the window's argmax from the saved input.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, DType, IntDType, TensorData};
+use rayon::prelude::*;
+
+/// Below this many output values per call, the work is not split across threads.
+const PARALLEL_MIN: usize = 1 << 14;
+
+/// The composition of Burn's primitives that [`super::DaeKernels::relu_max_pool2x2`] means.
+pub(super) fn reference_forward<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::relu(B::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false))
+}
+
+/// The gradient of [`reference_forward`] by Burn's primitives: pool the ReLU'd input with
+/// indices, mask the output gradient where the output is not positive, scatter it back.
+pub(super) fn reference_backward<B: Backend>(
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let r = B::relu(x);
+    let pooled = B::max_pool2d_with_indices(
+        r.clone(),
+        [2, 2],
+        [2, 2],
+        [0, 0],
+        [1, 1],
+        false,
+        IntDType::I64,
+    );
+    let grad = B::relu_backward(pooled.output, grad);
+    B::max_pool2d_with_indices_backward(
+        r,
+        [2, 2],
+        [2, 2],
+        [0, 0],
+        [1, 1],
+        false,
+        grad,
+        pooled.indices,
+    )
+    .x_grad
+}
+
+/// The dimensions `[batch * channels, h, w]` of a 4-D tensor.
+fn planes(t: &FlexTensor) -> [usize; 3] {
+    let s = t.layout().shape();
+    assert_eq!(
+        s.num_dims(),
+        4,
+        "relu_max_pool2x2 takes [batch, channels, h, w]"
+    );
+    [s[0] * s[1], s[2], s[3]]
+}
+
+/// The flex kernel of [`super::DaeKernels::relu_max_pool2x2`].
+pub(super) fn flex_forward(x: FlexTensor) -> FlexTensor {
+    if x.dtype() != DType::F32 {
+        return reference_forward::<burn::backend::Flex>(x);
+    }
+    let x = x.to_contiguous();
+    let dims = x.layout().shape().clone();
+    let [p, h, w] = planes(&x);
+    let (ho, wo) = (h / 2, w / 2);
+    let input: &[f32] = x.storage();
+    let mut out = vec![0f32; p * ho * wo];
+    let plane = |(i, o): (usize, &mut [f32])| {
+        let src = &input[i * h * w..][..h * w];
+        for (oy, row) in o.chunks_exact_mut(wo).enumerate() {
+            let top = &src[2 * oy * w..][..2 * wo];
+            let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
+            for ((v, t), b) in row
+                .iter_mut()
+                .zip(top.chunks_exact(2))
+                .zip(bottom.chunks_exact(2))
+            {
+                let m = window_max([t[0], t[1], b[0], b[1]]);
+                // `max(0, NaN)` would hide a NaN; keep it, as ReLU does.
+                *v = if m > 0.0 || m.is_nan() { m } else { 0.0 };
+            }
+        }
+    };
+    if out.len() >= PARALLEL_MIN && ho * wo > 0 {
+        out.par_chunks_mut(ho * wo).enumerate().for_each(plane);
+    } else if ho * wo > 0 {
+        out.chunks_mut(ho * wo).enumerate().for_each(plane);
+    }
+    let shape = [dims[0], dims[1], ho, wo];
+    FlexTensor::from_data(TensorData::new(out, shape))
+}
+
+/// The window's maximum; a NaN anywhere wins, as in PyTorch. Branch-free, so the loops vectorize.
+#[inline(always)]
+fn window_max([a, b, c, d]: [f32; 4]) -> f32 {
+    let m = a.max(b).max(c.max(d));
+    if a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan() {
+        f32::NAN
+    } else {
+        m
+    }
+}
+
+/// The flex kernel of [`super::DaeKernels::relu_max_pool2x2_backward`].
+pub(super) fn flex_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
+    if x.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+        return reference_backward::<burn::backend::Flex>(x, grad);
+    }
+    let x = x.to_contiguous();
+    let grad = grad.to_contiguous();
+    let dims = x.layout().shape().clone();
+    let [p, h, w] = planes(&x);
+    let (ho, wo) = (h / 2, w / 2);
+    assert_eq!(
+        grad.layout().shape().num_elements(),
+        p * ho * wo,
+        "relu_max_pool2x2_backward: gradient shape does not match the pooled input"
+    );
+    let input: &[f32] = x.storage();
+    let g: &[f32] = grad.storage();
+    let mut dx = vec![0f32; p * h * w];
+    let plane = |(i, d): (usize, &mut [f32])| {
+        let src = &input[i * h * w..][..h * w];
+        let gp = &g[i * ho * wo..][..ho * wo];
+        for (oy, grow) in gp.chunks_exact(wo).enumerate() {
+            let top = &src[2 * oy * w..][..2 * wo];
+            let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
+            let (d_top, d_bottom) = d[2 * oy * w..][..2 * w].split_at_mut(w);
+            for (ox, &gv) in grow.iter().enumerate() {
+                let (a, b, c, e) = (
+                    top[2 * ox],
+                    top[2 * ox + 1],
+                    bottom[2 * ox],
+                    bottom[2 * ox + 1],
+                );
+                let m = window_max([a, b, c, e]);
+                // Not positive (or NaN): the ReLU after the pool passes no gradient. Otherwise the
+                // first maximum in row-major window order takes it, as in Burn's and PyTorch's
+                // max pool.
+                if m.is_nan() || m <= 0.0 {
+                    continue;
+                }
+                if a == m {
+                    d_top[2 * ox] = gv;
+                } else if b == m {
+                    d_top[2 * ox + 1] = gv;
+                } else if c == m {
+                    d_bottom[2 * ox] = gv;
+                } else {
+                    d_bottom[2 * ox + 1] = gv;
+                }
+            }
+        }
+    };
+    if ho * wo == 0 {
+        // No window: nothing was pooled, the gradient is zero.
+    } else if dx.len() >= 4 * PARALLEL_MIN {
+        dx.par_chunks_mut(h * w).enumerate().for_each(plane);
+    } else {
+        dx.chunks_mut(h * w).enumerate().for_each(plane);
+    }
+    FlexTensor::from_data(TensorData::new(dx, dims))
+}

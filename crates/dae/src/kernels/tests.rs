@@ -1,0 +1,226 @@
+//! Every custom kernel against Burn's reference ops on random shapes: odd sizes, batch 1, sizes
+//! that do and do not split across threads.
+
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+
+use super::*;
+
+/// (batch, channels, height, width): odd and even sizes, batch 1, one large enough to take the
+/// multi-threaded path.
+const SHAPES: [[usize; 4]; 6] = [
+    [1, 1, 2, 2],
+    [1, 3, 5, 7],
+    [2, 4, 9, 6],
+    [3, 2, 28, 28],
+    [1, 1, 1, 4],
+    [16, 32, 28, 28],
+];
+
+fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+fn values(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32")
+}
+
+fn pool_layer() -> MaxPool2d {
+    MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init()
+}
+
+fn reference(x: Tensor<4>) -> Tensor<4> {
+    pool_layer().forward(relu(x))
+}
+
+#[test]
+fn relu_max_pool_forward_matches_burn() {
+    let device = Device::flex();
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let x = random(shape, i as u64, &device);
+        let want = reference(x.clone());
+        let got = relu_max_pool2d(&pool_layer(), x);
+        assert_eq!(got.dims(), want.dims(), "{shape:?}");
+        assert_eq!(values(got), values(want), "{shape:?}");
+    }
+}
+
+#[test]
+fn relu_max_pool_gradient_matches_burn() {
+    let device = Device::flex().autodiff();
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let x = random(shape, 100 + i as u64, &device).require_grad();
+        let out_shape = [shape[0], shape[1], shape[2] / 2, shape[3] / 2];
+        // A random upstream gradient, so every output's gradient differs.
+        let upstream = random(out_shape, 200 + i as u64, &device);
+        let loss = |y: Tensor<4>| (y * upstream.clone()).sum();
+        let got = x
+            .grad(&loss(relu_max_pool2d(&pool_layer(), x.clone())).backward())
+            .expect("gradient");
+        let want = x
+            .grad(&loss(reference(x.clone())).backward())
+            .expect("gradient");
+        assert_eq!(values(got), values(want), "{shape:?}");
+    }
+}
+
+#[test]
+fn flex_pool_kernels_match_the_reference_bodies() {
+    use burn::backend::flex::FlexTensor;
+    let device = Device::flex();
+    let flex = |t: Tensor<4>| FlexTensor::from_data(t.into_data());
+    let floats = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
+    for (i, [n, c, h, w]) in SHAPES.into_iter().enumerate() {
+        let x = random([n, c, h, w], 700 + i as u64, &device);
+        let g = random([n, c, h / 2, w / 2], 800 + i as u64, &device);
+        let got = floats(<Flex as DaeKernels>::relu_max_pool2x2(flex(x.clone())));
+        let want = floats(pool::reference_forward::<Flex>(flex(x.clone())));
+        assert_eq!(got, want, "forward {:?}", SHAPES[i]);
+        let got = floats(<Flex as DaeKernels>::relu_max_pool2x2_backward(
+            flex(x.clone()),
+            flex(g.clone()),
+        ));
+        let want = floats(pool::reference_backward::<Flex>(flex(x), flex(g)));
+        assert_eq!(got, want, "backward {:?}", SHAPES[i]);
+    }
+}
+
+/// Largest |a - b| relative to the largest |b| (GEMM sums in a different order than Burn).
+fn assert_close(got: Vec<f32>, want: Vec<f32>, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    let err = got
+        .iter()
+        .zip(&want)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        err <= 1e-4 * scale.max(1.0),
+        "{what}: max error {err} (scale {scale})"
+    );
+}
+
+/// (batch, in channels, out channels, height, width, kernel, padding).
+const CONVS: [[usize; 7]; 6] = [
+    [1, 1, 32, 28, 28, 3, 1],
+    [2, 32, 64, 14, 14, 3, 1],
+    [1, 3, 5, 7, 9, 3, 0],
+    [3, 2, 4, 5, 6, 5, 2],
+    [2, 4, 3, 6, 5, 1, 0],
+    [1, 2, 3, 2, 3, 3, 2],
+];
+
+#[test]
+fn conv2d_forward_and_gradients_match_burn() {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::PaddingConfig2d;
+    let device = Device::flex().autodiff();
+    for (i, [n, ci, co, h, w, k, p]) in CONVS.into_iter().enumerate() {
+        let what = format!("conv {:?}", CONVS[i]);
+        device.seed(i as u64);
+        let layer = Conv2dConfig::new([ci, co], [k, k])
+            .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+            .init(&device);
+        let x = random([n, ci, h, w], 300 + i as u64, &device).require_grad();
+        let (ho, wo) = (h + 2 * p - k + 1, w + 2 * p - k + 1);
+        let upstream = random([n, co, ho, wo], 400 + i as u64, &device);
+        let run = |y: Tensor<4>| {
+            let out = values(y.clone());
+            let grads = (y * upstream.clone()).sum().backward();
+            let bias = layer.bias.as_ref().expect("bias").val();
+            let db = bias.grad(&grads).expect("bias gradient");
+            (
+                out,
+                values(x.grad(&grads).expect("dx")),
+                values(layer.weight.val().grad(&grads).expect("dweight")),
+                db.into_data(),
+            )
+        };
+        let got = run(conv2d(&layer, x.clone()));
+        let want = run(layer.forward(x.clone()));
+        assert_close(got.0, want.0, &format!("{what} output"));
+        assert_close(got.1, want.1, &format!("{what} dx"));
+        assert_close(got.2, want.2, &format!("{what} dweight"));
+        let (gb, wb) = (
+            got.3.try_to_vec::<f32>().unwrap(),
+            want.3.try_to_vec::<f32>().unwrap(),
+        );
+        assert_close(gb, wb, &format!("{what} dbias"));
+    }
+}
+
+/// (batch, in channels, out channels, height, width, kernel h, kernel w).
+const UPSAMPLES: [[usize; 7]; 5] = [
+    [2, 64, 32, 7, 7, 2, 2],
+    [1, 32, 1, 14, 14, 2, 2],
+    [3, 3, 5, 5, 3, 2, 3],
+    [1, 2, 2, 1, 1, 3, 3],
+    [2, 4, 3, 3, 2, 1, 1],
+];
+
+#[test]
+fn conv_transpose2d_forward_and_gradients_match_burn() {
+    use burn::nn::conv::ConvTranspose2dConfig;
+    let device = Device::flex().autodiff();
+    for (i, [n, ci, co, h, w, kh, kw]) in UPSAMPLES.into_iter().enumerate() {
+        let what = format!("conv transpose {:?}", UPSAMPLES[i]);
+        device.seed(50 + i as u64);
+        let layer = ConvTranspose2dConfig::new([ci, co], [kh, kw])
+            .with_stride([kh, kw])
+            .init(&device);
+        let x = random([n, ci, h, w], 500 + i as u64, &device).require_grad();
+        let upstream = random([n, co, h * kh, w * kw], 600 + i as u64, &device);
+        let run = |y: Tensor<4>| {
+            let out = values(y.clone());
+            let grads = (y * upstream.clone()).sum().backward();
+            let bias = layer.bias.as_ref().expect("bias").val();
+            let db = bias.grad(&grads).expect("bias gradient");
+            (
+                out,
+                values(x.grad(&grads).expect("dx")),
+                values(layer.weight.val().grad(&grads).expect("dweight")),
+                db.into_data(),
+            )
+        };
+        let got = run(conv_transpose2d(&layer, x.clone()));
+        let want = run(layer.forward(x.clone()));
+        assert_close(got.0, want.0, &format!("{what} output"));
+        assert_close(got.1, want.1, &format!("{what} dx"));
+        assert_close(got.2, want.2, &format!("{what} dweight"));
+        let (gb, wb) = (
+            got.3.try_to_vec::<f32>().unwrap(),
+            want.3.try_to_vec::<f32>().unwrap(),
+        );
+        assert_close(gb, wb, &format!("{what} dbias"));
+    }
+}
+
+#[test]
+fn inference_path_matches_burn_without_autodiff() {
+    use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+    use burn::nn::PaddingConfig2d;
+    let device = Device::flex();
+    let conv = Conv2dConfig::new([3, 4], [3, 3])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(&device);
+    let up = ConvTranspose2dConfig::new([4, 2], [2, 2])
+        .with_stride([2, 2])
+        .init(&device);
+    let x = random([1, 3, 9, 11], 9, &device);
+    assert_close(
+        values(conv2d(&conv, x.clone())),
+        values(conv.forward(x.clone())),
+        "conv",
+    );
+    let y = random([1, 4, 5, 3], 10, &device);
+    assert_close(
+        values(conv_transpose2d(&up, y.clone())),
+        values(up.forward(y)),
+        "upsample",
+    );
+}
