@@ -273,8 +273,8 @@ impl Denoiser {
         match self {
             Denoiser::Mlp(m) => m.encode(x.reshape([n, c * h * w])),
             Denoiser::Conv(m) => m.encode(x).flatten(1, 3),
-            // Their z needs the decoder's skip path (U-Net) or is the last hidden layer (DnCNN):
-            // run the whole network and keep z.
+            // Neither has a separate encode path yet: run the network and keep z (the U-Net's
+            // bottleneck would need only its encoder half).
             Denoiser::Unet(_) | Denoiser::Dncnn(_) => self.forward(x).1,
         }
     }

@@ -309,25 +309,7 @@ fn most_frequent(seqs: &Sequences, vocab_size: usize) -> u32 {
 
 /// Reads a text run's `metrics.jsonl`, keeping the epochs up to `done`.
 pub fn read_mlm_metrics(run: &RunDir, done: usize) -> Result<Vec<MlmEpochMetrics>> {
-    let path = run.metrics();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let mut out = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let m: MlmEpochMetrics = serde_json::from_str(line)
-            .map_err(|e| Error::format(&path, format!("line {}: {e}", i + 1)))?;
-        if m.epoch <= done {
-            out.push(m);
-        }
-    }
-    Ok(out)
+    super::trainer::read_epoch_lines(run, done, |m: &MlmEpochMetrics| m.epoch)
 }
 
 /// A trained text run loaded for inference.

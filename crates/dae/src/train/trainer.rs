@@ -232,6 +232,16 @@ pub fn train(
 /// Reads `metrics.jsonl`, keeping the epochs up to `done` (a run that died after its metrics
 /// line but before its checkpoint will redo that epoch).
 pub fn read_metrics(run: &RunDir, done: usize) -> Result<Vec<EpochMetrics>> {
+    read_epoch_lines(run, done, |m: &EpochMetrics| m.epoch)
+}
+
+/// Reads the JSON lines of a run's `metrics.jsonl` as `T`, keeping those whose `epoch` is at
+/// most `done`; shared by every task's training loop.
+pub fn read_epoch_lines<T: serde::de::DeserializeOwned>(
+    run: &RunDir,
+    done: usize,
+    epoch: impl Fn(&T) -> usize,
+) -> Result<Vec<T>> {
     let path = run.metrics();
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -244,9 +254,9 @@ pub fn read_metrics(run: &RunDir, done: usize) -> Result<Vec<EpochMetrics>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let m: EpochMetrics = serde_json::from_str(line)
+        let m: T = serde_json::from_str(line)
             .map_err(|e| Error::format(&path, format!("line {}: {e}", i + 1)))?;
-        if m.epoch <= done {
+        if epoch(&m) <= done {
             out.push(m);
         }
     }
