@@ -10,7 +10,6 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{model_bytes, write_atomic, RunDir};
@@ -234,10 +233,8 @@ pub fn train_mlm(
             epochs: config.epochs,
             batches,
         });
-        device.seed(seed::derive(config.seed, Purpose::Backend, epoch as u64));
-        let mut order: Vec<usize> = (0..train_set.len()).collect();
-        order.shuffle(&mut seed::rng(config.seed, Purpose::Shuffle, epoch as u64));
-        let mut noise_rng = seed::rng(config.seed, Purpose::TrainNoise, epoch as u64);
+        let (order, mut noise_rng) =
+            super::trainer::epoch_draws(config.seed, epoch, train_set.len(), &device);
         let timer = Instant::now();
         let mut loss_sum = 0.0;
         for chunk in order.chunks(config.batch_size) {

@@ -142,10 +142,7 @@ pub fn train(
             epochs: config.epochs,
             batches,
         });
-        device.seed(seed::derive(config.seed, Purpose::Backend, epoch as u64));
-        let mut order: Vec<usize> = (0..train_set.len()).collect();
-        order.shuffle(&mut seed::rng(config.seed, Purpose::Shuffle, epoch as u64));
-        let mut noise_rng = seed::rng(config.seed, Purpose::TrainNoise, epoch as u64);
+        let (order, mut noise_rng) = epoch_draws(config.seed, epoch, train_set.len(), &device);
         let timer = Instant::now();
         let mut loss_sum = 0.0;
         for chunk in order.chunks(config.batch_size) {
@@ -227,6 +224,21 @@ pub fn train(
     }
     write_grid(run, &valid, &val_set, config, &base)?;
     Ok(new_metrics)
+}
+
+/// Seeds the backend (dropout) for `epoch` and returns the epoch's sample order and corruption
+/// generator: every per-epoch draw of every task's loop, derived from the run seed alone, so a
+/// resumed run draws what an uninterrupted one would.
+pub(crate) fn epoch_draws(
+    seed: u64,
+    epoch: usize,
+    n: usize,
+    device: &Device,
+) -> (Vec<usize>, crate::corrupt::Rng) {
+    device.seed(seed::derive(seed, Purpose::Backend, epoch as u64));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut seed::rng(seed, Purpose::Shuffle, epoch as u64));
+    (order, seed::rng(seed, Purpose::TrainNoise, epoch as u64))
 }
 
 /// Reads `metrics.jsonl`, keeping the epochs up to `done` (a run that died after its metrics
