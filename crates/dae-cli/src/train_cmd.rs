@@ -64,6 +64,10 @@ pub struct TrainArgs {
     /// AdamW learning rate [default: 0.001, mlm 0.002; with --resume: the run's, unless given].
     #[arg(long)]
     lr: Option<f64>,
+    /// Learning-rate schedule of image runs: constant (the document's) or cosine (decays to 0
+    /// over the run) [default: constant; with --resume: the run's, unless given].
+    #[arg(long)]
+    lr_schedule: Option<dae::train::config::LrSchedule>,
     /// AdamW weight decay (PyTorch's default).
     #[arg(long, default_value_t = 0.01)]
     weight_decay: f64,
@@ -152,6 +156,9 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     if let Some(lr) = a.lr {
         c.lr = lr;
     }
+    if let Some(s) = a.lr_schedule {
+        c.lr_schedule = s;
+    }
     c.weight_decay = a.weight_decay;
     c.seed = a.seed;
     c.train_limit = a.train_limit;
@@ -172,6 +179,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .and_then(|d| dae::train::config::read_task(d).ok())
         == Some(dae::train::config::Task::Mlm);
     if (a.task == TaskArg::Mlm && a.resume.is_none()) || resumes_text {
+        if a.lr_schedule.is_some() {
+            anyhow::bail!("--lr-schedule applies to image runs; text runs use a constant rate");
+        }
         let common = crate::mlm_cmd::CommonArgs {
             data: a.data.clone(),
             noise: a.noise.clone(),
@@ -205,6 +215,9 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         if let Some(lr) = a.lr {
             c.lr = lr;
         }
+        if let Some(s) = a.lr_schedule {
+            c.lr_schedule = s;
+        }
         let splits = crate::load_data(&c.data)?;
         (c, RunDir::new(dir), Start::Resume, splits)
     } else {
@@ -233,13 +246,14 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .train_limit
         .map_or(splits.train.len(), |n| n.min(splits.train.len()));
     eprintln!(
-        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
+        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
         config.model.kind,
         config.loss,
         config.noise,
         config.epochs,
         config.batch_size,
         config.lr,
+        config.lr_schedule,
         config.seed,
         crate::data_label(&config.data),
         n_train,

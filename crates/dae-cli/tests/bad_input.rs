@@ -146,6 +146,22 @@ fn bad_noise_specs_and_flags_are_refused_before_any_work() {
     dae_err(&["train", "--lr=-1", "--out", o], &["learning rate"]);
     dae_err(&["train", "--dropout", "1.5", "--out", o], &["dropout"]);
     dae_err(&["train", "--device", "tpu", "--out", o], &["tpu"]);
+    dae_err(
+        &["train", "--lr-schedule", "linear", "--out", o],
+        &["linear", "cosine"],
+    );
+    dae_err(
+        &[
+            "train",
+            "--task",
+            "mlm",
+            "--lr-schedule",
+            "cosine",
+            "--out",
+            o,
+        ],
+        &["--lr-schedule", "image runs"],
+    );
     assert!(!out.exists());
 }
 

@@ -138,6 +138,25 @@ fn resume_continues_exactly_where_the_run_stopped() {
 }
 
 #[test]
+fn cosine_schedule_is_recorded_and_changes_only_the_step_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let constant = tmp.path().join("constant");
+    let cosine = tmp.path().join("cosine");
+    train_small(&constant, &[]);
+    train_small(&cosine, &["--lr-schedule", "cosine"]);
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cosine.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["lr_schedule"], "cosine");
+    let (a, b) = (
+        &jsonl(&constant.join("metrics.jsonl"))[0],
+        &jsonl(&cosine.join("metrics.jsonl"))[0],
+    );
+    // Same data, noise and initialization: the noisy input agrees, the trained model does not.
+    assert_eq!(a["noisy_mse"], b["noisy_mse"]);
+    assert_ne!(a["train_loss"], b["train_loss"]);
+}
+
+#[test]
 fn mlp_run_denoises_its_own_size_and_refuses_others() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("mlp");

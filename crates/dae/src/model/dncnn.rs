@@ -21,6 +21,8 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use crate::kernels::conv2d;
+
 /// Configuration of [`Dncnn`].
 #[derive(Config, Debug)]
 pub struct DncnnConfig {
@@ -65,9 +67,9 @@ impl Dncnn {
         let (last, hidden) = self.layers.split_last().expect("at least two layers");
         let mut h = x.clone();
         for layer in hidden {
-            h = relu(layer.forward(h));
+            h = relu(conv2d(layer, h));
         }
-        let noise = last.forward(h.clone());
+        let noise = conv2d(last, h.clone());
         (x - noise, h)
     }
 }

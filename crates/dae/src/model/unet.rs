@@ -23,6 +23,8 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
+use crate::kernels::{conv2d, conv_transpose2d, relu_max_pool2d};
+
 /// Configuration of [`Unet`].
 #[derive(Config, Debug)]
 pub struct UnetConfig {
@@ -63,7 +65,7 @@ impl ConvBlock {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.conv_b.forward(relu(self.conv_a.forward(x))))
+        relu(conv2d(&self.conv_b, relu(conv2d(&self.conv_a, x))))
     }
 }
 
@@ -128,7 +130,8 @@ impl Unet {
         let mut h = x.clone();
         for (l, block) in self.down.iter().enumerate() {
             if l > 0 {
-                h = self.pool.forward(h);
+                // h is already rectified, so the fused ReLU + max-pool kernel is just the pool.
+                h = relu_max_pool2d(&self.pool, h);
             }
             h = block.forward(h);
             if l < depth {
@@ -138,9 +141,9 @@ impl Unet {
         let z = h.clone();
         for (up, merge) in self.up.iter().zip(&self.merge) {
             let skip = skips.pop().expect("one skip per level");
-            h = merge.forward(Tensor::cat(vec![up.forward(h), skip], 1));
+            h = merge.forward(Tensor::cat(vec![conv_transpose2d(up, h), skip], 1));
         }
-        let out = self.head.forward(h);
+        let out = conv2d(&self.head, h);
         if self.residual {
             (x - out, z)
         } else {

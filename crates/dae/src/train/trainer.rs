@@ -145,7 +145,7 @@ pub fn train(
         let (order, mut noise_rng) = epoch_draws(config.seed, epoch, train_set.len(), &device);
         let timer = Instant::now();
         let mut loss_sum = 0.0;
-        for chunk in order.chunks(config.batch_size) {
+        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             let mut clean = Vec::with_capacity(chunk.len() * per);
             for &i in chunk {
                 clean.extend_from_slice(train_set.image(i));
@@ -181,7 +181,12 @@ pub fn train(
                     "loss became {value} in epoch {epoch}; {kept}. Try a lower --lr."
                 )));
             }
-            model = optim.step(config.lr, model, grads);
+            // The step index comes from (epoch, batch), so a resumed run continues the schedule.
+            let step = (epoch - 1) * batches + b;
+            let lr = config
+                .lr_schedule
+                .rate(config.lr, step, config.epochs * batches);
+            model = optim.step(lr, model, grads);
             loss_sum += value;
             observer(TrainEvent::Batch { loss: value });
         }
