@@ -9,7 +9,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata};
 use burn::tensor::Shape;
 
-use super::DaeKernels;
+use super::{Activation, DaeKernels};
 
 /// The bias gradient of a layer whose output gradient is `grad` `[n, c, h, w]`: its sum over
 /// everything but the channel.
@@ -102,7 +102,68 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for UpsampleBackward {
     }
 }
 
+#[derive(Debug)]
+struct LinearBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 3> for LinearBackward {
+    /// (x, weight, output, activation): the activation's derivative comes from the output.
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, Activation);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, w, y, act) = ops.state;
+        let pre = B::linear_act_backward_pre(y, grad, act);
+        if let Some(node) = node_b {
+            let d_out = pre.shape()[1];
+            let db = B::float_reshape(B::float_sum_dim(pre.clone(), 0), Shape::new([d_out]));
+            grads.register::<B>(node.id, db);
+        }
+        if let Some(node) = node_w {
+            let dw = B::float_matmul(B::float_transpose(x), pre.clone());
+            grads.register::<B>(node.id, dw);
+        }
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::float_matmul(pre, B::float_transpose(w)));
+        }
+    }
+}
+
 impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
+    fn linear_act(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        match LinearBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                let output = B::linear_act(xp.clone(), wp.clone(), bias.primitive().clone(), act);
+                prep.finish((xp, wp, output.clone(), act), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::linear_act(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                act,
+            )),
+        }
+    }
+
+    fn linear_act_backward_pre(
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        let out = B::linear_act_backward_pre(y.into_primitive(), grad.into_primitive(), act);
+        untracked::<B, C>(out)
+    }
+
     fn relu_max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
         match ReluMaxPoolBackward
             .prepare::<C>([x.node()])

@@ -79,7 +79,7 @@ impl Geometry {
 /// `a[i * a_rs + l * a_cs]` and `b[l, j]` at `b[l * b_rs + j * b_cs]`, single-threaded (the
 /// callers split the work across images).
 #[allow(clippy::too_many_arguments)]
-fn matmul(
+pub(super) fn matmul(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     accumulate: bool,

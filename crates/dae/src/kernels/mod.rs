@@ -14,14 +14,17 @@
 
 mod autodiff;
 mod conv;
+mod linear;
 mod pool;
+
+pub use linear::Activation;
 
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, DType, Dispatch, Flex, TensorMetadata};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::pool::MaxPool2d;
-use burn::nn::PaddingConfig2d;
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::prelude::*;
 
 /// dae's custom operations. Shapes are `[batch, channels, height, width]`.
@@ -108,6 +111,27 @@ pub trait DaeKernels: Backend {
     ) -> FloatTensor<Self> {
         let options = upsample_options(&weight.shape());
         Self::conv_transpose2d_weight_backward(x, weight, grad, options)
+    }
+
+    /// A fully connected layer with its activation: `act(x · weight + bias)` for `x`
+    /// `[n, d_in]`, `weight` `[d_in, d_out]` (Burn's `Linear` layout), `bias` `[d_out]`.
+    fn linear_act(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        linear::reference_forward::<Self>(x, weight, bias, act)
+    }
+
+    /// The gradient of [`DaeKernels::linear_act`] before its activation, `grad ⊙ act'`, from the
+    /// layer's output `y` (ReLU: `y > 0`; sigmoid: `y (1 - y)`).
+    fn linear_act_backward_pre(
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        linear::reference_backward_pre::<Self>(y, grad, act)
     }
 }
 
@@ -226,6 +250,34 @@ impl DaeKernels for Flex {
         let u = conv::Upsample::new(&x.shape(), &weight.shape());
         conv::upsample_backward_weight(&x.to_contiguous(), &grad.to_contiguous(), u)
     }
+
+    fn linear_act(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        if !all_f32(&[&x, &weight, &bias]) || x.shape().num_dims() != 2 {
+            return linear::reference_forward::<Self>(x, weight, bias, act);
+        }
+        let (x, weight, bias) = (
+            x.to_contiguous(),
+            weight.to_contiguous(),
+            bias.to_contiguous(),
+        );
+        linear::forward(&x, &weight, &bias, act)
+    }
+
+    fn linear_act_backward_pre(
+        y: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        if !all_f32(&[&y, &grad]) {
+            return linear::reference_backward_pre::<Self>(y, grad, act);
+        }
+        linear::backward_pre(&y.to_contiguous(), &grad.to_contiguous(), act)
+    }
 }
 
 /// The environment variable that, set to `1`, makes the models use Burn's standard layers
@@ -305,6 +357,29 @@ pub fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
             ))
         }
         _ => layer.forward(x),
+    }
+}
+
+/// `act(layer.forward(x))` for `x` `[batch, features]`, through the fused kernel when the layer
+/// has a bias (the MLP's layers).
+pub fn linear(layer: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
+    match &layer.bias {
+        Some(bias) if has_custom_kernels(&x.device()) => {
+            Tensor::from_dispatch(<Dispatch as DaeKernels>::linear_act(
+                x.into_dispatch(),
+                layer.weight.val().into_dispatch(),
+                bias.val().into_dispatch(),
+                act,
+            ))
+        }
+        _ => {
+            let y = layer.forward(x);
+            match act {
+                Activation::Identity => y,
+                Activation::Relu => burn::tensor::activation::relu(y),
+                Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
+            }
+        }
     }
 }
 

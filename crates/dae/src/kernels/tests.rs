@@ -224,3 +224,55 @@ fn inference_path_matches_burn_without_autodiff() {
         "upsample",
     );
 }
+
+/// (batch, inputs, outputs): batch 1, odd sizes, one batch that splits into blocks of rows
+/// (more than 64 rows, not a multiple of 64), and the MLP's widest layer.
+const LINEARS: [[usize; 3]; 5] = [
+    [1, 1, 1],
+    [1, 5, 3],
+    [7, 13, 9],
+    [130, 17, 11],
+    [64, 784, 256],
+];
+
+#[test]
+fn linear_forward_and_gradients_match_burn() {
+    use burn::nn::LinearConfig;
+    use burn::tensor::activation::sigmoid;
+    let device = Device::flex().autodiff();
+    let acts = [Activation::Identity, Activation::Relu, Activation::Sigmoid];
+    for (i, [n, d_in, d_out]) in LINEARS.into_iter().enumerate() {
+        for act in acts {
+            let what = format!("linear {:?} {act:?}", LINEARS[i]);
+            device.seed(i as u64);
+            let layer = LinearConfig::new(d_in, d_out).init(&device);
+            let to2 = |t: Tensor<4>, rows, cols| t.reshape([rows, cols]);
+            let x = to2(random([n, d_in, 1, 1], 700 + i as u64, &device), n, d_in).require_grad();
+            let upstream = to2(random([n, d_out, 1, 1], 800 + i as u64, &device), n, d_out);
+            let run = |y: Tensor<2>| {
+                let out = y.clone().into_data().try_to_vec::<f32>().unwrap();
+                let grads = (y * upstream.clone()).sum().backward();
+                let g = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+                let bias = layer.bias.as_ref().expect("bias").val();
+                let db = bias.grad(&grads).expect("bias gradient");
+                (
+                    out,
+                    g(x.grad(&grads).expect("dx")),
+                    g(layer.weight.val().grad(&grads).expect("dweight")),
+                    db.into_data().try_to_vec::<f32>().unwrap(),
+                )
+            };
+            let got = run(linear(&layer, x.clone(), act));
+            let pre = layer.forward(x.clone());
+            let want = run(match act {
+                Activation::Identity => pre,
+                Activation::Relu => relu(pre),
+                Activation::Sigmoid => sigmoid(pre),
+            });
+            assert_close(got.0, want.0, &format!("{what} output"));
+            assert_close(got.1, want.1, &format!("{what} dx"));
+            assert_close(got.2, want.2, &format!("{what} dweight"));
+            assert_close(got.3, want.3, &format!("{what} dbias"));
+        }
+    }
+}

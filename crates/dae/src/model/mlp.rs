@@ -4,7 +4,8 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, sigmoid};
+
+use crate::kernels::{linear, Activation};
 
 /// Configuration of [`MlpAutoencoder`].
 #[derive(Config, Debug)]
@@ -52,15 +53,15 @@ impl LinearStack {
         &mut self.layers
     }
 
-    /// Applies every layer; ReLU follows each one except the last, where `last` decides.
-    fn forward(&self, mut x: Tensor<2>, last: fn(Tensor<2>) -> Tensor<2>) -> Tensor<2> {
+    /// Applies every layer; ReLU follows each one except the last, where `last` decides. Each
+    /// layer and its activation run as one fused kernel on the CPU (`crate::kernels::linear`).
+    fn forward(&self, mut x: Tensor<2>, last: Activation) -> Tensor<2> {
         let n = self.layers.len();
         for (i, layer) in self.layers.iter().enumerate() {
-            x = layer.forward(x);
             if i + 1 < n {
-                x = self.dropout.forward(relu(x));
+                x = self.dropout.forward(linear(layer, x, Activation::Relu));
             } else {
-                x = last(x);
+                x = linear(layer, x, last);
             }
         }
         x
@@ -92,12 +93,12 @@ impl MlpConfig {
 impl MlpAutoencoder {
     /// Encodes `x` of shape `[batch, input_dim]` to z of shape `[batch, latent_dim]`.
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        self.encoder.forward(x, relu)
+        self.encoder.forward(x, Activation::Relu)
     }
 
     /// Decodes z to x̂ in (0, 1).
     pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        self.decoder.forward(z, sigmoid)
+        self.decoder.forward(z, Activation::Sigmoid)
     }
 
     /// Returns (x̂, z) for a batch `[batch, input_dim]`.

@@ -1,0 +1,192 @@
+//! A fully connected layer with its activation fused in: `act(x · W + b)`.
+//!
+//! Burn runs the MLP's layer as a matmul, then a broadcast bias add, then the activation, each a
+//! separate pass over the output with its own allocation; its sigmoid calls the C library's
+//! scalar `expf`. Here each block of rows is written once: the bias is copied in, the GEMM
+//! accumulates onto it, and the activation runs while the block is still in cache. Blocks of rows
+//! are the unit of parallel work, each with a single-threaded GEMM: for the MLP's small matrices
+//! (batch 128, 784 x 256) splitting the GEMM itself across threads costs more in
+//! synchronization than it gains, which made Burn's 2-thread MLP epoch slower than its 1-thread
+//! one (BENCHMARKS.md).
+//!
+//! The backward pass needs only `g ⊙ act'(y)`, computed from the saved output `y` (ReLU:
+//! `y > 0`; sigmoid: `y (1 - y)`); the two gradient GEMMs are Burn's.
+
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, TensorData, TensorMetadata};
+use burn::tensor::Shape;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::conv::matmul;
+
+/// Rows per parallel block: large enough for an efficient GEMM, small enough for the output
+/// block to stay in L2 (64 x 784 floats = 200 KB).
+const ROWS_PER_BLOCK: usize = 64;
+
+/// The activation fused after the affine map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// None: `x · W + b`.
+    Identity,
+    /// `max(0, ·)`.
+    Relu,
+    /// `1 / (1 + exp(-·))`.
+    Sigmoid,
+}
+
+/// The composition of Burn's primitives that [`super::DaeKernels::linear_act`] means.
+pub(super) fn reference_forward<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    act: Activation,
+) -> FloatTensor<B> {
+    let d_out = weight.shape()[1];
+    let y = B::float_matmul(x, weight);
+    let y = B::float_add(y, B::float_reshape(bias, Shape::new([1, d_out])));
+    match act {
+        Activation::Identity => y,
+        Activation::Relu => B::relu(y),
+        Activation::Sigmoid => B::sigmoid(y),
+    }
+}
+
+/// [`super::DaeKernels::linear_act_backward_pre`] by Burn's primitives.
+pub(super) fn reference_backward_pre<B: Backend>(
+    y: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    act: Activation,
+) -> FloatTensor<B> {
+    match act {
+        Activation::Identity => grad,
+        Activation::Relu => B::relu_backward(y, grad),
+        Activation::Sigmoid => B::sigmoid_backward(y, grad),
+    }
+}
+
+/// `act(x · weight + bias)` for `x` `[n, d_in]`, `weight` `[d_in, d_out]`, `bias` `[d_out]`, all
+/// contiguous f32.
+pub(super) fn forward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &FlexTensor,
+    act: Activation,
+) -> FlexTensor {
+    let (xs, ws) = (x.layout().shape(), weight.layout().shape());
+    let (n, d_in, d_out) = (xs[0], xs[1], ws[1]);
+    assert_eq!(
+        ws[0], d_in,
+        "linear: input width differs from the weight's rows"
+    );
+    let (input, w, b): (&[f32], &[f32], &[f32]) = (x.storage(), weight.storage(), bias.storage());
+    assert_eq!(
+        b.len(),
+        d_out,
+        "linear: bias length differs from the weight's columns"
+    );
+    let mut out = vec![0f32; n * d_out];
+    let block = |(i, o): (usize, &mut [f32])| {
+        let rows = o.len() / d_out;
+        for row in o.chunks_exact_mut(d_out) {
+            row.copy_from_slice(b);
+        }
+        let a = &input[i * ROWS_PER_BLOCK * d_in..][..rows * d_in];
+        matmul((rows, d_out, d_in), o, true, a, (d_in, 1), w, (d_out, 1));
+        activate(o, act);
+    };
+    if d_out == 0 {
+        // Nothing to compute.
+    } else if n > ROWS_PER_BLOCK {
+        out.par_chunks_mut(ROWS_PER_BLOCK * d_out)
+            .enumerate()
+            .for_each(block);
+    } else {
+        out.chunks_mut(ROWS_PER_BLOCK * d_out)
+            .enumerate()
+            .for_each(block);
+    }
+    FlexTensor::from_data(TensorData::new(out, [n, d_out]))
+}
+
+/// `grad ⊙ act'(pre)` expressed through the layer's output `y = act(pre)`.
+pub(super) fn backward_pre(y: &FlexTensor, grad: &FlexTensor, act: Activation) -> FlexTensor {
+    let (ys, g): (&[f32], &[f32]) = (y.storage(), grad.storage());
+    assert_eq!(
+        ys.len(),
+        g.len(),
+        "linear backward: gradient shape differs from the output's"
+    );
+    let out: Vec<f32> = match act {
+        Activation::Identity => g.to_vec(),
+        Activation::Relu => ys
+            .iter()
+            .zip(g)
+            .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+            .collect(),
+        Activation::Sigmoid => ys.iter().zip(g).map(|(&y, &g)| g * y * (1.0 - y)).collect(),
+    };
+    let shape = y.layout().shape().clone();
+    FlexTensor::from_data(TensorData::new(out, shape))
+}
+
+/// Applies `act` in place.
+fn activate(v: &mut [f32], act: Activation) {
+    match act {
+        Activation::Identity => {}
+        Activation::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+        Activation::Sigmoid => v.iter_mut().for_each(|x| *x = sigmoid(*x)),
+    }
+}
+
+/// The logistic function through [`exp`], in a form the compiler vectorizes.
+#[inline(always)]
+pub(super) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + exp(-x))
+}
+
+/// `e^x` for f32 without a library call: `2^k · p(r)` with `x = k ln 2 + r`, `|r| <= ln 2 / 2`,
+/// and a degree-6 Taylor polynomial for `e^r` (relative error below 2e-7 on the whole range, about
+/// one f32 ulp). The input is clamped to [-87.3, 88.3], so the result stays a normal f32
+/// (e^88.3 is about 2.2e38); NaN stays NaN.
+#[inline(always)]
+pub(super) fn exp(x: f32) -> f32 {
+    const LOG2_E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in a high part exact in f32 and a low correction (Cody-Waite).
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    let x = x.clamp(-87.3, 88.3);
+    let k = (x * LOG2_E).round();
+    let r = (x - k * LN2_HI) - k * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // 2^k by building the exponent bits; k is in [-126, 127] after the clamp.
+    let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
+    p * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_the_library_within_two_ulps_relative() {
+        let mut worst = 0f32;
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (got, want) = (exp(x), x.exp());
+            worst = worst.max(((got - want) / want).abs());
+            x += 0.0137;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert_eq!(exp(-200.0), exp(-87.3));
+        assert!(exp(-200.0) > 0.0 && exp(200.0).is_finite());
+        assert!(exp(f32::NAN).is_nan());
+        assert_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-100.0) >= 0.0 && sigmoid(-100.0) < 1e-37);
+        assert_eq!(sigmoid(100.0), 1.0);
+    }
+}
