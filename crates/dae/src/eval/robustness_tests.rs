@@ -33,11 +33,14 @@ fn diagnostics_run_sees_the_same_draws_as_heldout_evaluation() {
     assert_eq!(plain.noisy, held.noisy);
     assert_eq!(diag.gain_db, held.denoised.psnr - held.noisy.psnr);
     assert!(diag.noise_removed.is_finite() && diag.hf_ratio.is_finite());
-    // Batch size does not change the result (one corruption stream, sums over every image).
+    // Batch size does not change the result (one corruption stream, sums over every image), up
+    // to float rounding: the GEMM's blocking, and so its summation order, depends on the row
+    // count. Another noise draw would move these by percent, not by parts per million.
     let (again, diag2) =
         evaluate_with_diagnostics(&model, &set, c.as_ref(), 3, 7, &device).unwrap();
-    assert!((again.denoised.mse - held.denoised.mse).abs() < 1e-12);
-    assert!((diag2.noise_removed - diag.noise_removed).abs() < 1e-9);
+    assert_eq!(again.noisy, held.noisy);
+    assert!((again.denoised.mse - held.denoised.mse).abs() <= 1e-6 * held.denoised.mse);
+    assert!((diag2.noise_removed - diag.noise_removed).abs() < 1e-6);
 }
 
 #[test]

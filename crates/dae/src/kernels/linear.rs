@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use super::conv::matmul;
 
-/// Rows per parallel block: large enough for an efficient GEMM, small enough for the output
-/// block to stay in L2 (64 x 784 floats = 200 KB).
-const ROWS_PER_BLOCK: usize = 64;
+/// The fewest rows a parallel block gets: below this a GEMM call is dominated by packing the
+/// weight matrix, which every call does anew.
+const MIN_ROWS_PER_BLOCK: usize = 64;
 
 /// The activation fused after the affine map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,23 +87,27 @@ pub(super) fn forward(
         "linear: bias length differs from the weight's columns"
     );
     let mut out = vec![0f32; n * d_out];
+    // One block per thread (and one GEMM call, one packing of the weight, per block).
+    let rows_per_block = n
+        .div_ceil(rayon::current_num_threads())
+        .max(MIN_ROWS_PER_BLOCK);
     let block = |(i, o): (usize, &mut [f32])| {
         let rows = o.len() / d_out;
         for row in o.chunks_exact_mut(d_out) {
             row.copy_from_slice(b);
         }
-        let a = &input[i * ROWS_PER_BLOCK * d_in..][..rows * d_in];
+        let a = &input[i * rows_per_block * d_in..][..rows * d_in];
         matmul((rows, d_out, d_in), o, true, a, (d_in, 1), w, (d_out, 1));
         activate(o, act);
     };
     if d_out == 0 {
         // Nothing to compute.
-    } else if n > ROWS_PER_BLOCK {
-        out.par_chunks_mut(ROWS_PER_BLOCK * d_out)
+    } else if n > rows_per_block {
+        out.par_chunks_mut(rows_per_block * d_out)
             .enumerate()
             .for_each(block);
     } else {
-        out.chunks_mut(ROWS_PER_BLOCK * d_out)
+        out.chunks_mut(rows_per_block * d_out)
             .enumerate()
             .for_each(block);
     }

@@ -131,27 +131,29 @@ pub(super) fn flex_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
             let top = &src[2 * oy * w..][..2 * wo];
             let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
             let (d_top, d_bottom) = d[2 * oy * w..][..2 * w].split_at_mut(w);
-            let windows = grow
-                .iter()
-                .zip(top.chunks_exact(2).zip(bottom.chunks_exact(2)))
-                .zip(d_top.chunks_exact_mut(2).zip(d_bottom.chunks_exact_mut(2)));
-            for ((&gv, (t, b)), (dt, db)) in windows {
-                let (a, b, c, e) = (t[0], t[1], b[0], b[1]);
+            for (ox, &gv) in grow.iter().enumerate() {
+                let (a, b, c, e) = (
+                    top[2 * ox],
+                    top[2 * ox + 1],
+                    bottom[2 * ox],
+                    bottom[2 * ox + 1],
+                );
                 let m = window_max([a, b, c, e]);
                 // Not positive (or NaN): the ReLU after the pool passes no gradient. Otherwise the
                 // first maximum in row-major window order takes it, as in Burn's and PyTorch's
-                // max pool. Selects, not branches: which corner wins is data-dependent and
-                // unpredictable, and mispredictions made this loop the second-largest cost of a
-                // training step.
-                let g = if m > 0.0 { gv } else { 0.0 };
-                let (is_a, is_b, is_c) = (a == m, b == m, c == m);
-                let take_b = !is_a & is_b;
-                let take_c = !is_a & !is_b & is_c;
-                let take_e = !is_a & !is_b & !is_c;
-                dt[0] = if is_a { g } else { 0.0 };
-                dt[1] = if take_b { g } else { 0.0 };
-                db[0] = if take_c { g } else { 0.0 };
-                db[1] = if take_e { g } else { 0.0 };
+                // max pool.
+                if m.is_nan() || m <= 0.0 {
+                    continue;
+                }
+                if a == m {
+                    d_top[2 * ox] = gv;
+                } else if b == m {
+                    d_top[2 * ox + 1] = gv;
+                } else if c == m {
+                    d_bottom[2 * ox] = gv;
+                } else {
+                    d_bottom[2 * ox + 1] = gv;
+                }
             }
         }
     };
