@@ -4,18 +4,20 @@
 //! The components are the top eigenvectors of the sample covariance. Up to
 //! [`EIGH_MAX_DIM`] dimensions the covariance is decomposed whole (linfa-linalg's symmetric
 //! eigendecomposition, exact, every component at once); above it, where a full decomposition
-//! costs minutes, the top components come from LOBPCG on the centered data (linfa-linalg's
-//! truncated SVD), which is fast when few are wanted, as for a 2-D map.
+//! costs minutes, the top components come from randomized subspace iteration (Halko,
+//! Martinsson & Tropp 2011) on the centered data, fast when few are wanted, as for a 2-D map.
+//! (linfa-linalg's LOBPCG was used first; it panicked with NaN on rank-deficient codes, e.g. a
+//! conv encoder with dead channels, whose many zero-variance columns subspace iteration takes in
+//! its stride.)
 
 use linfa_linalg::eigh::EighInto;
-use linfa_linalg::lobpcg::TruncatedSvd;
-use linfa_linalg::Order;
 use ndarray::{Array2, Axis};
+use rand::Rng;
 
 use crate::seed::{self, Purpose};
 use crate::{Error, Result};
 
-/// Widest data decomposed through the full covariance; wider data uses LOBPCG.
+/// Widest data decomposed through the full covariance; wider data uses subspace iteration.
 pub const EIGH_MAX_DIM: usize = 1024;
 
 /// A fitted PCA: the mean and the top principal axes of the training data.
@@ -35,20 +37,26 @@ pub struct Pca {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Method {
     Eigh,
-    Lobpcg,
+    Subspace,
 }
+
+/// Extra directions carried along in subspace iteration beyond the `k` wanted: they absorb the
+/// next components, so the wanted ones converge at the rate of the gap to the (k + 11)-th.
+const OVERSAMPLE: usize = 10;
+/// Power iterations of the subspace.
+const SUBSPACE_ITERATIONS: usize = 12;
 
 impl Pca {
     /// Fits the top `k` principal axes of the `n = data.len() / dim` rows of `data`.
     ///
-    /// `seed` seeds LOBPCG's starting block (wide data only), so the same seed gives the same
+    /// `seed` seeds subspace iteration's starting block (wide data only), so the same seed gives the same
     /// axes. The sign of each axis is fixed (largest-magnitude entry positive), so the projection
     /// does not flip between runs or methods.
     pub fn fit(data: &[f32], dim: usize, k: usize, seed: u64) -> Result<Pca> {
         let method = if dim <= EIGH_MAX_DIM {
             Method::Eigh
         } else {
-            Method::Lobpcg
+            Method::Subspace
         };
         Self::fit_with(data, dim, k, seed, method)
     }
@@ -78,20 +86,31 @@ impl Pca {
                 let comps = Array2::from_shape_fn((k, dim), |(r, c)| vectors[[c, top[r]]]);
                 (comps, top.iter().map(|&i| values[i].max(0.0)).collect())
             }
-            Method::Lobpcg => {
-                let rng = seed::rng(seed, Purpose::Probe, 1);
-                let svd = TruncatedSvd::new_with_rng(centered, Order::Largest, rng)
-                    .decompose(k)
-                    .map_err(fail)?;
-                let (_, singular, vt) = svd.values_vectors();
-                if vt.nrows() < k {
+            Method::Subspace => {
+                let l = (k + OVERSAMPLE).min(dim).min(n);
+                let mut rng = seed::rng(seed, Purpose::Probe, 1);
+                let mut q = orthonormal_columns(Array2::from_shape_fn((dim, l), |_| {
+                    rng.gen_range(-1.0..1.0)
+                }));
+                for _ in 0..SUBSPACE_ITERATIONS {
+                    q = orthonormal_columns(centered.t().dot(&centered.dot(&q)));
+                }
+                // Rayleigh-Ritz: the covariance restricted to the subspace, decomposed exactly.
+                let y = centered.dot(&q);
+                let small = y.t().dot(&y) / (n as f64 - 1.0);
+                let (values, vectors) = small.eigh_into().map_err(fail)?;
+                let mut order: Vec<usize> = (0..l).collect();
+                order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+                let top = &order[..k];
+                let axes = q.dot(&vectors);
+                let comps = Array2::from_shape_fn((k, dim), |(r, c)| axes[[c, top[r]]]);
+                // A zero column of q (the data has lower rank) gives a zero axis.
+                if comps.rows().into_iter().any(|a| a.dot(&a) < 0.5) {
                     return Err(Error::Config(format!(
-                        "PCA: the data has rank {} < {k} components",
-                        vt.nrows()
+                        "PCA: the data has rank below {k} components"
                     )));
                 }
-                let variances = singular.iter().map(|s| s * s / (n as f64 - 1.0)).collect();
-                (vt, variances)
+                (comps, top.iter().map(|&i| values[i].max(0.0)).collect())
             }
         };
         for mut axis in components.rows_mut() {
@@ -137,6 +156,24 @@ impl Pca {
     }
 }
 
+/// Orthonormalizes the columns of `m` by modified Gram-Schmidt (twice, for accuracy); a column
+/// that depends on the earlier ones becomes zero.
+fn orthonormal_columns(mut m: Array2<f64>) -> Array2<f64> {
+    for _ in 0..2 {
+        for j in 0..m.ncols() {
+            for i in 0..j {
+                let proj = m.column(i).dot(&m.column(j));
+                let prev = m.column(i).to_owned();
+                m.column_mut(j).scaled_add(-proj, &prev);
+            }
+            let norm = m.column(j).dot(&m.column(j)).sqrt();
+            let scale = if norm > 1e-10 { 1.0 / norm } else { 0.0 };
+            m.column_mut(j).mapv_inplace(|v| v * scale);
+        }
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +193,7 @@ mod tests {
     fn recovers_the_axes_and_variances_of_a_known_cloud() {
         let data = diagonal_cloud();
         let r = std::f64::consts::FRAC_1_SQRT_2;
-        for method in [Method::Eigh, Method::Lobpcg] {
+        for method in [Method::Eigh, Method::Subspace] {
             let pca = Pca::fit_with(&data, 2, 2, 0, method).unwrap();
             // Sample covariance with n - 1 = 3: 4 * 9 / 3 = 12 and 4 * 1 / 3.
             assert!((pca.variances[0] - 12.0).abs() < 1e-6, "{method:?}");
@@ -174,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn lobpcg_agrees_with_the_full_decomposition() {
+    fn subspace_iteration_agrees_with_the_full_decomposition() {
         // 60 rows of dimension 30 from a fixed linear congruential sequence, with two strong
         // directions so that the top two axes are well separated from the rest.
         let mut state = 12345u64;
@@ -194,7 +231,7 @@ mod tests {
             *v += 0.05 * next();
         }
         let exact = Pca::fit_with(&data, dim, 2, 0, Method::Eigh).unwrap();
-        let iterative = Pca::fit_with(&data, dim, 2, 3, Method::Lobpcg).unwrap();
+        let iterative = Pca::fit_with(&data, dim, 2, 3, Method::Subspace).unwrap();
         for r in 0..2 {
             let rel = (exact.variances[r] - iterative.variances[r]).abs() / exact.variances[r];
             assert!(rel < 1e-6, "variance {r}: {rel}");
@@ -203,6 +240,24 @@ mod tests {
                 assert!(d.abs() < 1e-4, "axis {r}[{c}] differs by {d}");
             }
         }
+    }
+
+    #[test]
+    fn wide_rank_deficient_data_is_decomposed_not_a_panic() {
+        // 40 rows of dimension 1100 (above EIGH_MAX_DIM), nonzero in 3 columns only, like a code
+        // with dead channels: the top axis is the column with the largest spread.
+        let (n, dim) = (40, EIGH_MAX_DIM + 76);
+        let mut data = vec![0f32; n * dim];
+        for r in 0..n {
+            data[r * dim + 5] = 3.0 * (r as f32 * 0.7).sin();
+            data[r * dim + 700] = (r as f32 * 1.3).cos();
+            data[r * dim + 1050] = 0.5 * ((r % 4) as f32 - 1.5);
+        }
+        let pca = Pca::fit(&data, dim, 2, 0).unwrap();
+        assert!(pca.components[[0, 5]] > 0.99, "{}", pca.components[[0, 5]]);
+        assert!(pca.variances[0] > pca.variances[1] && pca.variances[1] > 0.0);
+        // Rank 3: four components cannot all be real axes.
+        assert!(Pca::fit(&data, dim, 4, 0).is_err());
     }
 
     #[test]
