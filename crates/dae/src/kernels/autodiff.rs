@@ -41,15 +41,17 @@ fn untracked<B: Backend, C: CheckpointStrategy>(
 struct ReluMaxPoolBackward;
 
 impl<B: Backend + DaeKernels> Backward<B, 1> for ReluMaxPoolBackward {
-    // The pooled input; the windows' maxima are recomputed from it in the backward pass, which
-    // is cheaper than storing 8-byte indices per output.
-    type State = FloatTensor<B>;
+    // The pooled input and the output (which the next layer keeps anyway): the backward pass
+    // finds each window's winner by comparing with the output, cheaper than storing 8-byte
+    // indices per output and than recomputing the maxima.
+    type State = (FloatTensor<B>, FloatTensor<B>);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [parent] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         if let Some(node) = parent {
-            grads.register::<B>(node.id, B::relu_max_pool2x2_backward(ops.state, grad));
+            let (x, y) = ops.state;
+            grads.register::<B>(node.id, B::relu_max_pool2x2_backward(x, y, grad));
         }
     }
 }
@@ -173,7 +175,7 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
             OpsKind::Tracked(prep) => {
                 let input = x.primitive().clone();
                 let output = B::relu_max_pool2x2(input.clone());
-                prep.finish(input, output)
+                prep.finish((input, output.clone()), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::relu_max_pool2x2(x.into_primitive())),
         }
@@ -234,9 +236,15 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
     // run on the inner backend and return untracked tensors.
     fn relu_max_pool2x2_backward(
         x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let out = B::relu_max_pool2x2_backward(x.into_primitive(), grad.into_primitive());
+        let (x, y, g) = (
+            x.into_primitive(),
+            y.into_primitive(),
+            grad.into_primitive(),
+        );
+        let out = B::relu_max_pool2x2_backward(x, y, g);
         untracked::<B, C>(out)
     }
 

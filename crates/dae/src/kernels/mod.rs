@@ -37,13 +37,15 @@ pub trait DaeKernels: Backend {
         pool::reference_forward::<Self>(x)
     }
 
-    /// The gradient of [`DaeKernels::relu_max_pool2x2`] with respect to `x`, given the gradient
-    /// of its output: each window's output gradient goes to the window's first maximum, if that
-    /// maximum is positive.
+    /// The gradient of [`DaeKernels::relu_max_pool2x2`] with respect to `x`, given its output `y`
+    /// and the gradient of `y`: each window's output gradient goes to the window's first maximum,
+    /// if that maximum is positive.
     fn relu_max_pool2x2_backward(
         x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
+        let _ = y;
         pool::reference_backward::<Self>(x, grad)
     }
 
@@ -155,9 +157,10 @@ impl DaeKernels for Flex {
 
     fn relu_max_pool2x2_backward(
         x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        pool::flex_backward(x, grad)
+        pool::flex_backward(x, y, grad)
     }
 
     fn conv2d_s1(

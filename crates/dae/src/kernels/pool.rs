@@ -3,7 +3,7 @@
 //! Burn's flex max pool is a generic 3-D kernel that writes 8-byte indices per output; on the conv
 //! DAE it took ~17% of a training step, and the separate ReLU before it another pass over the
 //! largest activation. This kernel reads each window once, writes the output only, and the
-//! backward pass recomputes the window's argmax from the saved input.
+//! backward pass finds each window's argmax by comparing the saved input with the saved output.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
@@ -107,11 +107,12 @@ fn window_max([a, b, c, d]: [f32; 4]) -> f32 {
 }
 
 /// The flex kernel of [`super::DaeKernels::relu_max_pool2x2_backward`].
-pub(super) fn flex_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
-    if x.dtype() != DType::F32 || grad.dtype() != DType::F32 {
+pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> FlexTensor {
+    if x.dtype() != DType::F32 || y.dtype() != DType::F32 || grad.dtype() != DType::F32 {
         return reference_backward::<burn::backend::Flex>(x, grad);
     }
     let x = x.to_contiguous();
+    let y = y.to_contiguous();
     let grad = grad.to_contiguous();
     let dims = x.layout().shape().clone();
     let [p, h, w] = planes(&x);
@@ -121,35 +122,35 @@ pub(super) fn flex_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
         p * ho * wo,
         "relu_max_pool2x2_backward: gradient shape does not match the pooled input"
     );
+    assert_eq!(
+        y.layout().shape().num_elements(),
+        p * ho * wo,
+        "relu_max_pool2x2_backward: output shape does not match the pooled input"
+    );
     let input: &[f32] = x.storage();
+    let pooled: &[f32] = y.storage();
     let g: &[f32] = grad.storage();
     let mut dx = vec![0f32; p * h * w];
     let plane = |(i, d): (usize, &mut [f32])| {
         let src = &input[i * h * w..][..h * w];
         let gp = &g[i * ho * wo..][..ho * wo];
-        for (oy, grow) in gp.chunks_exact(wo).enumerate() {
+        let yp = &pooled[i * ho * wo..][..ho * wo];
+        for (oy, (grow, yrow)) in gp.chunks_exact(wo).zip(yp.chunks_exact(wo)).enumerate() {
             let top = &src[2 * oy * w..][..2 * wo];
             let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
             let (d_top, d_bottom) = d[2 * oy * w..][..2 * w].split_at_mut(w);
-            for (ox, &gv) in grow.iter().enumerate() {
-                let (a, b, c, e) = (
-                    top[2 * ox],
-                    top[2 * ox + 1],
-                    bottom[2 * ox],
-                    bottom[2 * ox + 1],
-                );
-                let m = window_max([a, b, c, e]);
-                // Not positive (or NaN): the ReLU after the pool passes no gradient. Otherwise the
-                // first maximum in row-major window order takes it, as in Burn's and PyTorch's
-                // max pool.
+            for (ox, (&gv, &m)) in grow.iter().zip(yrow).enumerate() {
+                // m is the forward's output, relu(window max). Not positive (or NaN): the ReLU
+                // after the pool passes no gradient. Otherwise the first maximum in row-major
+                // window order takes it, as in Burn's and PyTorch's max pool.
                 if m.is_nan() || m <= 0.0 {
                     continue;
                 }
-                if a == m {
+                if top[2 * ox] == m {
                     d_top[2 * ox] = gv;
-                } else if b == m {
+                } else if top[2 * ox + 1] == m {
                     d_top[2 * ox + 1] = gv;
-                } else if c == m {
+                } else if bottom[2 * ox] == m {
                     d_bottom[2 * ox] = gv;
                 } else {
                     d_bottom[2 * ox + 1] = gv;
