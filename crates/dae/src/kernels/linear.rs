@@ -17,7 +17,6 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorData, TensorMetadata};
 use burn::tensor::Shape;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::conv::matmul;
 
@@ -26,7 +25,7 @@ use super::conv::matmul;
 const MIN_ROWS_PER_BLOCK: usize = 64;
 
 /// The activation fused after the affine map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
     /// None: `x · W + b`.
     Identity,
@@ -146,7 +145,7 @@ fn activate(v: &mut [f32], act: Activation) {
 
 /// The logistic function through [`exp`], in a form the compiler vectorizes.
 #[inline(always)]
-pub(super) fn sigmoid(x: f32) -> f32 {
+fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
@@ -155,7 +154,7 @@ pub(super) fn sigmoid(x: f32) -> f32 {
 /// one f32 ulp). The input is clamped to [-87.3, 88.3], so the result stays a normal f32
 /// (e^88.3 is about 2.2e38); NaN stays NaN.
 #[inline(always)]
-pub(super) fn exp(x: f32) -> f32 {
+fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in a high part exact in f32 and a low correction (Cody-Waite).
     const LN2_HI: f32 = 0.693_145_75;
