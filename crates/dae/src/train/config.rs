@@ -94,26 +94,13 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return bad("batch size must be at least 1".into());
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!(
-                "learning rate must be a positive number, got {}",
-                self.lr
-            ));
-        }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad(format!(
-                "weight decay must be >= 0, got {}",
-                self.weight_decay
-            ));
-        }
-        for (name, b) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
-            if !(0.0..1.0).contains(&b) {
-                return bad(format!("{name} must be in [0, 1), got {b}"));
-            }
-        }
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return bad(format!("epsilon must be > 0, got {}", self.epsilon));
-        }
+        super::adamw::check(
+            self.lr,
+            self.weight_decay,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )?;
         if self.masked_loss && !self.loss.is_elementwise() {
             return bad(format!(
                 "--masked-loss needs a per-entry loss (mse, l1 or their mixtures), not `{}`",
@@ -128,12 +115,7 @@ impl TrainConfig {
 
     /// The AdamW optimizer this config describes.
     pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
-        burn::optim::AdamWConfig::new()
-            .with_beta_1(self.beta_1 as f32)
-            .with_beta_2(self.beta_2 as f32)
-            .with_epsilon(self.epsilon as f32)
-            .with_weight_decay(self.weight_decay as f32)
-            .init()
+        super::adamw::optimizer(self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
     }
 }
 

@@ -110,15 +110,13 @@ impl MlmConfig {
         if self.epochs == 0 || self.batch_size == 0 {
             return bad("epochs and batch size must be at least 1".into());
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("learning rate must be positive, got {}", self.lr));
-        }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad(format!(
-                "weight decay must be >= 0, got {}",
-                self.weight_decay
-            ));
-        }
+        super::adamw::check(
+            self.lr,
+            self.weight_decay,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )?;
         if self.train_limit == Some(0) || self.val_limit == Some(0) {
             return bad("--train-limit / --val-limit must be at least 1".into());
         }
@@ -127,12 +125,7 @@ impl MlmConfig {
 
     /// The AdamW optimizer this config describes.
     pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
-        burn::optim::AdamWConfig::new()
-            .with_beta_1(self.beta_1 as f32)
-            .with_beta_2(self.beta_2 as f32)
-            .with_epsilon(self.epsilon as f32)
-            .with_weight_decay(self.weight_decay as f32)
-            .init()
+        super::adamw::optimizer(self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
     }
 
     /// The ids the corruption may write, for this run's vocabulary.

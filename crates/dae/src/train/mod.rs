@@ -1,5 +1,6 @@
 //! Training: losses, the loop, checkpoints and run directories.
 
+pub mod adamw;
 pub mod checkpoint;
 pub mod config;
 pub mod experiment;
