@@ -53,6 +53,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--infer-batch", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (the data set is moved to the GPU once, before timing)")
     a = p.parse_args()
 
     torch.manual_seed(a.seed)
@@ -62,15 +63,16 @@ def main():
     sigma = 0.3 if conv else 0.2
     shape = (lambda t: t.view(-1, 1, 28, 28)) if conv else (lambda t: t)
 
-    train = read_idx_images(a.data, "train-images-idx3-ubyte", a.train_limit)
-    test = read_idx_images(a.data, "t10k-images-idx3-ubyte")
-    model = ConvDenoisingAutoencoder() if conv else Autoencoder()
+    device = torch.device(a.device)
+    train = read_idx_images(a.data, "train-images-idx3-ubyte", a.train_limit).to(device)
+    test = read_idx_images(a.data, "t10k-images-idx3-ubyte").to(device)
+    model = (ConvDenoisingAutoencoder() if conv else Autoencoder()).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = nn.MSELoss()
 
     for _ in range(a.epochs):
         model.train()
-        order = torch.randperm(len(train))
+        order = torch.randperm(len(train), device=device)
         start = time.perf_counter()
         for i in range(0, len(train), batch):
             x = shape(train[order[i:i + batch]])
@@ -85,18 +87,19 @@ def main():
 
     model.eval()
     generator = torch.Generator().manual_seed(a.seed + 1)
-    noisy = (test + sigma * torch.randn(test.shape, generator=generator)).clamp(0.0, 1.0)
+    noise = torch.randn(test.shape, generator=generator).to(device)
+    noisy = (test + sigma * noise).clamp(0.0, 1.0)
     with torch.no_grad():
         model(shape(noisy[:a.infer_batch]))  # untimed warm-up batch, as in dae bench
         start = time.perf_counter()
         outs = []
         for i in range(0, len(test), a.infer_batch):
             x_hat, _ = model(shape(noisy[i:i + a.infer_batch]))
-            outs.append(x_hat.numpy().reshape(-1))
+            outs.append(x_hat.cpu().numpy().reshape(-1))
         infer_seconds = time.perf_counter() - start
-    mse = float(((np.concatenate(outs) - test.numpy().reshape(-1)) ** 2).mean())
+    mse = float(((np.concatenate(outs) - test.cpu().numpy().reshape(-1)) ** 2).mean())
     print(json.dumps({
-        "model": a.model, "threads": a.threads, "train_images": len(train),
+        "model": a.model, "threads": a.threads, "device": a.device, "train_images": len(train),
         "train_seconds": train_seconds, "train_images_per_second": len(train) / train_seconds,
         "infer_images": len(test), "infer_seconds": infer_seconds,
         "infer_images_per_second": len(test) / infer_seconds,

@@ -4,7 +4,10 @@
 # both see the same machine load. Prints each figure and the ratio dae/PyTorch.
 #
 #   scripts/bench_vs_pytorch.sh [--train-limit N] [--epochs E] [--threads 1,2] [--models conv,mlp]
-#                               [--repeat R] [--data DIR]
+#                               [--repeat R] [--data DIR] [--gpu]
+#
+# --gpu runs both on the GPU: dae with `--device vulkan` (dae built with `--features vulkan`),
+# PyTorch with `--device cuda`; the thread counts then only size the CPU side.
 #
 # Environment: PYTHON (default /tmp/torch-venv/bin/python, needs torch and numpy), DAE (default:
 # target/release/dae, built here if missing). Raw JSON lines go to $OUT (default
@@ -21,6 +24,8 @@ EPOCHS=1
 THREADS=1,2
 MODELS=conv,mlp
 REPEAT=1
+DAE_DEVICE=cpu
+TORCH_DEVICE=cpu
 while [ $# -gt 0 ]; do
   case "$1" in
     --train-limit) TRAIN_LIMIT=$2; shift 2 ;;
@@ -29,7 +34,8 @@ while [ $# -gt 0 ]; do
     --models) MODELS=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --gpu) DAE_DEVICE=vulkan; TORCH_DEVICE=cuda; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -39,17 +45,17 @@ if [ ! -x "$DAE" ]; then cargo build --release -p dae-cli; fi
 LIMIT_ARGS=()
 [ -n "$TRAIN_LIMIT" ] && LIMIT_ARGS=(--train-limit "$TRAIN_LIMIT")
 
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg); devices: dae $DAE_DEVICE, PyTorch $TORCH_DEVICE" >&2
 : > "$OUT"
 for model in ${MODELS//,/ }; do
   for threads in ${THREADS//,/ }; do
     for rep in $(seq "$REPEAT"); do
       echo "== $model, $threads thread(s), run $rep: PyTorch" >&2
       "$PYTHON" scripts/bench_torch.py --model "$model" --threads "$threads" --epochs "$EPOCHS" \
-        --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "pytorch", /' >> "$OUT"
+        --device "$TORCH_DEVICE" --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "pytorch", /' >> "$OUT"
       echo "== $model, $threads thread(s), run $rep: dae" >&2
       "$DAE" bench --json --model "$model" --threads "$threads" --epochs "$EPOCHS" \
-        --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "dae", /' >> "$OUT"
+        --device "$DAE_DEVICE" --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "dae", /' >> "$OUT"
     done
   done
 done

@@ -48,6 +48,9 @@ pub struct BenchArgs {
     /// Seed of the training run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// One JSON object per measurement on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -94,10 +97,12 @@ fn measure(a: &BenchArgs, model: ModelKind, threads: usize) -> anyhow::Result<Be
         train_limit: a.train_limit,
         infer_batch: a.infer_batch,
         seed: a.seed,
+        device: a.device.clone(),
         scratch,
     };
     eprintln!(
-        "dae bench: {model}, {threads} thread(s), data {}",
+        "dae bench: {model}, {threads} thread(s), device {}, data {}",
+        a.device,
         crate::data_label(&a.data)
     );
     Ok(dae::perf::run_bench(&config, &data, a.data.as_deref())?)
@@ -115,7 +120,8 @@ fn measure_in_child(
         .args(["--threads", &threads.to_string()])
         .args(["--epochs", &a.epochs.to_string()])
         .args(["--infer-batch", &a.infer_batch.to_string()])
-        .args(["--seed", &a.seed.to_string()]);
+        .args(["--seed", &a.seed.to_string()])
+        .args(["--device", &a.device]);
     if let Some(d) = &a.data {
         cmd.arg("--data").arg(d);
     }
@@ -142,16 +148,25 @@ fn print(reports: &[BenchReport], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<5} {:>7} {:>8} {:>9} {:>10} {:>11} {:>9} {:>8}",
-        "model", "threads", "train n", "epoch s", "train im/s", "infer im/s", "peak MiB", "PSNR dB"
+        "{:<5} {:<6} {:>7} {:>8} {:>9} {:>10} {:>11} {:>9} {:>8}",
+        "model",
+        "device",
+        "threads",
+        "train n",
+        "epoch s",
+        "train im/s",
+        "infer im/s",
+        "peak MiB",
+        "PSNR dB"
     );
     for r in reports {
         let mib = r
             .peak_rss_bytes
             .map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
         println!(
-            "{:<5} {:>7} {:>8} {:>9.2} {:>10.0} {:>11.0} {:>9} {:>8.2}",
+            "{:<5} {:<6} {:>7} {:>8} {:>9.2} {:>10.0} {:>11.0} {:>9} {:>8.2}",
             r.model,
+            r.device,
             r.threads,
             r.train_images,
             r.train_seconds,

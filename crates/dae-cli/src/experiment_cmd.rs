@@ -51,7 +51,7 @@ pub struct RobustnessArgs {
     /// Seed of every run (and of the evaluation corruption).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Compute device: cpu, or cuda (built with --features cuda).
+    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
     #[arg(long, default_value = "cpu")]
     device: String,
 }

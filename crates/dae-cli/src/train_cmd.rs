@@ -106,7 +106,7 @@ pub struct TrainArgs {
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
     masked_loss: bool,
-    /// Compute device: cpu, or cuda (built with --features cuda).
+    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Run directory to create (default: runs/<model>-<unix time>).

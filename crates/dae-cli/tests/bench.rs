@@ -39,6 +39,7 @@ fn bench_runs_each_model_and_thread_count_in_its_own_process() {
     );
     for v in &rows {
         assert_eq!(v["train_images"], 64);
+        assert_eq!(v["device"], "cpu");
         assert_eq!(v["infer_images"], 2000, "the embedded held-out split");
         let rate = v["train_images_per_second"].as_f64().unwrap();
         let secs = v["train_seconds"].as_f64().unwrap();
@@ -58,7 +59,7 @@ fn bench_table_names_every_column() {
         "--train-limit",
         "32",
     ]);
-    for column in ["train im/s", "infer im/s", "peak MiB"] {
+    for column in ["device", "train im/s", "infer im/s", "peak MiB"] {
         assert!(r.stdout.contains(column), "{}", r.stdout);
     }
 }
@@ -78,4 +79,24 @@ fn zero_threads_is_refused() {
         ],
         &["--threads"],
     );
+}
+
+#[test]
+fn unknown_or_unbuilt_devices_are_refused_by_name() {
+    let args = |device| {
+        [
+            "bench",
+            "--model",
+            "mlp",
+            "--threads",
+            "1",
+            "--device",
+            device,
+        ]
+    };
+    dae_err(&args("tpu"), &["unknown device `tpu`"]);
+    #[cfg(not(feature = "vulkan"))]
+    dae_err(&args("vulkan"), &["--features vulkan"]);
+    #[cfg(not(feature = "cuda"))]
+    dae_err(&args("cuda"), &["--features cuda"]);
 }

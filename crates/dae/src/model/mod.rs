@@ -280,18 +280,25 @@ impl Denoiser {
     }
 }
 
-/// The compute device named by `name`: `cpu` (Burn's flex backend) or `cuda` (feature `cuda`).
+/// The compute device named by `name`: `cpu` (Burn's flex backend), `cuda` (feature `cuda`) or
+/// `vulkan` (feature `vulkan`: the GPU through wgpu's Vulkan path, which needs no CUDA toolkit).
 pub fn device(name: &str) -> Result<Device> {
     match name {
         "cpu" => Ok(Device::flex()),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
+        #[cfg(feature = "vulkan")]
+        "vulkan" => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(not(feature = "cuda"))]
         "cuda" => Err(Error::Config(
             "device `cuda` needs dae built with `--features cuda`".into(),
         )),
+        #[cfg(not(feature = "vulkan"))]
+        "vulkan" => Err(Error::Config(
+            "device `vulkan` needs dae built with `--features vulkan`".into(),
+        )),
         other => Err(Error::Config(format!(
-            "unknown device `{other}`; expected `cpu` or `cuda`"
+            "unknown device `{other}`; expected `cpu`, `cuda` or `vulkan`"
         ))),
     }
 }

@@ -67,6 +67,8 @@ pub struct BenchConfig {
     pub infer_batch: usize,
     /// Seed of the run.
     pub seed: u64,
+    /// Compute device name (`cpu`, `cuda`, `vulkan`; see [`crate::model::device`]).
+    pub device: String,
     /// Where the scratch run directory goes (removed afterwards).
     pub scratch: PathBuf,
 }
@@ -78,6 +80,9 @@ pub struct BenchReport {
     pub model: String,
     /// CPU threads the kernels used.
     pub threads: usize,
+    /// The compute device (`cpu` in reports written before devices were recorded).
+    #[serde(default = "cpu_device")]
+    pub device: String,
     /// Training images per epoch.
     pub train_images: usize,
     /// Wall-clock seconds of the last training epoch (steps only, no evaluation).
@@ -94,6 +99,10 @@ pub struct BenchReport {
     pub peak_rss_bytes: Option<u64>,
     /// Held-out PSNR after the last epoch (a sanity check that the run learned).
     pub val_psnr: f64,
+}
+
+fn cpu_device() -> String {
+    "cpu".into()
 }
 
 /// Trains `config.model` with the document's settings on `data` and times training and inference.
@@ -114,6 +123,7 @@ pub fn run_bench(
     train.train_limit = config.train_limit;
     train.val_limit = Some(data.test.len().min(1000));
     train.seed = config.seed;
+    train.device = config.device.clone();
     train.data = data_dir.map(Path::to_path_buf);
     train.check()?;
 
@@ -159,6 +169,7 @@ pub fn run_bench(
     Ok(BenchReport {
         model: config.model.to_string(),
         threads: current_threads(),
+        device: config.device.clone(),
         train_images,
         train_seconds: last.train_seconds,
         train_images_per_second: last.images_per_second,
@@ -196,6 +207,7 @@ mod tests {
             train_limit: None,
             infer_batch: 16,
             seed: 0,
+            device: "cpu".into(),
             scratch: scratch.clone(),
         };
         let r = run_bench(&config, &data, None).unwrap();

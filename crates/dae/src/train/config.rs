@@ -47,7 +47,7 @@ pub struct TrainConfig {
     pub val_limit: Option<usize>,
     /// The data directory, or `None` for the embedded Fashion-MNIST split.
     pub data: Option<PathBuf>,
-    /// `cpu` or `cuda`.
+    /// `cpu`, `cuda` or `vulkan`.
     pub device: String,
 }
 

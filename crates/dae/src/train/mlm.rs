@@ -62,7 +62,7 @@ pub struct MlmConfig {
     pub val_limit: Option<usize>,
     /// The text file or directory, or `None` for the embedded King James Bible.
     pub data: Option<PathBuf>,
-    /// `cpu` or `cuda`.
+    /// `cpu`, `cuda` or `vulkan`.
     pub device: String,
     /// The most frequent token of the training sequences (the unigram baseline's prediction);
     /// set when the tokenizer is fitted.
