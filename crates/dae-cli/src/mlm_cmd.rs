@@ -10,6 +10,8 @@ use dae::data::tokenizer::TokenizerKind;
 use dae::model::transformer::Positions;
 use dae::train::mlm::{load_mlm_run, train_mlm, MlmConfig};
 use dae::train::{RunDir, Start};
+
+use crate::train_cmd::TrainArgs;
 use serde_json::json;
 
 /// Tokenizers on the command line.
@@ -60,23 +62,6 @@ pub struct MlmArgs {
     positions: PositionsArg,
 }
 
-/// The `dae train` flags shared by both tasks, as given (None: not given).
-pub struct CommonArgs {
-    pub data: Option<PathBuf>,
-    pub noise: Option<String>,
-    pub epochs: Option<usize>,
-    pub batch_size: Option<usize>,
-    pub lr: Option<f64>,
-    pub weight_decay: f64,
-    pub seed: u64,
-    pub train_limit: Option<usize>,
-    pub val_limit: Option<usize>,
-    pub dropout: f64,
-    pub device: String,
-    pub out: Option<PathBuf>,
-    pub resume: Option<PathBuf>,
-}
-
 /// Where text comes from, for messages.
 fn text_label(data: &Option<PathBuf>) -> String {
     match data {
@@ -93,7 +78,8 @@ fn load_splits(data: &Option<PathBuf>) -> anyhow::Result<TextSplits> {
     }
 }
 
-fn fresh_config(c: &CommonArgs, m: &MlmArgs) -> MlmConfig {
+fn fresh_config(c: &TrainArgs) -> MlmConfig {
+    let m = &c.mlm;
     let mut cfg = MlmConfig {
         tokenizer: match m.tokenizer {
             TokenizerArg::Char => TokenizerKind::Char,
@@ -124,6 +110,9 @@ fn fresh_config(c: &CommonArgs, m: &MlmArgs) -> MlmConfig {
     if let Some(lr) = c.lr {
         cfg.lr = lr;
     }
+    if let Some(s) = c.lr_schedule {
+        cfg.lr_schedule = s;
+    }
     cfg.weight_decay = c.weight_decay;
     cfg.seed = c.seed;
     cfg.train_limit = c.train_limit;
@@ -134,7 +123,7 @@ fn fresh_config(c: &CommonArgs, m: &MlmArgs) -> MlmConfig {
 }
 
 /// Runs `dae train --task mlm` (or resumes a text run).
-pub fn train(c: CommonArgs, m: &MlmArgs) -> anyhow::Result<()> {
+pub fn train(c: &TrainArgs) -> anyhow::Result<()> {
     let (config, run_dir, start) = if let Some(dir) = &c.resume {
         let path = dir.join("config.json");
         let text = std::fs::read(&path).with_context(|| {
@@ -151,9 +140,12 @@ pub fn train(c: CommonArgs, m: &MlmArgs) -> anyhow::Result<()> {
         if let Some(lr) = c.lr {
             cfg.lr = lr;
         }
+        if let Some(s) = c.lr_schedule {
+            cfg.lr_schedule = s;
+        }
         (cfg, RunDir::new(dir), Start::Resume)
     } else {
-        let cfg = fresh_config(&c, m);
+        let cfg = fresh_config(c);
         let out = c.out.clone().unwrap_or_else(|| {
             let secs = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -166,7 +158,7 @@ pub fn train(c: CommonArgs, m: &MlmArgs) -> anyhow::Result<()> {
     config.check()?;
     let splits = load_splits(&config.data)?;
     eprintln!(
-        "dae train --task mlm: {} tokenizer, transformer {}x{} ({} heads, {} positions), seq {}, noise {}, {} epochs, batch {}, lr {}, seed {}\n  data: {} ({} train / {} held-out lines)\n  run directory: {}",
+        "dae train --task mlm: {} tokenizer, transformer {}x{} ({} heads, {} positions), seq {}, noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  data: {} ({} train / {} held-out lines)\n  run directory: {}",
         config.tokenizer,
         config.model.n_layers,
         config.model.d_model,
@@ -177,6 +169,7 @@ pub fn train(c: CommonArgs, m: &MlmArgs) -> anyhow::Result<()> {
         config.epochs,
         config.batch_size,
         config.lr,
+        config.lr_schedule,
         config.seed,
         text_label(&config.data),
         splits.train.len(),

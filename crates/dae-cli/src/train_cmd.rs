@@ -41,82 +41,82 @@ pub enum TaskArg {
 pub struct TrainArgs {
     /// Task: image denoising, or masked language modeling on text (`mlm`; see the flags below).
     #[arg(long, value_enum, default_value = "image")]
-    task: TaskArg,
+    pub(crate) task: TaskArg,
     #[command(flatten)]
-    mlm: crate::mlm_cmd::MlmArgs,
+    pub(crate) mlm: crate::mlm_cmd::MlmArgs,
     /// Architecture.
     #[arg(long, value_enum, default_value = "conv")]
-    model: ModelArg,
+    pub(crate) model: ModelArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
     /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
     /// directory; default: the embedded King James Bible.
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp).
     #[arg(long)]
-    noise: Option<String>,
+    pub(crate) noise: Option<String>,
     /// Passes over the training set (with --resume: the new total).
     #[arg(long)]
-    epochs: Option<usize>,
+    pub(crate) epochs: Option<usize>,
     /// Images per step (default: 64 for conv, 128 for mlp, as in the document; mlm: 32 sequences).
     #[arg(long)]
-    batch_size: Option<usize>,
+    pub(crate) batch_size: Option<usize>,
     /// AdamW learning rate [default: 0.001, mlm 0.002; with --resume: the run's, unless given].
     #[arg(long)]
-    lr: Option<f64>,
-    /// Learning-rate schedule of image runs: constant (the document's) or cosine (decays to 0
-    /// over the run) [default: constant; with --resume: the run's, unless given].
+    pub(crate) lr: Option<f64>,
+    /// Learning-rate schedule: constant (the document's) or cosine (decays to 0 over the run)
+    /// [default: constant; with --resume: the run's, unless given].
     #[arg(long)]
-    lr_schedule: Option<dae::train::config::LrSchedule>,
+    pub(crate) lr_schedule: Option<dae::train::config::LrSchedule>,
     /// AdamW weight decay (PyTorch's default).
     #[arg(long, default_value_t = 0.01)]
-    weight_decay: f64,
+    pub(crate) weight_decay: f64,
     /// Seed of every random draw.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Use only the first N training images.
     #[arg(long)]
-    train_limit: Option<usize>,
+    pub(crate) train_limit: Option<usize>,
     /// Use only the first N held-out images for per-epoch validation.
     #[arg(long)]
-    val_limit: Option<usize>,
+    pub(crate) val_limit: Option<usize>,
     /// MLP hidden widths, comma-separated, outermost first.
     #[arg(long, value_delimiter = ',', default_value = "256")]
-    hidden: Vec<usize>,
+    pub(crate) hidden: Vec<usize>,
     /// MLP code width.
     #[arg(long, default_value_t = 64)]
-    latent_dim: usize,
+    pub(crate) latent_dim: usize,
     /// Dropout inside encoder and decoder (mlp, conv).
     #[arg(long, default_value_t = 0.0)]
-    dropout: f64,
+    pub(crate) dropout: f64,
     /// unet: channels at full resolution (default 32); dncnn: hidden channels (default 32).
     #[arg(long)]
-    width: Option<usize>,
+    pub(crate) width: Option<usize>,
     /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
     #[arg(long)]
-    depth: Option<usize>,
+    pub(crate) depth: Option<usize>,
     /// unet: predict the noise and return x̃ − n̂ instead of a sigmoid image.
     #[arg(long)]
-    residual: bool,
+    pub(crate) residual: bool,
     /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
     /// such as `0.84*ssim+0.16*l1`.
     #[arg(long, default_value = "mse", value_parser = parse_loss)]
-    loss: Loss,
+    pub(crate) loss: Loss,
     /// Loss on the corrupted entries only (masked image modeling, e.g. with
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
-    masked_loss: bool,
+    pub(crate) masked_loss: bool,
     /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
     #[arg(long, default_value = "cpu")]
-    device: String,
+    pub(crate) device: String,
     /// Run directory to create (default: runs/<model>-<unix time>).
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, conflicts_with = "out")]
-    resume: Option<PathBuf>,
+    pub(crate) resume: Option<PathBuf>,
     #[command(flatten)]
-    threads: crate::threads::ThreadArgs,
+    pub(crate) threads: crate::threads::ThreadArgs,
 }
 
 impl From<ModelArg> for ModelKind {
@@ -179,25 +179,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         .and_then(|d| dae::train::config::read_task(d).ok())
         == Some(dae::train::config::Task::Mlm);
     if (a.task == TaskArg::Mlm && a.resume.is_none()) || resumes_text {
-        if a.lr_schedule.is_some() {
-            anyhow::bail!("--lr-schedule applies to image runs; text runs use a constant rate");
-        }
-        let common = crate::mlm_cmd::CommonArgs {
-            data: a.data.clone(),
-            noise: a.noise.clone(),
-            epochs: a.epochs,
-            batch_size: a.batch_size,
-            lr: a.lr,
-            weight_decay: a.weight_decay,
-            seed: a.seed,
-            train_limit: a.train_limit,
-            val_limit: a.val_limit,
-            dropout: a.dropout,
-            device: a.device.clone(),
-            out: a.out.clone(),
-            resume: a.resume.clone(),
-        };
-        return crate::mlm_cmd::train(common, &a.mlm);
+        return crate::mlm_cmd::train(&a);
     }
     let (config, run_dir, start, splits) = if let Some(dir) = &a.resume {
         let path = dir.join("config.json");

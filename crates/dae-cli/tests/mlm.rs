@@ -134,6 +134,26 @@ fn train_resume_eval_fill_end_to_end() {
 }
 
 #[test]
+fn cosine_schedule_is_recorded_and_changes_the_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (constant, cosine) = (tmp.path().join("constant"), tmp.path().join("cosine"));
+    train_tiny(&constant, &[]);
+    train_tiny(&cosine, &["--lr-schedule", "cosine"]);
+    let config = |run: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap()
+    };
+    assert_eq!(config(&constant)["lr_schedule"], "constant");
+    assert_eq!(config(&cosine)["lr_schedule"], "cosine");
+    // Same seed and data: the first step is the same, the later ones take smaller steps.
+    let loss = |run: &Path| {
+        jsonl(&run.join("metrics.jsonl"))[0]["train_loss"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_ne!(loss(&constant), loss(&cosine));
+}
+
+#[test]
 fn char_tokenizer_and_sinusoidal_positions_train() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");

@@ -142,6 +142,20 @@ impl LrSchedule {
             }
         }
     }
+
+    /// The rate at batch `batch` (0-based) of epoch `epoch` (1-based) in a run of `epochs`
+    /// epochs of `batches` steps each. The step index comes from (epoch, batch), so a resumed
+    /// run continues the schedule where it stopped.
+    pub fn rate_at(
+        self,
+        lr: f64,
+        epoch: usize,
+        batch: usize,
+        batches: usize,
+        epochs: usize,
+    ) -> f64 {
+        self.rate(lr, (epoch - 1) * batches + batch, epochs * batches)
+    }
 }
 
 impl std::str::FromStr for LrSchedule {
@@ -212,6 +226,9 @@ mod tests {
         // Symmetric about the midpoint: rate(t) + rate(T - t) = peak.
         assert!((c.rate(0.1, 20, 100) + c.rate(0.1, 80, 100) - 0.1).abs() < 1e-15);
         assert_eq!(LrSchedule::Constant.rate(0.1, 99, 100), 0.1);
+        // Epoch 2, batch 5 of 10 per epoch, 10 epochs: step 15 of 100.
+        assert_eq!(c.rate_at(0.1, 2, 5, 10, 10), c.rate(0.1, 15, 100));
+        assert_eq!(c.rate_at(0.1, 1, 0, 10, 10), 0.1);
         assert_eq!("cosine".parse::<LrSchedule>().unwrap(), c);
         assert!("linear".parse::<LrSchedule>().is_err());
     }

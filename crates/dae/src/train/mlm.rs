@@ -13,7 +13,7 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{model_bytes, write_atomic, RunDir};
-use super::config::Task;
+use super::config::{LrSchedule, Task};
 use super::trainer::{Start, TrainEvent};
 use crate::corrupt::parse_tokens;
 use crate::corrupt::tokens::{corrupt_tokens_batch, TokenSpace};
@@ -46,6 +46,9 @@ pub struct MlmConfig {
     pub batch_size: usize,
     /// AdamW learning rate.
     pub lr: f64,
+    /// How the rate changes over the run (absent in runs written before it existed: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// AdamW decoupled weight decay.
     pub weight_decay: f64,
     /// AdamW first-moment decay.
@@ -84,6 +87,7 @@ impl Default for MlmConfig {
             epochs: 3,
             batch_size: 32,
             lr: 2e-3,
+            lr_schedule: LrSchedule::Constant,
             weight_decay: 0.01,
             beta_1: 0.9,
             beta_2: 0.999,
@@ -230,7 +234,7 @@ pub fn train_mlm(
             super::trainer::epoch_draws(config.seed, epoch, train_set.len(), &device);
         let timer = Instant::now();
         let mut loss_sum = 0.0;
-        for chunk in order.chunks(config.batch_size) {
+        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
             let mut clean = Vec::with_capacity(chunk.len() * len);
             for &i in chunk {
                 clean.extend_from_slice(train_set.get(i));
@@ -250,7 +254,10 @@ pub fn train_mlm(
                     run.checkpoint_dir().display()
                 )));
             }
-            model = optim.step(config.lr, model, grads);
+            let lr = config
+                .lr_schedule
+                .rate_at(config.lr, epoch, b, batches, config.epochs);
+            model = optim.step(lr, model, grads);
             loss_sum += value;
             observer(TrainEvent::Batch { loss: value });
         }

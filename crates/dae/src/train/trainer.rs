@@ -181,11 +181,9 @@ pub fn train(
                     "loss became {value} in epoch {epoch}; {kept}. Try a lower --lr."
                 )));
             }
-            // The step index comes from (epoch, batch), so a resumed run continues the schedule.
-            let step = (epoch - 1) * batches + b;
             let lr = config
                 .lr_schedule
-                .rate(config.lr, step, config.epochs * batches);
+                .rate_at(config.lr, epoch, b, batches, config.epochs);
             model = optim.step(lr, model, grads);
             loss_sum += value;
             observer(TrainEvent::Batch { loss: value });
