@@ -64,13 +64,17 @@ impl DncnnConfig {
 impl Dncnn {
     /// Returns (x̂ = x̃ − n̂, z the last hidden feature map).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let (last, hidden) = self.layers.split_last().expect("at least two layers");
-        let mut h = x.clone();
-        for layer in hidden {
-            h = relu(conv2d(layer, h));
-        }
+        let h = self.encode(x.clone());
+        let last = self.layers.last().expect("at least two layers");
         let noise = conv2d(last, h.clone());
         (x - noise, h)
+    }
+
+    /// The last hidden feature map alone (every layer but the noise head): the same z that
+    /// [`Dncnn::forward`] returns.
+    pub fn encode(&self, x: Tensor<4>) -> Tensor<4> {
+        let hidden = &self.layers[..self.layers.len() - 1];
+        hidden.iter().fold(x, |h, layer| relu(conv2d(layer, h)))
     }
 }
 

@@ -273,9 +273,8 @@ impl Denoiser {
         match self {
             Denoiser::Mlp(m) => m.encode(x.reshape([n, c * h * w])),
             Denoiser::Conv(m) => m.encode(x).flatten(1, 3),
-            // Neither has a separate encode path yet: run the network and keep z (the U-Net's
-            // bottleneck would need only its encoder half).
-            Denoiser::Unet(_) | Denoiser::Dncnn(_) => self.forward(x).1,
+            Denoiser::Unet(m) => m.encode(x).flatten(1, 3),
+            Denoiser::Dncnn(m) => m.encode(x).flatten(1, 3),
         }
     }
 }
@@ -329,6 +328,28 @@ mod tests {
         assert_eq!(c.kind, ModelKind::Conv);
         assert_eq!((c.features, c.depth), (0, 0));
         c.check().unwrap();
+    }
+
+    #[test]
+    fn encode_is_the_code_that_forward_returns() {
+        let d = Device::flex();
+        for kind in [
+            ModelKind::Mlp,
+            ModelKind::Conv,
+            ModelKind::Unet,
+            ModelKind::Dncnn,
+        ] {
+            let mut cfg = ModelConfig::new(kind, 1, 16, 12);
+            cfg.features = 4;
+            cfg.depth = if kind == ModelKind::Unet { 2 } else { 3 };
+            let model = cfg.init(&d);
+            let x = Tensor::<4>::random([3, 1, 16, 12], burn::tensor::Distribution::Default, &d);
+            let z = model.forward(x.clone()).1;
+            let e = model.encode(x);
+            assert_eq!(z.dims(), e.dims(), "{kind}");
+            let gap = (z - e).abs().max().into_scalar::<f32>();
+            assert_eq!(gap, 0.0, "{kind}");
+        }
     }
 
     #[test]

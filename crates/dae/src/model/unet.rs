@@ -125,20 +125,8 @@ impl UnetConfig {
 impl Unet {
     /// Returns (x̂ shaped like `x`, in (0, 1) unless residual; z the bottleneck feature map).
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let depth = self.up.len();
-        let mut skips = Vec::with_capacity(depth);
-        let mut h = x.clone();
-        for (l, block) in self.down.iter().enumerate() {
-            if l > 0 {
-                // h is already rectified, so the fused ReLU + max-pool kernel is just the pool.
-                h = relu_max_pool2d(&self.pool, h);
-            }
-            h = block.forward(h);
-            if l < depth {
-                skips.push(h.clone());
-            }
-        }
-        let z = h.clone();
+        let (z, mut skips) = self.contract(x.clone(), true);
+        let mut h = z.clone();
         for (up, merge) in self.up.iter().zip(&self.merge) {
             let skip = skips.pop().expect("one skip per level");
             h = merge.forward(Tensor::cat(vec![conv_transpose2d(up, h), skip], 1));
@@ -149,6 +137,31 @@ impl Unet {
         } else {
             (sigmoid(out), z)
         }
+    }
+
+    /// The bottleneck feature map alone: the contracting half of the network, the same z that
+    /// [`Unet::forward`] returns.
+    pub fn encode(&self, x: Tensor<4>) -> Tensor<4> {
+        self.contract(x, false).0
+    }
+
+    /// The contracting path: the bottleneck and, if `keep_skips`, the feature map of every level
+    /// above it (full resolution first) for the decoder's concatenations.
+    fn contract(&self, x: Tensor<4>, keep_skips: bool) -> (Tensor<4>, Vec<Tensor<4>>) {
+        let depth = self.up.len();
+        let mut skips = Vec::with_capacity(depth);
+        let mut h = x;
+        for (l, block) in self.down.iter().enumerate() {
+            if l > 0 {
+                // h is already rectified, so the fused ReLU + max-pool kernel is just the pool.
+                h = relu_max_pool2d(&self.pool, h);
+            }
+            h = block.forward(h);
+            if keep_skips && l < depth {
+                skips.push(h.clone());
+            }
+        }
+        (h, skips)
     }
 }
 
