@@ -107,6 +107,35 @@ fn assert_close(got: Vec<f32>, want: Vec<f32>, what: &str) {
     );
 }
 
+/// Checks a layer's output and its gradients with respect to the input, weight and bias, for
+/// the upstream gradient `upstream`: `got` (dae's kernel) against `want` (Burn's layer), each
+/// run on its own graph.
+fn assert_same_layer(
+    what: &str,
+    [x, upstream]: [&Tensor<4>; 2],
+    weight: &Tensor<4>,
+    bias: &Tensor<1>,
+    got: impl Fn() -> Tensor<4>,
+    want: impl Fn() -> Tensor<4>,
+) {
+    let run = |y: Tensor<4>| {
+        let out = values(y.clone());
+        let grads = (y * upstream.clone()).sum().backward();
+        let db = bias.grad(&grads).expect("dbias").into_data();
+        [
+            out,
+            values(x.grad(&grads).expect("dx")),
+            values(weight.grad(&grads).expect("dweight")),
+            db.try_to_vec::<f32>().expect("f32 bias"),
+        ]
+    };
+    let (got, want) = (run(got()), run(want()));
+    let names = ["output", "dx", "dweight", "dbias"];
+    for ((name, g), w) in names.iter().zip(got).zip(want) {
+        assert_close(g, w, &format!("{what} {name}"));
+    }
+}
+
 /// (batch, in channels, out channels, height, width, kernel, padding).
 const CONVS: [[usize; 7]; 6] = [
     [1, 1, 32, 28, 28, 3, 1],
@@ -131,28 +160,14 @@ fn conv2d_forward_and_gradients_match_burn() {
         let x = random([n, ci, h, w], 300 + i as u64, &device).require_grad();
         let (ho, wo) = (h + 2 * p - k + 1, w + 2 * p - k + 1);
         let upstream = random([n, co, ho, wo], 400 + i as u64, &device);
-        let run = |y: Tensor<4>| {
-            let out = values(y.clone());
-            let grads = (y * upstream.clone()).sum().backward();
-            let bias = layer.bias.as_ref().expect("bias").val();
-            let db = bias.grad(&grads).expect("bias gradient");
-            (
-                out,
-                values(x.grad(&grads).expect("dx")),
-                values(layer.weight.val().grad(&grads).expect("dweight")),
-                db.into_data(),
-            )
-        };
-        let got = run(conv2d(&layer, x.clone()));
-        let want = run(layer.forward(x.clone()));
-        assert_close(got.0, want.0, &format!("{what} output"));
-        assert_close(got.1, want.1, &format!("{what} dx"));
-        assert_close(got.2, want.2, &format!("{what} dweight"));
-        let (gb, wb) = (
-            got.3.try_to_vec::<f32>().unwrap(),
-            want.3.try_to_vec::<f32>().unwrap(),
+        assert_same_layer(
+            &what,
+            [&x, &upstream],
+            &layer.weight.val(),
+            &layer.bias.as_ref().expect("bias").val(),
+            || conv2d(&layer, x.clone()),
+            || layer.forward(x.clone()),
         );
-        assert_close(gb, wb, &format!("{what} dbias"));
     }
 }
 
@@ -177,28 +192,14 @@ fn conv_transpose2d_forward_and_gradients_match_burn() {
             .init(&device);
         let x = random([n, ci, h, w], 500 + i as u64, &device).require_grad();
         let upstream = random([n, co, h * kh, w * kw], 600 + i as u64, &device);
-        let run = |y: Tensor<4>| {
-            let out = values(y.clone());
-            let grads = (y * upstream.clone()).sum().backward();
-            let bias = layer.bias.as_ref().expect("bias").val();
-            let db = bias.grad(&grads).expect("bias gradient");
-            (
-                out,
-                values(x.grad(&grads).expect("dx")),
-                values(layer.weight.val().grad(&grads).expect("dweight")),
-                db.into_data(),
-            )
-        };
-        let got = run(conv_transpose2d(&layer, x.clone()));
-        let want = run(layer.forward(x.clone()));
-        assert_close(got.0, want.0, &format!("{what} output"));
-        assert_close(got.1, want.1, &format!("{what} dx"));
-        assert_close(got.2, want.2, &format!("{what} dweight"));
-        let (gb, wb) = (
-            got.3.try_to_vec::<f32>().unwrap(),
-            want.3.try_to_vec::<f32>().unwrap(),
+        assert_same_layer(
+            &what,
+            [&x, &upstream],
+            &layer.weight.val(),
+            &layer.bias.as_ref().expect("bias").val(),
+            || conv_transpose2d(&layer, x.clone()),
+            || layer.forward(x.clone()),
         );
-        assert_close(gb, wb, &format!("{what} dbias"));
     }
 }
 
