@@ -10,9 +10,9 @@ use dae::data::tokenizer::TokenizerKind;
 use dae::model::transformer::Positions;
 use dae::train::mlm::{load_mlm_run, train_mlm, MlmConfig};
 use dae::train::{RunDir, Start};
+use serde_json::json;
 
 use crate::train_cmd::TrainArgs;
-use serde_json::json;
 
 /// Tokenizers on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
