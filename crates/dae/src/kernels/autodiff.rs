@@ -122,11 +122,11 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for LinearBackward {
             grads.register::<B>(node.id, db);
         }
         if let Some(node) = node_w {
-            let dw = B::float_matmul(B::float_transpose(x), pre.clone());
+            let dw = B::linear_backward_weight(x, pre.clone());
             grads.register::<B>(node.id, dw);
         }
         if let Some(node) = node_x {
-            grads.register::<B>(node.id, B::float_matmul(pre, B::float_transpose(w)));
+            grads.register::<B>(node.id, B::linear_backward_x(pre, w));
         }
     }
 }
@@ -164,6 +164,20 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
     ) -> FloatTensor<Self> {
         let out = B::linear_act_backward_pre(y.into_primitive(), grad.into_primitive(), act);
         untracked::<B, C>(out)
+    }
+
+    fn linear_backward_x(pre: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        untracked::<B, C>(B::linear_backward_x(
+            pre.into_primitive(),
+            weight.into_primitive(),
+        ))
+    }
+
+    fn linear_backward_weight(x: FloatTensor<Self>, pre: FloatTensor<Self>) -> FloatTensor<Self> {
+        untracked::<B, C>(B::linear_backward_weight(
+            x.into_primitive(),
+            pre.into_primitive(),
+        ))
     }
 
     fn relu_max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {

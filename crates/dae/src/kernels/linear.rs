@@ -9,8 +9,9 @@
 //! synchronization than it gains, which made Burn's 2-thread MLP epoch slower than its 1-thread
 //! one (BENCHMARKS.md).
 //!
-//! The backward pass needs only `g ⊙ act'(y)`, computed from the saved output `y` (ReLU:
-//! `y > 0`; sigmoid: `y (1 - y)`); the two gradient GEMMs are Burn's.
+//! The backward pass needs `g ⊙ act'(y)`, computed from the saved output `y` (ReLU: `y > 0`;
+//! sigmoid: `y (1 - y)`), and two GEMMs, split across threads the same way: the input gradient
+//! by blocks of rows, the weight gradient by blocks of the weight's rows.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
@@ -23,6 +24,9 @@ use super::conv::matmul;
 /// The fewest rows a parallel block gets: below this a GEMM call is dominated by packing the
 /// weight matrix, which every call does anew.
 const MIN_ROWS_PER_BLOCK: usize = 64;
+
+/// The same for blocks of the weight gradient's rows, whose GEMMs run over the whole batch.
+const MIN_WEIGHT_ROWS_PER_BLOCK: usize = 32;
 
 /// The activation fused after the affine map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +69,22 @@ pub(super) fn reference_backward_pre<B: Backend>(
     }
 }
 
+/// [`super::DaeKernels::linear_backward_x`] by Burn's primitives: `pre · weightᵀ`.
+pub(super) fn reference_backward_x<B: Backend>(
+    pre: FloatTensor<B>,
+    weight: FloatTensor<B>,
+) -> FloatTensor<B> {
+    B::float_matmul(pre, B::float_transpose(weight))
+}
+
+/// [`super::DaeKernels::linear_backward_weight`] by Burn's primitives: `xᵀ · pre`.
+pub(super) fn reference_backward_weight<B: Backend>(
+    x: FloatTensor<B>,
+    pre: FloatTensor<B>,
+) -> FloatTensor<B> {
+    B::float_matmul(B::float_transpose(x), pre)
+}
+
 /// `act(x · weight + bias)` for `x` `[n, d_in]`, `weight` `[d_in, d_out]`, `bias` `[d_out]`, all
 /// contiguous f32.
 pub(super) fn forward(
@@ -86,11 +106,8 @@ pub(super) fn forward(
         "linear: bias length differs from the weight's columns"
     );
     let mut out = vec![0f32; n * d_out];
-    // One block per thread (and one GEMM call, one packing of the weight, per block).
-    let rows_per_block = n
-        .div_ceil(rayon::current_num_threads())
-        .max(MIN_ROWS_PER_BLOCK);
-    let block = |(i, o): (usize, &mut [f32])| {
+    let rows_per_block = rows_per_thread(n, MIN_ROWS_PER_BLOCK);
+    for_each_block(&mut out, rows_per_block, d_out, |i, o| {
         let rows = o.len() / d_out;
         for row in o.chunks_exact_mut(d_out) {
             row.copy_from_slice(b);
@@ -98,19 +115,85 @@ pub(super) fn forward(
         let a = &input[i * rows_per_block * d_in..][..rows * d_in];
         matmul((rows, d_out, d_in), o, true, a, (d_in, 1), w, (d_out, 1));
         activate(o, act);
-    };
-    if d_out == 0 {
-        // Nothing to compute.
-    } else if n > rows_per_block {
-        out.par_chunks_mut(rows_per_block * d_out)
-            .enumerate()
-            .for_each(block);
-    } else {
-        out.chunks_mut(rows_per_block * d_out)
-            .enumerate()
-            .for_each(block);
-    }
+    });
     FlexTensor::from_data(TensorData::new(out, [n, d_out]))
+}
+
+/// `pre · weightᵀ` for `pre` `[n, d_out]` and `weight` `[d_in, d_out]`: the input gradient,
+/// one block of rows per thread as in [`forward`]. (Burn's matmul runs GEMMs under 192³
+/// multiply-adds, such as the MLP's inner layers, on one thread and hands the larger ones to
+/// gemm's own splitting; here every one is split like the forward pass.)
+pub(super) fn backward_x(pre: &FlexTensor, weight: &FlexTensor) -> FlexTensor {
+    let (ps, ws) = (pre.layout().shape(), weight.layout().shape());
+    let (n, d_out, d_in) = (ps[0], ps[1], ws[0]);
+    assert_eq!(
+        ws[1], d_out,
+        "linear backward: weight columns differ from the gradient's"
+    );
+    let (g, w): (&[f32], &[f32]) = (pre.storage(), weight.storage());
+    let mut out = vec![0f32; n * d_in];
+    let rows_per_block = rows_per_thread(n, MIN_ROWS_PER_BLOCK);
+    for_each_block(&mut out, rows_per_block, d_in, |i, o| {
+        let rows = o.len() / d_in;
+        let a = &g[i * rows_per_block * d_out..][..rows * d_out];
+        // weightᵀ[l, j] = weight[j, l]: row stride 1, column stride d_out.
+        matmul((rows, d_in, d_out), o, false, a, (d_out, 1), w, (1, d_out));
+    });
+    FlexTensor::from_data(TensorData::new(out, [n, d_in]))
+}
+
+/// `xᵀ · pre` for `x` `[n, d_in]` and `pre` `[n, d_out]`: the weight gradient, one block of the
+/// weight's rows per thread, each summing over the whole batch (so no partial sums to add).
+pub(super) fn backward_weight(x: &FlexTensor, pre: &FlexTensor) -> FlexTensor {
+    let (xs, ps) = (x.layout().shape(), pre.layout().shape());
+    let (n, d_in, d_out) = (xs[0], xs[1], ps[1]);
+    assert_eq!(
+        ps[0], n,
+        "linear backward: gradient rows differ from the input's"
+    );
+    let (input, g): (&[f32], &[f32]) = (x.storage(), pre.storage());
+    let mut out = vec![0f32; d_in * d_out];
+    let rows_per_block = rows_per_thread(d_in, MIN_WEIGHT_ROWS_PER_BLOCK);
+    for_each_block(&mut out, rows_per_block, d_out, |i, o| {
+        let (first, rows) = (i * rows_per_block, o.len() / d_out);
+        // xᵀ[r, l] = x[l, first + r]: row stride 1, column stride d_in.
+        matmul(
+            (rows, d_out, n),
+            o,
+            false,
+            &input[first..],
+            (1, d_in),
+            g,
+            (d_out, 1),
+        );
+    });
+    FlexTensor::from_data(TensorData::new(out, [d_in, d_out]))
+}
+
+/// Rows per block so that each thread gets one block, but no block has fewer than `min` rows.
+fn rows_per_thread(rows: usize, min: usize) -> usize {
+    rows.div_ceil(rayon::current_num_threads()).max(min)
+}
+
+/// Runs `f(block index, block)` over `out` cut into blocks of `rows_per_block` rows of `width`,
+/// in parallel when there is more than one block.
+fn for_each_block(
+    out: &mut [f32],
+    rows_per_block: usize,
+    width: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync,
+) {
+    if width == 0 || out.is_empty() {
+        return;
+    }
+    let len = rows_per_block * width;
+    if out.len() > len {
+        out.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, o)| f(i, o));
+    } else {
+        f(0, out);
+    }
 }
 
 /// `grad ⊙ act'(pre)` expressed through the layer's output `y = act(pre)`.

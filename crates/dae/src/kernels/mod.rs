@@ -135,6 +135,18 @@ pub trait DaeKernels: Backend {
     ) -> FloatTensor<Self> {
         linear::reference_backward_pre::<Self>(y, grad, act)
     }
+
+    /// The gradient of [`DaeKernels::linear_act`] with respect to `x`, `pre · weightᵀ`, from
+    /// `pre = grad ⊙ act'` `[n, d_out]` and `weight` `[d_in, d_out]`.
+    fn linear_backward_x(pre: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        linear::reference_backward_x::<Self>(pre, weight)
+    }
+
+    /// The gradient of [`DaeKernels::linear_act`] with respect to `weight`, `xᵀ · pre`, from `x`
+    /// `[n, d_in]` and `pre = grad ⊙ act'` `[n, d_out]`.
+    fn linear_backward_weight(x: FloatTensor<Self>, pre: FloatTensor<Self>) -> FloatTensor<Self> {
+        linear::reference_backward_weight::<Self>(x, pre)
+    }
 }
 
 fn conv_options(pad_h: usize, pad_w: usize) -> ConvOptions<2> {
@@ -280,6 +292,20 @@ impl DaeKernels for Flex {
             return linear::reference_backward_pre::<Self>(y, grad, act);
         }
         linear::backward_pre(&y.to_contiguous(), &grad.to_contiguous(), act)
+    }
+
+    fn linear_backward_x(pre: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        if !all_f32(&[&pre, &weight]) || pre.shape().num_dims() != 2 {
+            return linear::reference_backward_x::<Self>(pre, weight);
+        }
+        linear::backward_x(&pre.to_contiguous(), &weight.to_contiguous())
+    }
+
+    fn linear_backward_weight(x: FloatTensor<Self>, pre: FloatTensor<Self>) -> FloatTensor<Self> {
+        if !all_f32(&[&x, &pre]) || x.shape().num_dims() != 2 {
+            return linear::reference_backward_weight::<Self>(x, pre);
+        }
+        linear::backward_weight(&x.to_contiguous(), &pre.to_contiguous())
     }
 }
 

@@ -279,3 +279,46 @@ fn linear_forward_and_gradients_match_burn() {
         }
     }
 }
+
+#[test]
+fn flex_linear_gradients_match_the_reference_on_any_thread_count() {
+    use burn::backend::flex::FlexTensor;
+    let device = Device::flex();
+    let flex =
+        |t: Tensor<4>, rows, cols| FlexTensor::from_data(t.reshape([rows, cols]).into_data());
+    let floats = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
+    // (n, d_in, d_out): blocks of rows and of weight rows that do not divide evenly on 3 threads.
+    for [n, d_in, d_out] in [[1, 1, 1], [200, 100, 7], [129, 65, 3], [64, 784, 256]] {
+        let x = random([n, d_in, 1, 1], 900, &device);
+        let pre = random([n, d_out, 1, 1], 901, &device);
+        let w = random([d_in, d_out, 1, 1], 902, &device);
+        let want_x = floats(linear::reference_backward_x::<Flex>(
+            flex(pre.clone(), n, d_out),
+            flex(w.clone(), d_in, d_out),
+        ));
+        let want_w = floats(linear::reference_backward_weight::<Flex>(
+            flex(x.clone(), n, d_in),
+            flex(pre.clone(), n, d_out),
+        ));
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+            let (got_x, got_w) = pool.expect("thread pool").install(|| {
+                let got_x = <Flex as DaeKernels>::linear_backward_x(
+                    flex(pre.clone(), n, d_out),
+                    flex(w.clone(), d_in, d_out),
+                );
+                let got_w = <Flex as DaeKernels>::linear_backward_weight(
+                    flex(x.clone(), n, d_in),
+                    flex(pre.clone(), n, d_out),
+                );
+                (floats(got_x), floats(got_w))
+            });
+            let what = format!(
+                "linear backward {:?}, {threads} thread(s)",
+                [n, d_in, d_out]
+            );
+            assert_close(got_x, want_x.clone(), &format!("{what} dx"));
+            assert_close(got_w, want_w.clone(), &format!("{what} dweight"));
+        }
+    }
+}
