@@ -153,6 +153,10 @@ pub(super) fn backward_weight(x: &FlexTensor, pre: &FlexTensor) -> FlexTensor {
     );
     let (input, g): (&[f32], &[f32]) = (x.storage(), pre.storage());
     let mut out = vec![0f32; d_in * d_out];
+    if n == 0 {
+        // An empty batch sums nothing; x has no column to slice from.
+        return FlexTensor::from_data(TensorData::new(out, [d_in, d_out]));
+    }
     let rows_per_block = rows_per_thread(d_in, MIN_WEIGHT_ROWS_PER_BLOCK);
     for_each_block(&mut out, rows_per_block, d_out, |i, o| {
         let (first, rows) = (i * rows_per_block, o.len() / d_out);

@@ -288,7 +288,14 @@ fn flex_linear_gradients_match_the_reference_on_any_thread_count() {
         |t: Tensor<4>, rows, cols| FlexTensor::from_data(t.reshape([rows, cols]).into_data());
     let floats = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
     // (n, d_in, d_out): blocks of rows and of weight rows that do not divide evenly on 3 threads.
-    for [n, d_in, d_out] in [[1, 1, 1], [200, 100, 7], [129, 65, 3], [64, 784, 256]] {
+    let shapes = [
+        [1, 1, 1],
+        [200, 100, 7],
+        [129, 65, 3],
+        [64, 784, 256],
+        [0, 70, 5],
+    ];
+    for [n, d_in, d_out] in shapes {
         let x = random([n, d_in, 1, 1], 900, &device);
         let pre = random([n, d_out, 1, 1], 901, &device);
         let w = random([d_in, d_out, 1, 1], 902, &device);
