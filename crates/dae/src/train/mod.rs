@@ -1,6 +1,7 @@
 //! Training: losses, the loop, checkpoints and run directories.
 
 pub mod adamw;
+mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod experiment;

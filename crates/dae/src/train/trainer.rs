@@ -9,6 +9,7 @@ use burn::prelude::*;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::batches::EpochBatches;
 use super::checkpoint::{write_atomic, RunDir};
 use super::config::TrainConfig;
 use crate::corrupt::{self, corrupt_batch, SampleShape};
@@ -133,7 +134,6 @@ pub fn train(
     let mut history = read_metrics(run, done)?;
 
     let shape = SampleShape::new(1, train_set.height, train_set.width);
-    let per = shape.len();
     let batches = train_set.len().div_ceil(config.batch_size);
     let mut new_metrics = Vec::new();
     for epoch in done + 1..=config.epochs {
@@ -144,50 +144,61 @@ pub fn train(
         });
         let (order, mut noise_rng) = epoch_draws(config.seed, epoch, train_set.len(), &device);
         let timer = Instant::now();
-        let mut loss_sum = 0.0;
-        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
-            let mut clean = Vec::with_capacity(chunk.len() * per);
-            for &i in chunk {
-                clean.extend_from_slice(train_set.image(i));
-            }
-            let corrupted = corrupt_batch(corruption.as_ref(), &clean, shape, &mut noise_rng)?;
-            let dims = [chunk.len(), 1, shape.height, shape.width];
-            let x = Tensor::<4>::from_data(TensorData::new(clean, dims), &device);
-            let x_noisy = Tensor::<4>::from_data(TensorData::new(corrupted.noisy, dims), &device);
-            let (x_hat, _z) = model.forward(x_noisy);
-            let loss = if config.masked_loss {
-                let masked = corrupted.corrupted.iter().filter(|&&c| c).count();
-                let mask: Vec<f32> = corrupted
-                    .corrupted
-                    .iter()
-                    .map(|&c| f32::from(u8::from(c)))
-                    .collect();
-                let mask = Tensor::<4>::from_data(TensorData::new(mask, dims), &device);
-                config.loss.compute_masked(x_hat, x, mask, masked)
-            } else {
-                config.loss.compute(x_hat, x)
-            };
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let value = loss.into_scalar::<f32>() as f64;
-            if !value.is_finite() {
-                let kept = match epoch - 1 {
-                    0 => "no epoch had completed, so no checkpoint was written".to_string(),
-                    e => format!(
-                        "the checkpoint of epoch {e} in {} is kept",
-                        run.checkpoint_dir().display()
-                    ),
+        let epoch_batches = EpochBatches {
+            set: &train_set,
+            order: &order,
+            batch_size: config.batch_size,
+            corruption: corruption.as_ref(),
+            shape,
+        };
+        let ahead = rayon::current_num_threads() > 1;
+        let start = (model, 0.0);
+        let folded = epoch_batches.fold(
+            &mut noise_rng,
+            ahead,
+            start,
+            |(model, loss_sum), b, batch| {
+                let dims = [batch.len, 1, shape.height, shape.width];
+                let corrupted = batch.corrupted;
+                let x = Tensor::<4>::from_data(TensorData::new(batch.clean, dims), &device);
+                let x_noisy =
+                    Tensor::<4>::from_data(TensorData::new(corrupted.noisy, dims), &device);
+                let (x_hat, _z) = model.forward(x_noisy);
+                let loss = if config.masked_loss {
+                    let masked = corrupted.corrupted.iter().filter(|&&c| c).count();
+                    let mask: Vec<f32> = corrupted
+                        .corrupted
+                        .iter()
+                        .map(|&c| f32::from(u8::from(c)))
+                        .collect();
+                    let mask = Tensor::<4>::from_data(TensorData::new(mask, dims), &device);
+                    config.loss.compute_masked(x_hat, x, mask, masked)
+                } else {
+                    config.loss.compute(x_hat, x)
                 };
-                return Err(Error::Diverged(format!(
-                    "loss became {value} in epoch {epoch}; {kept}. Try a lower --lr."
-                )));
-            }
-            let lr = config
-                .lr_schedule
-                .rate_at(config.lr, epoch, b, batches, config.epochs);
-            model = optim.step(lr, model, grads);
-            loss_sum += value;
-            observer(TrainEvent::Batch { loss: value });
-        }
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                let value = loss.into_scalar::<f32>() as f64;
+                if !value.is_finite() {
+                    let kept = match epoch - 1 {
+                        0 => "no epoch had completed, so no checkpoint was written".to_string(),
+                        e => format!(
+                            "the checkpoint of epoch {e} in {} is kept",
+                            run.checkpoint_dir().display()
+                        ),
+                    };
+                    return Err(Error::Diverged(format!(
+                        "loss became {value} in epoch {epoch}; {kept}. Try a lower --lr."
+                    )));
+                }
+                let lr = config
+                    .lr_schedule
+                    .rate_at(config.lr, epoch, b, batches, config.epochs);
+                observer(TrainEvent::Batch { loss: value });
+                Ok((optim.step(lr, model, grads), loss_sum + value))
+            },
+        )?;
+        model = folded.0;
+        let loss_sum = folded.1;
         let train_seconds = timer.elapsed().as_secs_f64();
 
         let valid = model.valid();
