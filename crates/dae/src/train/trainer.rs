@@ -153,7 +153,7 @@ pub fn train(
         };
         let ahead = rayon::current_num_threads() > 1;
         let start = (model, 0.0);
-        let folded = epoch_batches.fold(
+        let (stepped, loss_sum) = epoch_batches.fold(
             &mut noise_rng,
             ahead,
             start,
@@ -197,8 +197,7 @@ pub fn train(
                 Ok((optim.step(lr, model, grads), loss_sum + value))
             },
         )?;
-        model = folded.0;
-        let loss_sum = folded.1;
+        model = stepped;
         let train_seconds = timer.elapsed().as_secs_f64();
 
         let valid = model.valid();
