@@ -1,6 +1,11 @@
 //! The AdamW settings both run kinds share (image [`super::TrainConfig`] and text
 //! [`super::mlm::MlmConfig`]): one check of their values and one way to build the optimizer.
 
+use burn::optim::{AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, Optimizer};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use rayon::prelude::*;
+
 use crate::{Error, Result};
 
 /// Checks AdamW's settings: a positive finite learning rate, a finite weight decay >= 0, betas
@@ -24,24 +29,199 @@ pub fn check(lr: f64, weight_decay: f64, beta_1: f64, beta_2: f64, epsilon: f64)
     Ok(())
 }
 
-/// Burn's AdamW with these settings (the learning rate is given per step).
+/// AdamW with these settings (the learning rate is given per step): [`FusedAdamW`].
 pub fn optimizer(
     weight_decay: f64,
     beta_1: f64,
     beta_2: f64,
     epsilon: f64,
 ) -> burn::optim::ModuleOptimizer {
-    burn::optim::AdamWConfig::new()
-        .with_beta_1(beta_1 as f32)
-        .with_beta_2(beta_2 as f32)
-        .with_epsilon(epsilon as f32)
-        .with_weight_decay(weight_decay as f32)
-        .init()
+    FusedAdamW::new(weight_decay, beta_1, beta_2, epsilon).into()
+}
+
+/// Burn's AdamW, computed in one multi-threaded pass per parameter on the CPU kernels' device.
+///
+/// Burn's AdamW updates each parameter with about fifteen tensor operations, each a
+/// single-threaded pass in flex; on the MLP they were 7% of a 2-thread step, spent while the other
+/// thread waited (BENCHMARKS.md). This does the same arithmetic, operation for operation in the
+/// same order, in one pass split across threads, and keeps Burn's state record, so checkpoints
+/// written by either load in the other. Elsewhere (GPU devices, `DAE_BURN_KERNELS=1`, non-f32
+/// parameters) it is Burn's AdamW.
+#[derive(Clone)]
+pub struct FusedAdamW {
+    burn: AdamW,
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
+    weight_decay: f32,
+}
+
+impl FusedAdamW {
+    /// AdamW with PyTorch's update rule and these settings (no AMSGrad, no cautious decay).
+    pub fn new(weight_decay: f64, beta_1: f64, beta_2: f64, epsilon: f64) -> Self {
+        let (beta_1, beta_2, epsilon) = (beta_1 as f32, beta_2 as f32, epsilon as f32);
+        let weight_decay = weight_decay as f32;
+        let burn = AdamWConfig::new()
+            .with_beta_1(beta_1)
+            .with_beta_2(beta_2)
+            .with_epsilon(epsilon)
+            .with_weight_decay(weight_decay)
+            .build();
+        FusedAdamW {
+            burn,
+            beta_1,
+            beta_2,
+            epsilon,
+            weight_decay,
+        }
+    }
+}
+
+/// The scalars of one AdamW step.
+struct UpdateRule {
+    beta_1: f32,
+    beta_2: f32,
+    /// `1 - β1^t` and `1 - β2^t`, the bias corrections.
+    correction_1: f32,
+    correction_2: f32,
+    epsilon: f32,
+    /// `1 - lr · weight decay`, or `None` without decay (Burn then leaves the parameter as is).
+    keep: Option<f32>,
+    lr: f32,
+}
+
+impl UpdateRule {
+    /// Updates a chunk of parameters `p` and moments `m`, `v` from gradients `g`, with the
+    /// operations of Burn's AdamW in its order (the test finds the same floats on this machine;
+    /// it allows 1e-6 relative, in case a backend's SIMD path rounds a division differently).
+    fn apply(&self, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        let (f1, f2) = (1.0 - self.beta_1, 1.0 - self.beta_2);
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = *m * self.beta_1 + g * f1;
+            *v = *v * self.beta_2 + (g * g) * f2;
+            let delta = (*m / self.correction_1) / ((*v / self.correction_2).sqrt() + self.epsilon);
+            let decayed = self.keep.map_or(*p, |k| *p * k);
+            *p = decayed - delta * self.lr;
+        }
+    }
+}
+
+/// Elements per parallel chunk: below this a pass is not worth splitting.
+const CHUNK: usize = 1 << 14;
+
+impl Optimizer for FusedAdamW {
+    type State<const D: usize> = AdamWState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let device = tensor.device();
+        let f32s = |t: &Tensor<D>| t.dtype() == DType::F32;
+        let states_f32 = state.as_ref().is_none_or(|s| {
+            f32s(&s.momentum.moment_1)
+                && f32s(&s.momentum.moment_2)
+                && s.momentum.max_moment_2.is_none()
+        });
+        let fused = crate::kernels::has_custom_kernels(&device)
+            && f32s(&tensor)
+            && f32s(&grad)
+            && states_f32;
+        if !fused {
+            return self.burn.step(lr, tensor, grad, state);
+        }
+        let shape = tensor.shape();
+        let floats = |t: Tensor<D>| t.into_data().try_into_vec::<f32>().expect("checked f32");
+        let mut param = floats(tensor);
+        let grad = floats(grad);
+        let (time, mut m, mut v) = match state {
+            Some(s) => (
+                s.momentum.time + 1,
+                floats(s.momentum.moment_1),
+                floats(s.momentum.moment_2),
+            ),
+            // Burn starts the moments at (1 - β1) g and (1 - β2) g²: the same as from zeros.
+            None => (1, vec![0.0; grad.len()], vec![0.0; grad.len()]),
+        };
+        let decay_rate = lr * self.weight_decay as f64;
+        // The scalars as Burn forms them: f32 corrections, f64 rates cast to f32 by its ops.
+        let rule = UpdateRule {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            correction_1: 1f32 - self.beta_1.powi(time as i32),
+            correction_2: 1f32 - self.beta_2.powi(time as i32),
+            epsilon: self.epsilon,
+            keep: (decay_rate != 0.0).then_some((1.0 - decay_rate) as f32),
+            lr: lr as f32,
+        };
+        param
+            .par_chunks_mut(CHUNK)
+            .zip(grad.par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+            .for_each(|((p, g), (m, v))| rule.apply(p, g, m, v));
+        let tensor =
+            |data: Vec<f32>| Tensor::from_data(TensorData::new(data, shape.clone()), &device);
+        let moments = AdaptiveMomentumState::new(time, tensor(m), tensor(v));
+        (tensor(param), Some(AdamWState::new(moments)))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        AdamWState::new(state.momentum.to_device(device))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three steps of the fused and of Burn's AdamW from the same start, with changing rates;
+    /// the parameters and both moments agree to float rounding.
+    fn agree_with_burn<const D: usize>(shape: [usize; D], weight_decay: f64) {
+        let device = Device::flex();
+        let random = |seed: u64| {
+            device.seed(seed);
+            Tensor::<D>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.0), &device)
+        };
+        let fused = FusedAdamW::new(weight_decay, 0.9, 0.999, 1e-8);
+        let burn = AdamWConfig::new()
+            .with_beta_1(0.9)
+            .with_beta_2(0.999)
+            .with_epsilon(1e-8)
+            .with_weight_decay(weight_decay as f32)
+            .build();
+        let (mut p_fused, mut p_burn) = (random(1), random(1));
+        let (mut s_fused, mut s_burn) = (None, None);
+        for (step, lr) in [1e-3, 5e-4, 2e-3].into_iter().enumerate() {
+            let grad = random(10 + step as u64);
+            (p_fused, s_fused) = fused.step(lr, p_fused, grad.clone(), s_fused);
+            (p_burn, s_burn) = burn.step(lr, p_burn, grad, s_burn);
+        }
+        let values = |t: Tensor<D>| t.into_data().try_into_vec::<f32>().unwrap();
+        let (a, b) = (s_fused.unwrap().momentum, s_burn.unwrap().momentum);
+        assert_eq!(a.time, 3);
+        assert_eq!(a.time, b.time);
+        for (what, x, y) in [
+            ("param", p_fused, p_burn),
+            ("moment 1", a.moment_1, b.moment_1),
+            ("moment 2", a.moment_2, b.moment_2),
+        ] {
+            for (u, w) in values(x).into_iter().zip(values(y)) {
+                assert!(
+                    (u - w).abs() <= 1e-6 * w.abs().max(1e-3),
+                    "{what}: {u} vs {w}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fused_adamw_computes_burns_adamw() {
+        agree_with_burn([3, 70_001], 0.01);
+        agree_with_burn([257], 0.0);
+    }
 
     #[test]
     fn each_bad_setting_is_named() {
