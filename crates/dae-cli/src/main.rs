@@ -73,8 +73,9 @@ fn load_data(data: &Option<PathBuf>) -> anyhow::Result<dae::data::Splits> {
 /// conv bench run: 375k page faults, 1.0 s of its 9-11 CPU-seconds in the kernel). Allocations up
 /// to 32 MiB now come from the heap, which keeps up to 512 MiB free before trimming and grows in
 /// 256 MiB steps: 94k faults, 0.3-0.4 s in the kernel, conv inference 20-40% faster, peak memory
-/// no higher (untouched pad pages cost nothing; BENCHMARKS.md). `mallopt` settings switch off glibc's dynamic threshold,
-/// so the three go together: the pad alone made the conv run fault more, not less.
+/// no higher (untouched pad pages cost nothing; BENCHMARKS.md). Any `mallopt` setting switches
+/// off glibc's dynamic threshold, so the three go together: the pad alone made the conv run
+/// fault more, not less.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // SAFETY: mallopt only sets allocator parameters, before any other thread exists. A refusal

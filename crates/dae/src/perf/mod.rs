@@ -80,8 +80,7 @@ pub struct BenchReport {
     pub model: String,
     /// CPU threads the kernels used.
     pub threads: usize,
-    /// The compute device (`cpu` in reports written before devices were recorded).
-    #[serde(default = "cpu_device")]
+    /// The compute device.
     pub device: String,
     /// Training images per epoch.
     pub train_images: usize,
@@ -99,10 +98,6 @@ pub struct BenchReport {
     pub peak_rss_bytes: Option<u64>,
     /// Held-out PSNR after the last epoch (a sanity check that the run learned).
     pub val_psnr: f64,
-}
-
-fn cpu_device() -> String {
-    "cpu".into()
 }
 
 /// Trains `config.model` with the document's settings on `data` and times training and inference.
