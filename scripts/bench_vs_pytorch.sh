@@ -26,6 +26,7 @@ MODELS=conv,mlp
 REPEAT=1
 DAE_DEVICE=cpu
 TORCH_DEVICE=cpu
+FEATURES=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --train-limit) TRAIN_LIMIT=$2; shift 2 ;;
@@ -34,14 +35,14 @@ while [ $# -gt 0 ]; do
     --models) MODELS=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
-    --gpu) DAE_DEVICE=vulkan; TORCH_DEVICE=cuda; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --gpu) DAE_DEVICE=vulkan; TORCH_DEVICE=cuda; FEATURES=(--features vulkan); shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 [ -x "$PYTHON" ] || { echo "error: $PYTHON not found; set PYTHON to a python with torch" >&2; exit 2; }
-if [ ! -x "$DAE" ]; then cargo build --release -p dae-cli; fi
+if [ ! -x "$DAE" ]; then cargo build --release -p dae-cli "${FEATURES[@]}"; fi
 LIMIT_ARGS=()
 [ -n "$TRAIN_LIMIT" ] && LIMIT_ARGS=(--train-limit "$TRAIN_LIMIT")
 
