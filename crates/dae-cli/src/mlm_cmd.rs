@@ -113,7 +113,7 @@ fn fresh_config(c: &TrainArgs) -> MlmConfig {
     if let Some(s) = c.lr_schedule {
         cfg.lr_schedule = s;
     }
-    cfg.weight_decay = c.weight_decay;
+    cfg.adamw.weight_decay = c.weight_decay;
     cfg.seed = c.seed;
     cfg.train_limit = c.train_limit;
     cfg.val_limit = c.val_limit;

@@ -159,7 +159,7 @@ fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
     if let Some(s) = a.lr_schedule {
         c.lr_schedule = s;
     }
-    c.weight_decay = a.weight_decay;
+    c.adamw.weight_decay = a.weight_decay;
     c.seed = a.seed;
     c.train_limit = a.train_limit;
     c.val_limit = a.val_limit;

@@ -5,38 +5,63 @@ use burn::optim::{AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, Learnin
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// Checks AdamW's settings: a positive finite learning rate, a finite weight decay >= 0, betas
-/// in [0, 1) and a positive epsilon. The message names the setting and the value.
-pub fn check(lr: f64, weight_decay: f64, beta_1: f64, beta_2: f64, epsilon: f64) -> Result<()> {
-    let bad = |m: String| Err(Error::Config(m));
-    if !(lr.is_finite() && lr > 0.0) {
-        return bad(format!("learning rate must be a positive number, got {lr}"));
-    }
-    if !(weight_decay.is_finite() && weight_decay >= 0.0) {
-        return bad(format!("weight decay must be >= 0, got {weight_decay}"));
-    }
-    for (name, b) in [("beta_1", beta_1), ("beta_2", beta_2)] {
-        if !(0.0..1.0).contains(&b) {
-            return bad(format!("{name} must be in [0, 1), got {b}"));
-        }
-    }
-    if !(epsilon.is_finite() && epsilon > 0.0) {
-        return bad(format!("epsilon must be > 0, got {epsilon}"));
-    }
-    Ok(())
+/// AdamW's settings besides the learning rate, as both run kinds store them (flattened into
+/// their `config.json`, so the fields sit beside `lr` as before). Defaults: PyTorch's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamWSettings {
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// First-moment decay.
+    pub beta_1: f64,
+    /// Second-moment decay.
+    pub beta_2: f64,
+    /// Denominator epsilon.
+    pub epsilon: f64,
 }
 
-/// AdamW with these settings (the learning rate is given per step): [`FusedAdamW`].
-pub fn optimizer(
-    weight_decay: f64,
-    beta_1: f64,
-    beta_2: f64,
-    epsilon: f64,
-) -> burn::optim::ModuleOptimizer {
-    FusedAdamW::new(weight_decay, beta_1, beta_2, epsilon).into()
+impl Default for AdamWSettings {
+    fn default() -> Self {
+        AdamWSettings {
+            weight_decay: 0.01,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+        }
+    }
+}
+
+impl AdamWSettings {
+    /// Checks these settings with learning rate `lr`: a positive finite rate, a finite weight
+    /// decay >= 0, betas in [0, 1) and a positive epsilon. The message names the setting and
+    /// the value.
+    pub fn check(&self, lr: f64) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if !(lr.is_finite() && lr > 0.0) {
+            return bad(format!("learning rate must be a positive number, got {lr}"));
+        }
+        let wd = self.weight_decay;
+        if !(wd.is_finite() && wd >= 0.0) {
+            return bad(format!("weight decay must be >= 0, got {wd}"));
+        }
+        for (name, b) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
+            if !(0.0..1.0).contains(&b) {
+                return bad(format!("{name} must be in [0, 1), got {b}"));
+            }
+        }
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return bad(format!("epsilon must be > 0, got {}", self.epsilon));
+        }
+        Ok(())
+    }
+
+    /// AdamW with these settings (the learning rate is given per step): [`FusedAdamW`].
+    pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
+        FusedAdamW::new(self).into()
+    }
 }
 
 /// Burn's AdamW, computed in one multi-threaded pass per parameter on the CPU kernels' device.
@@ -58,9 +83,9 @@ pub struct FusedAdamW {
 
 impl FusedAdamW {
     /// AdamW with PyTorch's update rule and these settings (no AMSGrad, no cautious decay).
-    pub fn new(weight_decay: f64, beta_1: f64, beta_2: f64, epsilon: f64) -> Self {
-        let (beta_1, beta_2, epsilon) = (beta_1 as f32, beta_2 as f32, epsilon as f32);
-        let weight_decay = weight_decay as f32;
+    pub fn new(settings: &AdamWSettings) -> Self {
+        let (beta_1, beta_2) = (settings.beta_1 as f32, settings.beta_2 as f32);
+        let (epsilon, weight_decay) = (settings.epsilon as f32, settings.weight_decay as f32);
         let burn = AdamWConfig::new()
             .with_beta_1(beta_1)
             .with_beta_2(beta_2)
@@ -185,7 +210,10 @@ mod tests {
             device.seed(seed);
             Tensor::<D>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.0), &device)
         };
-        let fused = FusedAdamW::new(weight_decay, 0.9, 0.999, 1e-8);
+        let fused = FusedAdamW::new(&AdamWSettings {
+            weight_decay,
+            ..AdamWSettings::default()
+        });
         let burn = AdamWConfig::new()
             .with_beta_1(0.9)
             .with_beta_2(0.999)
@@ -225,6 +253,15 @@ mod tests {
 
     #[test]
     fn each_bad_setting_is_named() {
+        let check = |lr, weight_decay, beta_1, beta_2, epsilon| {
+            let settings = AdamWSettings {
+                weight_decay,
+                beta_1,
+                beta_2,
+                epsilon,
+            };
+            settings.check(lr)
+        };
         assert!(check(1e-3, 0.01, 0.9, 0.999, 1e-8).is_ok());
         for (args, name) in [
             ((0.0, 0.01, 0.9, 0.999, 1e-8), "learning rate"),

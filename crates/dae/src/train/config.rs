@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::adamw::AdamWSettings;
 use super::loss::Loss;
 use crate::model::ModelConfig;
 use crate::{Error, Result};
@@ -31,14 +32,9 @@ pub struct TrainConfig {
     /// How the learning rate changes over the run (absent in older runs: constant).
     #[serde(default)]
     pub lr_schedule: LrSchedule,
-    /// AdamW decoupled weight decay (PyTorch's default 0.01).
-    pub weight_decay: f64,
-    /// AdamW first-moment decay.
-    pub beta_1: f64,
-    /// AdamW second-moment decay.
-    pub beta_2: f64,
-    /// AdamW denominator epsilon (PyTorch's default 1e-8).
-    pub epsilon: f64,
+    /// AdamW's other settings (stored beside `lr`; PyTorch's defaults).
+    #[serde(flatten)]
+    pub adamw: AdamWSettings,
     /// The seed every random draw (init, shuffling, corruption, dropout) flows from.
     pub seed: u64,
     /// Use only the first N training images.
@@ -71,10 +67,7 @@ impl TrainConfig {
             batch_size: if conv { 64 } else { 128 },
             lr: 1e-3,
             lr_schedule: LrSchedule::Constant,
-            weight_decay: 0.01,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
+            adamw: AdamWSettings::default(),
             seed: 0,
             train_limit: None,
             val_limit: None,
@@ -94,13 +87,7 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return bad("batch size must be at least 1".into());
         }
-        super::adamw::check(
-            self.lr,
-            self.weight_decay,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-        )?;
+        self.adamw.check(self.lr)?;
         if self.masked_loss && !self.loss.is_elementwise() {
             return bad(format!(
                 "--masked-loss needs a per-entry loss (mse, l1 or their mixtures), not `{}`",
@@ -115,7 +102,7 @@ impl TrainConfig {
 
     /// The AdamW optimizer this config describes.
     pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
-        super::adamw::optimizer(self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
+        self.adamw.optimizer()
     }
 }
 

@@ -12,6 +12,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::adamw::AdamWSettings;
 use super::checkpoint::{model_bytes, write_atomic, RunDir};
 use super::config::{LrSchedule, Task};
 use super::trainer::{Start, TrainEvent};
@@ -49,14 +50,9 @@ pub struct MlmConfig {
     /// How the rate changes over the run (absent in runs written before it existed: constant).
     #[serde(default)]
     pub lr_schedule: LrSchedule,
-    /// AdamW decoupled weight decay.
-    pub weight_decay: f64,
-    /// AdamW first-moment decay.
-    pub beta_1: f64,
-    /// AdamW second-moment decay.
-    pub beta_2: f64,
-    /// AdamW denominator epsilon.
-    pub epsilon: f64,
+    /// AdamW's other settings (stored beside `lr`).
+    #[serde(flatten)]
+    pub adamw: AdamWSettings,
     /// The seed every random draw flows from.
     pub seed: u64,
     /// Use only the first N training sequences.
@@ -88,10 +84,7 @@ impl Default for MlmConfig {
             batch_size: 32,
             lr: 2e-3,
             lr_schedule: LrSchedule::Constant,
-            weight_decay: 0.01,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
+            adamw: AdamWSettings::default(),
             seed: 0,
             train_limit: None,
             val_limit: None,
@@ -114,13 +107,7 @@ impl MlmConfig {
         if self.epochs == 0 || self.batch_size == 0 {
             return bad("epochs and batch size must be at least 1".into());
         }
-        super::adamw::check(
-            self.lr,
-            self.weight_decay,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-        )?;
+        self.adamw.check(self.lr)?;
         if self.train_limit == Some(0) || self.val_limit == Some(0) {
             return bad("--train-limit / --val-limit must be at least 1".into());
         }
@@ -129,7 +116,7 @@ impl MlmConfig {
 
     /// The AdamW optimizer this config describes.
     pub fn optimizer(&self) -> burn::optim::ModuleOptimizer {
-        super::adamw::optimizer(self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
+        self.adamw.optimizer()
     }
 
     /// The ids the corruption may write, for this run's vocabulary.
