@@ -135,7 +135,7 @@ pub fn corrupt_batch(
             "sample shape {shape:?} has no entries"
         )));
     }
-    if clean.len() % len != 0 {
+    if !clean.len().is_multiple_of(len) {
         return Err(Error::Shape(format!(
             "batch of {} values is not a whole number of {}x{}x{} samples ({len} values each)",
             clean.len(),

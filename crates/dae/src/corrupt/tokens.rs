@@ -205,7 +205,7 @@ pub fn corrupt_tokens_batch(
     space: TokenSpace,
     rng: &mut Rng,
 ) -> Result<TokenBatch> {
-    if seq_len == 0 || clean.len() % seq_len != 0 {
+    if seq_len == 0 || !clean.len().is_multiple_of(seq_len) {
         return Err(Error::Shape(format!(
             "{} tokens are not a whole number of sequences of {seq_len}",
             clean.len()

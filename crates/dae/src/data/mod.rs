@@ -64,7 +64,7 @@ impl ImageSet {
         width: usize,
     ) -> Result<Self> {
         let ppi = height * width;
-        if ppi == 0 || images.len() % ppi != 0 {
+        if ppi == 0 || !images.len().is_multiple_of(ppi) {
             return Err(Error::Shape(format!(
                 "{} values are not a whole number of {height}x{width} images",
                 images.len()

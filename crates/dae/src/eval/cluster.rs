@@ -129,7 +129,7 @@ pub fn ari(a: &[usize], b: &[usize]) -> f64 {
 /// returns each row's cluster. The restarts draw from the run seed's probe stream, so the same
 /// seed gives the same clusters.
 pub fn kmeans(data: &[f32], dim: usize, k: usize, runs: usize, seed: u64) -> Result<Vec<usize>> {
-    if dim == 0 || data.len() % dim != 0 || k == 0 || runs == 0 || data.len() / dim < k {
+    if dim == 0 || !data.len().is_multiple_of(dim) || k == 0 || runs == 0 || data.len() / dim < k {
         return Err(Error::Config(format!(
             "k-means needs at least k = {k} >= 1 rows of dimension {dim} >= 1 and runs >= 1; \
              got {} values and {runs} runs",

@@ -174,7 +174,7 @@ impl DiagnosticsAccumulator {
             "diagnostics: slices differ in length"
         );
         assert!(
-            h * w > 0 && clean.len() % (h * w) == 0,
+            h * w > 0 && clean.len().is_multiple_of(h * w),
             "diagnostics: not {h}x{w} images"
         );
         for ((&x, &xn), &xh) in clean.iter().zip(noisy).zip(denoised) {

@@ -33,7 +33,7 @@ pub fn nearest_cosine(
     k: usize,
     device: &Device,
 ) -> Result<Vec<Vec<usize>>> {
-    if dim == 0 || reference.len() % dim != 0 || queries.len() % dim != 0 {
+    if dim == 0 || !reference.len().is_multiple_of(dim) || !queries.len().is_multiple_of(dim) {
         return Err(Error::Shape(format!(
             "nearest neighbours: {} reference and {} query values are not rows of dimension {dim}",
             reference.len(),

@@ -70,7 +70,7 @@ pub fn ssim(a: &[f32], b: &[f32], h: usize, w: usize) -> f64 {
     assert_eq!(a.len(), h * w, "ssim: first image is not {h}x{w}");
     assert_eq!(b.len(), h * w, "ssim: second image is not {h}x{w}");
     let mut win = SSIM_WINDOW.min(h).min(w);
-    if win % 2 == 0 {
+    if win.is_multiple_of(2) {
         win -= 1;
     }
     let kernel = gaussian_kernel(win, SSIM_SIGMA);

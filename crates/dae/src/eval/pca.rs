@@ -63,7 +63,7 @@ impl Pca {
 
     fn fit_with(data: &[f32], dim: usize, k: usize, seed: u64, method: Method) -> Result<Pca> {
         let n = data.len().checked_div(dim).unwrap_or(0);
-        if dim == 0 || data.len() % dim != 0 || n < 2 || k == 0 || k > dim.min(n) {
+        if dim == 0 || !data.len().is_multiple_of(dim) || n < 2 || k == 0 || k > dim.min(n) {
             return Err(Error::Config(format!(
                 "PCA with {k} components needs 1 <= k <= min(rows, dimension) and at least 2 \
                  rows; got {} values of dimension {dim}",
@@ -138,7 +138,7 @@ impl Pca {
 
     /// Projects the rows of `data` (each `dim` values) onto the axes: `k` values per row.
     pub fn transform(&self, data: &[f32]) -> Result<Vec<f32>> {
-        if data.len() % self.dim != 0 {
+        if !data.len().is_multiple_of(self.dim) {
             return Err(Error::Shape(format!(
                 "{} values are not rows of dimension {}",
                 data.len(),

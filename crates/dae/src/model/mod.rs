@@ -171,9 +171,11 @@ impl ModelConfig {
                     self.height, self.width
                 )))
             }
-            ModelKind::Conv if height % 4 != 0 || width % 4 != 0 => Err(Error::Shape(format!(
-                "the conv model needs height and width divisible by 4, got {height}x{width}"
-            ))),
+            ModelKind::Conv if !height.is_multiple_of(4) || !width.is_multiple_of(4) => {
+                Err(Error::Shape(format!(
+                    "the conv model needs height and width divisible by 4, got {height}x{width}"
+                )))
+            }
             ModelKind::Unet if self.padded_size(height, width) != (height, width) => {
                 Err(Error::Shape(format!(
                     "the U-Net of depth {} needs height and width divisible by {}, got \

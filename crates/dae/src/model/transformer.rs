@@ -94,7 +94,7 @@ impl TransformerConfig {
                 "model width, heads, layers and feed-forward width must be positive".into(),
             );
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return bad(format!(
                 "model width {} is not divisible by {} attention heads",
                 self.d_model, self.n_heads
