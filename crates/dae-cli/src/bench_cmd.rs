@@ -45,6 +45,9 @@ pub struct BenchArgs {
     /// Images per inference batch.
     #[arg(long, default_value_t = 500)]
     infer_batch: usize,
+    /// Inference arithmetic: f32, or bf16 (MLP on the CPU only); training is always f32.
+    #[arg(long, default_value = "f32")]
+    precision: dae::eval::Precision,
     /// Seed of the training run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -69,6 +72,15 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         BenchModel::Mlp => vec![ModelKind::Mlp],
         BenchModel::All => vec![ModelKind::Conv, ModelKind::Mlp],
     };
+    let device = dae::model::device(&a.device)?;
+    for &model in &models {
+        if let Err(e) = a.precision.check(model, &device) {
+            if a.model == BenchModel::All {
+                bail!("{e} (--model all includes conv; pick --model mlp)");
+            }
+            return Err(e.into());
+        }
+    }
     let reports = if let ([model], [threads]) = (models.as_slice(), a.threads.as_slice()) {
         vec![measure(&a, *model, *threads)?]
     } else {
@@ -96,15 +108,18 @@ fn measure(a: &BenchArgs, model: ModelKind, threads: usize) -> anyhow::Result<Be
         epochs: a.epochs,
         train_limit: a.train_limit,
         infer_batch: a.infer_batch,
+        infer_precision: a.precision,
         seed: a.seed,
         device: a.device.clone(),
         scratch,
     };
     eprintln!(
-        "dae bench: {model}, {threads} thread(s), device {}, data {}",
+        "dae bench: {model}, {threads} thread(s), device {}, inference {}, data {}",
         a.device,
+        a.precision,
         crate::data_label(&a.data)
     );
+    crate::note_precision(a.precision);
     Ok(dae::perf::run_bench(&config, &data, a.data.as_deref())?)
 }
 
@@ -121,6 +136,7 @@ fn measure_in_child(
         .args(["--epochs", &a.epochs.to_string()])
         .args(["--infer-batch", &a.infer_batch.to_string()])
         .args(["--seed", &a.seed.to_string()])
+        .args(["--precision", &a.precision.to_string()])
         .args(["--device", &a.device]);
     if let Some(d) = &a.data {
         cmd.arg("--data").arg(d);
@@ -148,9 +164,10 @@ fn print(reports: &[BenchReport], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<5} {:<6} {:>7} {:>8} {:>9} {:>10} {:>11} {:>9} {:>8}",
+        "{:<5} {:<6} {:<5} {:>7} {:>8} {:>9} {:>10} {:>11} {:>9} {:>8}",
         "model",
         "device",
+        "infer",
         "threads",
         "train n",
         "epoch s",
@@ -164,9 +181,10 @@ fn print(reports: &[BenchReport], json: bool) -> anyhow::Result<()> {
             .peak_rss_bytes
             .map_or("-".to_string(), |b| format!("{:.0}", b as f64 / 1048576.0));
         println!(
-            "{:<5} {:<6} {:>7} {:>8} {:>9.2} {:>10.0} {:>11.0} {:>9} {:>8.2}",
+            "{:<5} {:<6} {:<5} {:>7} {:>8} {:>9.2} {:>10.0} {:>11.0} {:>9} {:>8.2}",
             r.model,
             r.device,
+            r.infer_precision.to_string(),
             r.threads,
             r.train_images,
             r.train_seconds,

@@ -67,6 +67,28 @@ fn load_data(data: &Option<PathBuf>) -> anyhow::Result<dae::data::Splits> {
     }
 }
 
+/// The inference path of `--precision` for a loaded run; says so on stderr when bf16 has no fast
+/// kernel on this processor.
+fn predictor(
+    loaded: &dae::train::LoadedRun,
+    precision: dae::eval::Precision,
+) -> anyhow::Result<dae::eval::Predictor<'_>> {
+    let predictor = dae::eval::Predictor::new(&loaded.model, &loaded.device, precision)?;
+    note_precision(precision);
+    Ok(predictor)
+}
+
+/// Prints a note when `precision` is bf16 but the processor lacks AVX-512 BF16.
+fn note_precision(precision: dae::eval::Precision) {
+    use dae::kernels::bf16::Bf16Kernel;
+    if precision == dae::eval::Precision::Bf16 && Bf16Kernel::detect() == Bf16Kernel::Portable {
+        eprintln!(
+            "note: this processor lacks AVX-512 BF16; --precision bf16 runs a portable loop, \
+             slower than f32"
+        );
+    }
+}
+
 /// Makes glibc keep freed memory for reuse instead of handing it back to the OS. Every training
 /// step and inference batch allocates its activations afresh; with glibc's defaults the larger
 /// buffers were fresh mmaps or trimmed heap, so their pages faulted in again each time (a 10k-image

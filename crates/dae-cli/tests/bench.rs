@@ -65,6 +65,31 @@ fn bench_table_names_every_column() {
 }
 
 #[test]
+fn bench_measures_bf16_inference_of_the_mlp_only() {
+    let r = dae_ok(&[
+        "bench",
+        "--model",
+        "mlp",
+        "--threads",
+        "1",
+        "--train-limit",
+        "32",
+        "--precision",
+        "bf16",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["infer_precision"], "bf16");
+    assert!(v["infer_images_per_second"].as_f64().unwrap() > 0.0);
+    // Refused before any training: conv has no bf16 path, and `all` includes conv.
+    dae_err(
+        &["bench", "--model", "conv", "--precision", "bf16"],
+        &["mlp model only", "conv"],
+    );
+    dae_err(&["bench", "--precision", "bf16"], &["--model mlp"]);
+}
+
+#[test]
 fn zero_threads_is_refused() {
     dae_err(&["bench", "--threads", "0"], &["--threads"]);
     dae_err(

@@ -95,6 +95,18 @@ fn conv_run_writes_everything_and_learns() {
     ]);
     let img = image::open(out.join("odd.png")).unwrap();
     assert_eq!((img.height(), img.width()), (30, 29));
+
+    // bf16 inference exists for the MLP only, and says so before any work.
+    let out_bf16 = tmp.path().join("out-bf16");
+    let args = ["--precision", "bf16", "-o", out_bf16.to_str().unwrap()];
+    let mut denoise = vec!["denoise", run.to_str().unwrap(), input.to_str().unwrap()];
+    denoise.extend(args);
+    dae_err(&denoise, &["--precision bf16", "mlp", "conv"]);
+    assert!(!out_bf16.exists());
+    dae_err(
+        &["eval", run.to_str().unwrap(), "--precision", "bf16"],
+        &["mlp model only"],
+    );
 }
 
 #[test]
@@ -208,6 +220,55 @@ fn mlp_run_denoises_its_own_size_and_refuses_others() {
     );
     // Nothing was written: every input is checked before any output.
     assert!(!out2.join("good.png").exists());
+
+    // bf16 inference: the same held-out metrics to a few hundredths of a dB, the same image to
+    // a grey level or two.
+    let eval = |precision: &str| -> serde_json::Value {
+        let r = dae_ok(&[
+            "eval",
+            run.to_str().unwrap(),
+            "--json",
+            "--limit",
+            "300",
+            "--precision",
+            precision,
+        ]);
+        serde_json::from_str(r.stdout.lines().next().unwrap()).unwrap()
+    };
+    let (full, half) = (eval("f32"), eval("bf16"));
+    let (a, b) = (
+        full["psnr"].as_f64().unwrap(),
+        half["psnr"].as_f64().unwrap(),
+    );
+    assert!(
+        a.is_finite() && (a - b).abs() < 0.05,
+        "f32 {a} dB, bf16 {b} dB"
+    );
+    assert_ne!(full["mse"], half["mse"], "bf16 computes different numbers");
+    let out3 = tmp.path().join("out3");
+    dae_ok(&[
+        "denoise",
+        run.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "-o",
+        out3.to_str().unwrap(),
+        "--precision",
+        "bf16",
+    ]);
+    let pixels = |p: &std::path::Path| image::open(p).unwrap().to_luma8().into_raw();
+    let (full, half) = (
+        pixels(&out.join("good.png")),
+        pixels(&out3.join("good.png")),
+    );
+    let worst = full.iter().zip(&half).map(|(a, b)| a.abs_diff(*b)).max();
+    assert!(
+        worst <= Some(2),
+        "bf16 denoised image differs by {worst:?} grey levels"
+    );
+    dae_err(
+        &["eval", run.to_str().unwrap(), "--precision", "fp8"],
+        &["fp8", "f32", "bf16"],
+    );
 }
 
 #[test]

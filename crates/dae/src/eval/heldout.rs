@@ -1,13 +1,12 @@
 //! Held-out evaluation: corrupt a data set with a fixed seed, denoise it, and measure both the
 //! denoised output and the noisy input against the clean images, so the gain is visible at once.
 
-use burn::prelude::*;
 use serde::Serialize;
 
 use super::metrics::{MetricsAccumulator, ReconstructionMetrics};
+use super::predictor::Predictor;
 use crate::corrupt::{corrupt_batch, Corruption, SampleShape};
 use crate::data::ImageSet;
-use crate::model::Denoiser;
 use crate::seed::{self, Purpose};
 use crate::Result;
 
@@ -20,35 +19,14 @@ pub struct HeldOut {
     pub noisy: ReconstructionMetrics,
 }
 
-/// Runs `model` (in inference mode, no autodiff) on a batch of images laid out
-/// `n x channels x h x w`, returning x̂ in the same layout.
-pub fn reconstruct(
-    model: &Denoiser,
-    images: &[f32],
-    shape: SampleShape,
-    device: &Device,
-) -> Vec<f32> {
-    let n = images.len() / shape.len();
-    let x = Tensor::<4>::from_data(
-        TensorData::new(
-            images.to_vec(),
-            [n, shape.channels, shape.height, shape.width],
-        ),
-        device,
-    );
-    let (x_hat, _) = model.forward(x);
-    x_hat.into_data().try_to_vec::<f32>().unwrap_or_default()
-}
-
 /// Corrupts `set` with `corruption` (seeded by `seed`, identically on every call), denoises it in
-/// batches of `batch` images and measures both x̂ and x̃ against x.
+/// batches of `batch` images with `predictor` and measures both x̂ and x̃ against x.
 pub fn evaluate(
-    model: &Denoiser,
+    predictor: &Predictor,
     set: &ImageSet,
     corruption: &dyn Corruption,
     seed: u64,
     batch: usize,
-    device: &Device,
 ) -> Result<HeldOut> {
     let shape = SampleShape::new(1, set.height, set.width);
     let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
@@ -59,7 +37,7 @@ pub fn evaluate(
         let end = (start + batch).min(set.len());
         let clean = &set.images[start * per..end * per];
         let corrupted = corrupt_batch(corruption, clean, shape, &mut rng)?;
-        let x_hat = reconstruct(model, &corrupted.noisy, shape, device);
+        let x_hat = predictor.reconstruct(&corrupted.noisy, shape);
         denoised.add_batch(clean, &x_hat, end - start, set.height, set.width)?;
         noisy.add_batch(clean, &corrupted.noisy, end - start, set.height, set.width)?;
     }

@@ -9,8 +9,10 @@ pub mod knn;
 pub mod linear;
 pub mod metrics;
 pub mod pca;
+pub mod predictor;
 pub mod probe;
 pub mod robustness;
 pub mod text;
 
 pub use metrics::{mse, psnr_from_mse, ssim, MetricsAccumulator, ReconstructionMetrics};
+pub use predictor::{Precision, Predictor};

@@ -7,15 +7,14 @@
 
 use std::path::Path;
 
-use burn::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::diagnostics::{Diagnostics, DiagnosticsAccumulator, Warning};
-use super::heldout::{reconstruct, HeldOut};
+use super::heldout::HeldOut;
 use super::metrics::MetricsAccumulator;
+use super::predictor::Predictor;
 use crate::corrupt::{corrupt_batch, Corruption, SampleShape};
 use crate::data::ImageSet;
-use crate::model::Denoiser;
 use crate::seed::{self, Purpose};
 use crate::train::checkpoint::write_atomic;
 use crate::{Error, Result};
@@ -44,12 +43,11 @@ pub fn suite(name: &str) -> Option<Vec<String>> {
 /// Like [`super::heldout::evaluate`] (same corruption draws for the same seed, so the same
 /// metrics), and also the failure-mode [`Diagnostics`] of the same images.
 pub fn evaluate_with_diagnostics(
-    model: &Denoiser,
+    predictor: &Predictor,
     set: &ImageSet,
     corruption: &dyn Corruption,
     seed: u64,
     batch: usize,
-    device: &Device,
 ) -> Result<(HeldOut, Diagnostics)> {
     let shape = SampleShape::new(1, set.height, set.width);
     let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
@@ -61,7 +59,7 @@ pub fn evaluate_with_diagnostics(
         let end = (start + batch).min(set.len());
         let clean = &set.images[start * per..end * per];
         let corrupted = corrupt_batch(corruption, clean, shape, &mut rng)?;
-        let x_hat = reconstruct(model, &corrupted.noisy, shape, device);
+        let x_hat = predictor.reconstruct(&corrupted.noisy, shape);
         denoised.add_batch(clean, &x_hat, end - start, set.height, set.width)?;
         noisy.add_batch(clean, &corrupted.noisy, end - start, set.height, set.width)?;
         sums.add_batch(clean, &corrupted.noisy, &x_hat, set.height, set.width);
@@ -153,16 +151,15 @@ impl EvalRecord {
     }
 }
 
-/// Evaluates `model` on `set` under every spec of `specs` (all parsed before any work, so a bad
+/// Evaluates `predictor` on `set` under every spec of `specs` (all parsed before any work, so a bad
 /// spec fails at once), calling `on_record` as each finishes. Every spec sees the corruption
 /// draws of the same `seed`.
 pub fn evaluate_specs(
-    model: &Denoiser,
+    predictor: &Predictor,
     set: &ImageSet,
     specs: &[String],
     seed: u64,
     batch: usize,
-    device: &Device,
     on_record: &mut dyn FnMut(&EvalRecord),
 ) -> Result<Vec<EvalRecord>> {
     if batch == 0 {
@@ -176,7 +173,7 @@ pub fn evaluate_specs(
         .collect::<Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(specs.len());
     for (spec, c) in specs.iter().zip(&corruptions) {
-        let (held, diag) = evaluate_with_diagnostics(model, set, c.as_ref(), seed, batch, device)?;
+        let (held, diag) = evaluate_with_diagnostics(predictor, set, c.as_ref(), seed, batch)?;
         let record = EvalRecord::new(spec, &held, &diag);
         on_record(&record);
         out.push(record);

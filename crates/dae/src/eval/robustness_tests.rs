@@ -1,5 +1,7 @@
 //! Tests of [`super`]: the suite, agreement with held-out evaluation, JSON lines, the matrix.
 
+use burn::prelude::*;
+
 use super::*;
 use crate::eval::heldout::evaluate;
 use crate::model::{ModelConfig, ModelKind};
@@ -27,8 +29,9 @@ fn diagnostics_run_sees_the_same_draws_as_heldout_evaluation() {
     let model = ModelConfig::new(ModelKind::Mlp, 1, 6, 5).init(&device);
     let set = images(7, 6, 5);
     let c = crate::corrupt::parse("gaussian:sigma=0.2+mask:keep=0.5").unwrap();
-    let plain = evaluate(&model, &set, c.as_ref(), 3, 3, &device).unwrap();
-    let (held, diag) = evaluate_with_diagnostics(&model, &set, c.as_ref(), 3, 3, &device).unwrap();
+    let predictor = Predictor::f32(&model, &device);
+    let plain = evaluate(&predictor, &set, c.as_ref(), 3, 3).unwrap();
+    let (held, diag) = evaluate_with_diagnostics(&predictor, &set, c.as_ref(), 3, 3).unwrap();
     assert_eq!(plain.denoised, held.denoised);
     assert_eq!(plain.noisy, held.noisy);
     assert_eq!(diag.gain_db, held.denoised.psnr - held.noisy.psnr);
@@ -36,8 +39,7 @@ fn diagnostics_run_sees_the_same_draws_as_heldout_evaluation() {
     // Batch size does not change the result (one corruption stream, sums over every image), up
     // to float rounding: the GEMM's blocking, and so its summation order, depends on the row
     // count. Another noise draw would move these by percent, not by parts per million.
-    let (again, diag2) =
-        evaluate_with_diagnostics(&model, &set, c.as_ref(), 3, 7, &device).unwrap();
+    let (again, diag2) = evaluate_with_diagnostics(&predictor, &set, c.as_ref(), 3, 7).unwrap();
     assert_eq!(again.noisy, held.noisy);
     assert!((again.denoised.mse - held.denoised.mse).abs() <= 1e-6 * held.denoised.mse);
     assert!((diag2.noise_removed - diag.noise_removed).abs() < 1e-6);
@@ -50,11 +52,12 @@ fn specs_fail_before_any_work_and_records_round_trip() {
     let set = images(4, 6, 5);
     let mut seen = 0;
     let bad = vec!["none".to_string(), "gaussian:sigma=oops".to_string()];
-    let e = evaluate_specs(&model, &set, &bad, 0, 2, &device, &mut |_| seen += 1).unwrap_err();
+    let predictor = Predictor::f32(&model, &device);
+    let e = evaluate_specs(&predictor, &set, &bad, 0, 2, &mut |_| seen += 1).unwrap_err();
     assert!(e.to_string().contains("oops"), "{e}");
     assert_eq!(seen, 0);
     let specs = vec!["none".to_string(), "saltpepper:p=0.3".to_string()];
-    let recs = evaluate_specs(&model, &set, &specs, 0, 2, &device, &mut |_| seen += 1).unwrap();
+    let recs = evaluate_specs(&predictor, &set, &specs, 0, 2, &mut |_| seen += 1).unwrap();
     assert_eq!(seen, 2);
     // Under `none` nothing is corrupted: the fraction removed is undefined, and survives JSON.
     assert!(recs[0].noise_removed.is_nan());

@@ -225,7 +225,7 @@ pub(super) fn backward_pre(y: &FlexTensor, grad: &FlexTensor, act: Activation) -
 /// x86-64 (SSE2), where the sigmoid below runs 4 lanes wide; with AVX-512 it runs 16 wide, which
 /// took MLP inference on one core from 50-70k to 87-94k images/s (BENCHMARKS.md). Every path
 /// does the same IEEE operations in the same order (no FMA contraction): identical results.
-fn activate(v: &mut [f32], act: Activation) {
+pub(super) fn activate(v: &mut [f32], act: Activation) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {

@@ -13,6 +13,7 @@
 //! specialized kernel is tested against the reference on random shapes.
 
 mod autodiff;
+pub mod bf16;
 mod conv;
 mod linear;
 mod pool;

@@ -268,6 +268,16 @@ impl Denoiser {
         }
     }
 
+    /// Which architecture this is.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            Denoiser::Mlp(_) => ModelKind::Mlp,
+            Denoiser::Conv(_) => ModelKind::Conv,
+            Denoiser::Unet(_) => ModelKind::Unet,
+            Denoiser::Dncnn(_) => ModelKind::Dncnn,
+        }
+    }
+
     /// Encodes x `[batch, channels, h, w]` to z flattened to `[batch, d]` without decoding: the
     /// same z that [`Denoiser::forward`] returns.
     pub fn encode(&self, x: Tensor<4>) -> Tensor<2> {

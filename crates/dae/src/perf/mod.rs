@@ -3,7 +3,7 @@
 //!
 //! The benchmark times what a user waits for: the real training loop ([`crate::train::train`],
 //! the same code `dae train` runs) and inference without autodiff
-//! ([`crate::eval::heldout::reconstruct`], the code behind `dae eval` and `dae denoise`).
+//! ([`crate::eval::Predictor`], the code behind `dae eval` and `dae denoise`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::corrupt::SampleShape;
 use crate::data::Splits;
+use crate::eval::{Precision, Predictor};
 use crate::model::{ModelConfig, ModelKind};
 use crate::train::{RunDir, Start, TrainConfig};
 use crate::{Error, Result};
@@ -65,6 +66,8 @@ pub struct BenchConfig {
     pub train_limit: Option<usize>,
     /// Images per inference batch.
     pub infer_batch: usize,
+    /// Arithmetic of the inference measurement (training is always f32).
+    pub infer_precision: Precision,
     /// Seed of the run.
     pub seed: u64,
     /// Compute device name (`cpu`, `cuda`, `vulkan`; see [`crate::model::device`]).
@@ -94,6 +97,8 @@ pub struct BenchReport {
     pub infer_seconds: f64,
     /// Denoised images per second (no autodiff).
     pub infer_images_per_second: f64,
+    /// Arithmetic of the inference measurement: `f32` or `bf16`.
+    pub infer_precision: Precision,
     /// Peak resident memory of the process, bytes (`None` where the OS does not say).
     pub peak_rss_bytes: Option<u64>,
     /// Held-out PSNR after the last epoch (a sanity check that the run learned).
@@ -111,6 +116,10 @@ pub fn run_bench(
             "bench epochs and inference batch must be at least 1".into(),
         ));
     }
+    // Refuse an unsupported precision before training, not after.
+    config
+        .infer_precision
+        .check(config.model, &crate::model::device(&config.device)?)?;
     let set = &data.train;
     let model = ModelConfig::new(config.model, 1, set.height, set.width);
     let mut train = TrainConfig::new(model);
@@ -144,19 +153,15 @@ pub fn run_bench(
     let test = &data.test;
     let shape = SampleShape::new(1, test.height, test.width);
     let per = shape.len();
+    let predictor = Predictor::new(&loaded.model, &loaded.device, config.infer_precision)?;
     // One untimed batch first, so the measurement does not include first-touch page faults.
     let warm = config.infer_batch.min(test.len());
-    crate::eval::heldout::reconstruct(
-        &loaded.model,
-        &test.images[..warm * per],
-        shape,
-        &loaded.device,
-    );
+    predictor.reconstruct(&test.images[..warm * per], shape);
     let timer = Instant::now();
     for start in (0..test.len()).step_by(config.infer_batch) {
         let end = (start + config.infer_batch).min(test.len());
         let images = &test.images[start * per..end * per];
-        let out = crate::eval::heldout::reconstruct(&loaded.model, images, shape, &loaded.device);
+        let out = predictor.reconstruct(images, shape);
         debug_assert_eq!(out.len(), images.len());
     }
     let infer_seconds = timer.elapsed().as_secs_f64();
@@ -171,6 +176,7 @@ pub fn run_bench(
         infer_images: test.len(),
         infer_seconds,
         infer_images_per_second: test.len() as f64 / infer_seconds.max(1e-9),
+        infer_precision: config.infer_precision,
         peak_rss_bytes: peak_rss_bytes(),
         val_psnr: last.val_psnr,
     })
@@ -201,6 +207,7 @@ mod tests {
             epochs: 1,
             train_limit: None,
             infer_batch: 16,
+            infer_precision: Precision::F32,
             seed: 0,
             device: "cpu".into(),
             scratch: scratch.clone(),

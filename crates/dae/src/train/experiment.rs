@@ -12,6 +12,7 @@ use super::config::TrainConfig;
 use super::trainer::{train, Start, TrainEvent};
 use crate::data::Splits;
 use crate::eval::robustness::{evaluate_specs, write_records, EvalRecord, RobustnessMatrix};
+use crate::eval::Predictor;
 use crate::{Error, Result};
 
 /// The default training corruptions: Gaussian of fixed and of random strength, pixel masking,
@@ -223,12 +224,11 @@ pub fn run_robustness(
         }
         let loaded = super::checkpoint::load_run(&dir, None)?;
         let records = evaluate_specs(
-            &loaded.model,
+            &Predictor::f32(&loaded.model, &loaded.device),
             &test_set,
             &plan.test_noise,
             plan.eval_seed,
             500,
-            &loaded.device,
             &mut |r| observer(ExperimentEvent::Evaluated(r)),
         )?;
         write_records(&dir.join(EVAL_JSONL), &records)?;
@@ -256,12 +256,11 @@ pub fn final_diagnostics(config: &TrainConfig, run: &RunDir, data: &Splits) -> R
     };
     let corruption = crate::corrupt::parse(&config.noise)?;
     let (held, diag) = crate::eval::robustness::evaluate_with_diagnostics(
-        &loaded.model,
+        &Predictor::f32(&loaded.model, &loaded.device),
         &set,
         corruption.as_ref(),
         config.seed,
         500,
-        &loaded.device,
     )?;
     let record = EvalRecord::new(&config.noise, &held, &diag);
     let json = serde_json::to_vec_pretty(&record).map_err(|e| Error::Config(e.to_string()))?;

@@ -14,7 +14,8 @@ use super::checkpoint::{write_atomic, RunDir};
 use super::config::TrainConfig;
 use crate::corrupt::{self, corrupt_batch, SampleShape};
 use crate::data::{ImageSet, Splits};
-use crate::eval::heldout::{evaluate, reconstruct};
+use crate::eval::heldout::evaluate;
+use crate::eval::Predictor;
 use crate::model::Denoiser;
 use crate::seed::{self, Purpose};
 use crate::{Error, Result};
@@ -202,12 +203,11 @@ pub fn train(
 
         let valid = model.valid();
         let held = evaluate(
-            &valid,
+            &Predictor::f32(&valid, &base),
             &val_set,
             corruption.as_ref(),
             config.seed,
             EVAL_BATCH,
-            &base,
         )?;
         let metrics = EpochMetrics {
             epoch,
@@ -311,7 +311,7 @@ fn write_grid(
     let corruption = corrupt::parse(&config.noise)?;
     let mut rng = seed::rng(config.seed, Purpose::EvalNoise, 0);
     let noisy = corrupt_batch(corruption.as_ref(), clean, shape, &mut rng)?.noisy;
-    let denoised = reconstruct(model, &noisy, shape, device);
+    let denoised = Predictor::f32(model, device).reconstruct(&noisy, shape);
     crate::report::grid::write_grid_png(
         &run.grid(),
         &[clean, &noisy, &denoised],
