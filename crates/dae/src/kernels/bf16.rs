@@ -9,9 +9,11 @@
 //! two bf16 numbers is exact in f32, so the only other error is the f32 summation's.
 //!
 //! Layout: `vdpbf16ps` pairs the even and odd elements of its operands, so the weights are packed
-//! as one 32-bit word per (pair of input rows `2p, 2p + 1`, output column), the columns padded to
-//! a multiple of [`TILE_COLS`]; an input row is simply its bf16 values in order, padded to an even
-//! length. One register tile holds [`TILE_ROWS`] x [`TILE_COLS`] sums (16 zmm accumulators).
+//! as one 32-bit word per (pair of input rows `2p, 2p + 1`, output column), in panels of
+//! [`TILE_COLS`] columns stored one after the other (the columns padded to a multiple of it), so
+//! a tile reads its panel front to back; an input row is simply its bf16 values in order, padded
+//! to an even length. One register tile holds [`TILE_ROWS`] x [`TILE_COLS`] sums (16 zmm
+//! accumulators).
 //!
 //! Where the processor lacks AVX-512 BF16, a portable loop computes the same sums (slower than
 //! the f32 kernel: it is there so that the same results can be had, and tested, anywhere).
@@ -75,7 +77,8 @@ pub struct Bf16Linear {
     pairs: usize,
     /// `d_out` rounded up to a multiple of [`TILE_COLS`].
     cols: usize,
-    /// `pairs x cols` words: bf16 of `W[2p][j]` in the low half, of `W[2p + 1][j]` in the high.
+    /// `cols / TILE_COLS` panels of `pairs x TILE_COLS` words: bf16 of `W[2p][j]` in the low
+    /// half, of `W[2p + 1][j]` in the high (see [`Bf16Linear::word`]).
     weight: Vec<u32>,
     /// The bias, zero-padded to `cols`.
     bias: Vec<f32>,
@@ -95,7 +98,7 @@ impl Bf16Linear {
         for p in 0..pairs {
             for j in 0..d_out {
                 let (lo, hi) = (to_bf16(at(2 * p, j)), to_bf16(at(2 * p + 1, j)));
-                packed[p * cols + j] = u32::from(lo) | u32::from(hi) << 16;
+                packed[Self::word(pairs, p, j)] = u32::from(lo) | u32::from(hi) << 16;
             }
         }
         let mut padded_bias = bias.to_vec();
@@ -109,6 +112,11 @@ impl Bf16Linear {
             bias: padded_bias,
             act,
         }
+    }
+
+    /// Where the word of input pair `p`, column `j` lives in the packed weights.
+    fn word(pairs: usize, p: usize, j: usize) -> usize {
+        (j / TILE_COLS * pairs + p) * TILE_COLS + j % TILE_COLS
     }
 
     /// Input width.
@@ -205,23 +213,27 @@ unsafe fn tile_avx512(
 ) {
     use std::arch::x86_64::*;
     let (pairs, cols, d_out) = (layer.pairs, layer.cols, layer.d_out);
-    assert!(a.len() >= TILE_ROWS * 2 * pairs && j + TILE_COLS <= cols);
+    assert!(
+        a.len() >= TILE_ROWS * 2 * pairs && j.is_multiple_of(TILE_COLS) && j + TILE_COLS <= cols
+    );
     assert!(out.len() >= rows * d_out && j + tile_cols <= d_out && rows <= TILE_ROWS);
-    let a = a.as_ptr() as *const i32; // row r, pair p at r * pairs + p
-    let w = layer.weight.as_ptr().add(j);
+    // Pointers bumped once per pair: no index arithmetic (overflow-checked here) in the loop.
+    let mut w = layer.weight.as_ptr().add(Bf16Linear::word(pairs, 0, j));
+    let mut x = a.as_ptr() as *const i32; // row r's pair p at x + r * pairs + p
     let b0 = _mm512_loadu_ps(layer.bias.as_ptr().add(j));
     let b1 = _mm512_loadu_ps(layer.bias.as_ptr().add(j + 16));
     let mut acc = [[b0, b1]; TILE_ROWS];
-    for p in 0..pairs {
-        let w0: __m512bh = std::mem::transmute(_mm512_loadu_si512(w.add(p * cols) as *const _));
-        let w1: __m512bh =
-            std::mem::transmute(_mm512_loadu_si512(w.add(p * cols + 16) as *const _));
+    for _ in 0..pairs {
+        let w0: __m512bh = std::mem::transmute(_mm512_loadu_si512(w as *const _));
+        let w1: __m512bh = std::mem::transmute(_mm512_loadu_si512(w.add(16) as *const _));
         for (r, acc) in acc.iter_mut().enumerate() {
-            let pair = std::ptr::read_unaligned(a.add(r * pairs + p));
+            let pair = std::ptr::read_unaligned(x.add(r * pairs));
             let x: __m512bh = std::mem::transmute(_mm512_set1_epi32(pair));
             acc[0] = _mm512_dpbf16_ps(acc[0], x, w0);
             acc[1] = _mm512_dpbf16_ps(acc[1], x, w1);
         }
+        w = w.add(TILE_COLS);
+        x = x.add(1);
     }
     let mask = |n: usize| -> u16 {
         match n {
@@ -248,14 +260,15 @@ fn tile_portable(
     rows: usize,
     tile_cols: usize,
 ) {
-    let (pairs, cols, d_out) = (layer.pairs, layer.cols, layer.d_out);
+    let (pairs, d_out) = (layer.pairs, layer.d_out);
+    let panel = &layer.weight[Bf16Linear::word(pairs, 0, j)..][..pairs * TILE_COLS];
     for r in 0..rows {
         let x = &a[r * 2 * pairs..][..2 * pairs];
         let sums = &mut out[r * d_out + j..][..tile_cols];
         sums.copy_from_slice(&layer.bias[j..j + tile_cols]);
         for p in 0..pairs {
             let (x0, x1) = (from_bf16(x[2 * p]), from_bf16(x[2 * p + 1]));
-            let w = &layer.weight[p * cols + j..][..tile_cols];
+            let w = &panel[p * TILE_COLS..][..tile_cols];
             for (s, &w) in sums.iter_mut().zip(w) {
                 let (w0, w1) = (from_bf16(w as u16), from_bf16((w >> 16) as u16));
                 *s += x1 * w1;
