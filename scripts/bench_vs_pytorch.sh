@@ -5,9 +5,12 @@
 #
 #   scripts/bench_vs_pytorch.sh [--train-limit N] [--epochs E] [--threads 1,2] [--models conv,mlp]
 #                               [--repeat R] [--data DIR] [--gpu]
+#                               [--dae-precision bf16] [--torch-precision bf16]
 #
 # --gpu runs both on the GPU: dae with `--device vulkan` (dae built with `--features vulkan`),
 # PyTorch with `--device cuda`; the thread counts then only size the CPU side.
+# --dae-precision / --torch-precision set the inference arithmetic of each (default f32, the
+# document's code; bf16: dae's `--precision bf16`, a bfloat16 copy of the PyTorch model).
 #
 # Environment: PYTHON (default /tmp/torch-venv/bin/python, needs torch and numpy), DAE (default:
 # target/release/dae, built here if missing). Raw JSON lines go to $OUT (default
@@ -26,6 +29,8 @@ MODELS=conv,mlp
 REPEAT=1
 DAE_DEVICE=cpu
 TORCH_DEVICE=cpu
+DAE_PRECISION=f32
+TORCH_PRECISION=f32
 FEATURES=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,7 +41,9 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --gpu) DAE_DEVICE=vulkan; TORCH_DEVICE=cuda; FEATURES=(--features vulkan); shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --dae-precision) DAE_PRECISION=$2; shift 2 ;;
+    --torch-precision) TORCH_PRECISION=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -46,17 +53,17 @@ if [ ! -x "$DAE" ]; then cargo build --release -p dae-cli "${FEATURES[@]}"; fi
 LIMIT_ARGS=()
 [ -n "$TRAIN_LIMIT" ] && LIMIT_ARGS=(--train-limit "$TRAIN_LIMIT")
 
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg); devices: dae $DAE_DEVICE, PyTorch $TORCH_DEVICE" >&2
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg); devices: dae $DAE_DEVICE, PyTorch $TORCH_DEVICE; inference: dae $DAE_PRECISION, PyTorch $TORCH_PRECISION" >&2
 : > "$OUT"
 for model in ${MODELS//,/ }; do
   for threads in ${THREADS//,/ }; do
     for rep in $(seq "$REPEAT"); do
       echo "== $model, $threads thread(s), run $rep: PyTorch" >&2
       "$PYTHON" scripts/bench_torch.py --model "$model" --threads "$threads" --epochs "$EPOCHS" \
-        --device "$TORCH_DEVICE" --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "pytorch", /' >> "$OUT"
+        --device "$TORCH_DEVICE" --infer-precision "$TORCH_PRECISION" --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "pytorch", /' >> "$OUT"
       echo "== $model, $threads thread(s), run $rep: dae" >&2
       "$DAE" bench --json --model "$model" --threads "$threads" --epochs "$EPOCHS" \
-        --device "$DAE_DEVICE" --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "dae", /' >> "$OUT"
+        --device "$DAE_DEVICE" --precision "$DAE_PRECISION" --data "$DATA" "${LIMIT_ARGS[@]}" | sed 's/^{/{"tool": "dae", /' >> "$OUT"
     done
   done
 done
