@@ -40,6 +40,7 @@ fn bench_runs_each_model_and_thread_count_in_its_own_process() {
     for v in &rows {
         assert_eq!(v["train_images"], 64);
         assert_eq!(v["device"], "cpu");
+        assert_eq!(v["infer_precision"], "f32", "the default");
         assert_eq!(v["infer_images"], 2000, "the embedded held-out split");
         let rate = v["train_images_per_second"].as_f64().unwrap();
         let secs = v["train_seconds"].as_f64().unwrap();
@@ -58,30 +59,19 @@ fn bench_table_names_every_column() {
         "1",
         "--train-limit",
         "32",
+        "--precision",
+        "bf16",
     ]);
-    for column in ["device", "train im/s", "infer im/s", "peak MiB"] {
+    for column in ["device", "infer", "train im/s", "infer im/s", "peak MiB"] {
         assert!(r.stdout.contains(column), "{}", r.stdout);
     }
+    let row = r.stdout.lines().nth(1).unwrap_or_default();
+    assert!(row.starts_with("mlp") && row.contains(" bf16 "), "{row}");
 }
 
 #[test]
-fn bench_measures_bf16_inference_of_the_mlp_only() {
-    let r = dae_ok(&[
-        "bench",
-        "--model",
-        "mlp",
-        "--threads",
-        "1",
-        "--train-limit",
-        "32",
-        "--precision",
-        "bf16",
-        "--json",
-    ]);
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(v["infer_precision"], "bf16");
-    assert!(v["infer_images_per_second"].as_f64().unwrap() > 0.0);
-    // Refused before any training: conv has no bf16 path, and `all` includes conv.
+fn bf16_inference_is_refused_for_conv_before_training() {
+    // conv has no bf16 path, and `all` includes conv.
     dae_err(
         &["bench", "--model", "conv", "--precision", "bf16"],
         &["mlp model only", "conv"],
