@@ -66,6 +66,15 @@ impl Bf16Kernel {
         }
         Bf16Kernel::Portable
     }
+
+    /// `self` if this processor runs it, else [`Bf16Kernel::Portable`]: what keeps a caller's
+    /// choice from running instructions the processor lacks.
+    fn available(self) -> Self {
+        match self {
+            Bf16Kernel::Avx512 if Self::detect() != Bf16Kernel::Avx512 => Bf16Kernel::Portable,
+            other => other,
+        }
+    }
 }
 
 /// A fully connected layer with its activation, packed for bf16 inference.
@@ -130,8 +139,10 @@ impl Bf16Linear {
     }
 
     /// `out = act(x · W + b)` for the rows of `x` (`rows x d_in`) into `out` (`rows x d_out`);
-    /// `scratch` holds the rounded input between calls (any contents).
+    /// `scratch` holds the rounded input between calls (any contents). A `kernel` this processor
+    /// cannot run is replaced by the portable one.
     pub fn forward(&self, kernel: Bf16Kernel, x: &[f32], out: &mut [f32], scratch: &mut Vec<u16>) {
+        let kernel = kernel.available();
         let rows = x.len() / self.d_in;
         assert_eq!(x.len(), rows * self.d_in, "bf16 linear: input size");
         assert_eq!(out.len(), rows * self.d_out, "bf16 linear: output size");
@@ -156,8 +167,8 @@ impl Bf16Linear {
                 let tile_cols = TILE_COLS.min(self.d_out - j);
                 match kernel {
                     #[cfg(target_arch = "x86_64")]
-                    // SAFETY: `Avx512` is only chosen where the processor has both features
-                    // (`detect`); the slices cover every index the tile reads and writes.
+                    // SAFETY: `available` keeps `Avx512` only where the processor has both
+                    // features; the slices cover every index the tile reads and writes.
                     Bf16Kernel::Avx512 => unsafe {
                         tile_avx512(self, a, j, out_strip, strip_rows, tile_cols)
                     },
