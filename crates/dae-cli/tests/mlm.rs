@@ -237,6 +237,10 @@ fn bad_text_input_gives_clear_errors() {
         &["image corruption"],
     );
     dae_err(
+        &["eval", &r, "--precision", "bf16"],
+        &["--precision bf16", "text runs"],
+    );
+    dae_err(
         &["denoise", &r, "x.png", "--out", &s(&p("d"))],
         &["masked language model run"],
     );
