@@ -1,7 +1,7 @@
 //! Fully connected layers in bfloat16 for inference: `act(x · W + b)` with `x` and `W` rounded to
 //! bf16 and the products summed in f32.
 //!
-//! In f32 the MLP's inference runs close to the core's FMA peak (BENCHMARKS.md). AVX-512 BF16's
+//! In f32 the MLP's inference runs at about 80% of the core's FMA peak (BENCHMARKS.md). AVX-512 BF16's
 //! `vdpbf16ps` multiplies pairs of bf16 numbers and adds both products to an f32 lane: twice the
 //! multiply-adds of an f32 FMA per instruction. The weights are rounded once, when the layer is
 //! packed; each layer's input is rounded as it is read; bias, sums and activation stay f32.
@@ -15,8 +15,9 @@
 //! to an even length. One register tile holds [`TILE_ROWS`] x [`TILE_COLS`] sums (16 zmm
 //! accumulators).
 //!
-//! Where the processor lacks AVX-512 BF16, a portable loop computes the same sums (slower than
-//! the f32 kernel: it is there so that the same results can be had, and tested, anywhere).
+//! Where the processor lacks AVX-512 BF16, a portable loop computes the same sums up to f32
+//! rounding (slower than the f32 kernel: it is there so that the same results can be had, and
+//! tested, anywhere).
 
 use super::linear::{activate, Activation};
 
