@@ -1,6 +1,6 @@
 //! A folder of PNG images as a data set, and the atomic grayscale PNG writer.
 //!
-//! Images are read as single-channel values in [0,1]: 8-bit samples are divided by 255, 16-bit
+//! Images are read as single-channel values in \[0,1\]: 8-bit samples are divided by 255, 16-bit
 //! samples by 65535, and colour images are converted to luma by the `image` crate (Rec. 709
 //! weights; an alpha channel is dropped, not composited).
 
@@ -12,7 +12,7 @@ use image::{ExtendedColorType, ImageEncoder, ImageReader};
 use super::ImageSet;
 use crate::{Error, Result};
 
-/// Reads one PNG as grayscale values in [0,1]; returns `(pixels, height, width)`, row-major.
+/// Reads one PNG as grayscale values in \[0,1\]; returns `(pixels, height, width)`, row-major.
 pub fn read_png(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
     let img = ImageReader::open(path)
         .map_err(|e| Error::io(path, e))?
@@ -81,7 +81,7 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
 
 /// Writes `pixels` (row-major, `h`x`w`) as an 8-bit grayscale PNG.
 ///
-/// Values are clamped to [0,1] and rounded to the nearest of 0..=255 (NaN becomes 0). The file is
+/// Values are clamped to \[0,1\] and rounded to the nearest of 0..=255 (NaN becomes 0). The file is
 /// written atomically: the PNG goes to a temporary sibling `<name>.<pid>.tmp` that is renamed over
 /// `path` only once complete, so an error never leaves a half-written `path` behind.
 pub fn write_png_gray(path: &Path, pixels: &[f32], h: usize, w: usize) -> Result<()> {

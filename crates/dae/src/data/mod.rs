@@ -1,7 +1,7 @@
 //! Data sets: the IDX (MNIST-format) and PNG-folder readers, and the embedded default data.
 //!
 //! Everything here is plain Rust: an [`ImageSet`] is a flat `Vec<f32>` of single-channel images
-//! in [0,1]. [`load_default`] needs no files at all: the Fashion-MNIST test split (10,000 images
+//! in \[0,1\]. [`load_default`] needs no files at all: the Fashion-MNIST test split (10,000 images
 //! of 28x28, MIT licence, see `data/fashion-mnist/` in the repository) is compiled into the
 //! library and split 8,000 train / 2,000 held-out.
 
@@ -41,7 +41,7 @@ const EMBEDDED_IMAGES: &[u8] =
 const EMBEDDED_LABELS: &[u8] =
     include_bytes!("../../../../data/fashion-mnist/t10k-labels-idx1-ubyte.gz");
 
-/// A set of single-channel images with values in [0,1], row-major, and optional labels.
+/// A set of single-channel images with values in \[0,1\], row-major, and optional labels.
 #[derive(Clone, Debug)]
 pub struct ImageSet {
     /// All pixels, image after image, each `height * width` values in row-major order.

@@ -209,7 +209,7 @@ impl Tokenizer {
     /// The token ids of `text` in which every literal `[MASK]` becomes the mask token.
     ///
     /// For BPE, one space right before a `[MASK]` belongs to the masked token (BPE words carry
-    /// their leading space: "the [MASK] of" predicts " beginning", not a lone " " then
+    /// their leading space: "the \[MASK\] of" predicts " beginning", not a lone " " then
     /// "beginning"), as it was in training.
     pub fn encode_with_masks(&self, text: &str) -> Vec<u32> {
         let pieces: Vec<&str> = text.split(MASK_TEXT).collect();

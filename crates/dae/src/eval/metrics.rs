@@ -1,6 +1,6 @@
 //! Reconstruction metrics on plain `f32` slices: MSE, PSNR and SSIM.
 //!
-//! All sums are accumulated in `f64`. Images are single-channel with values in [0,1] (data range
+//! All sums are accumulated in `f64`. Images are single-channel with values in \[0,1\] (data range
 //! L = 1), as everywhere in this crate.
 
 use serde::{Deserialize, Serialize};
@@ -40,7 +40,7 @@ fn sum_sq_err(a: &[f32], b: &[f32]) -> f64 {
 }
 
 /// Peak signal-to-noise ratio in dB: `10 log10(max² / mse)`, where `max` is the data range (1 for
-/// images in [0,1]). An `mse` of exactly 0 (a perfect reconstruction) gives `f64::INFINITY`.
+/// images in \[0,1\]). An `mse` of exactly 0 (a perfect reconstruction) gives `f64::INFINITY`.
 pub fn psnr_from_mse(mse: f64, max: f64) -> f64 {
     if mse == 0.0 {
         return f64::INFINITY;
@@ -48,7 +48,7 @@ pub fn psnr_from_mse(mse: f64, max: f64) -> f64 {
     10.0 * (max * max / mse).log10()
 }
 
-/// Structural similarity (Wang et al. 2004) of two single-channel `h`x`w` images in [0,1].
+/// Structural similarity (Wang et al. 2004) of two single-channel `h`x`w` images in \[0,1\].
 ///
 /// The exact choice, which reproduces scikit-image's
 /// `structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,

@@ -16,7 +16,7 @@ use crate::seed::{self, Purpose};
 use crate::{Error, Result};
 
 /// Mean negative log-likelihood of `targets` under the rows of `logits` (`[rows, vocab]`):
-/// (1/rows) Σ_r −log softmax(logits_r)[targets_r]. Zero rows give 0.
+/// (1/rows) Σ_r −log softmax(logits_r)\[targets_r\]. Zero rows give 0.
 pub fn nll_rows(logits: Tensor<2>, targets: &[u32]) -> Tensor<1> {
     let [rows, _] = logits.dims();
     let device = logits.device();

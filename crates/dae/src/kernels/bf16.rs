@@ -10,9 +10,9 @@
 //!
 //! Layout: `vdpbf16ps` pairs the even and odd elements of its operands, so the weights are packed
 //! as one 32-bit word per (pair of input rows `2p, 2p + 1`, output column), in panels of
-//! [`TILE_COLS`] columns stored one after the other (the columns padded to a multiple of it), so
+//! `TILE_COLS` columns stored one after the other (the columns padded to a multiple of it), so
 //! a tile reads its panel front to back; an input row is simply its bf16 values in order, padded
-//! to an even length. One register tile holds [`TILE_ROWS`] x [`TILE_COLS`] sums (16 zmm
+//! to an even length. One register tile holds `TILE_ROWS` x `TILE_COLS` sums (16 zmm
 //! accumulators).
 //!
 //! Where the processor lacks AVX-512 BF16, a portable loop computes the same sums up to f32
@@ -85,7 +85,7 @@ pub struct Bf16Linear {
     d_out: usize,
     /// `d_in` rounded up to even, over 2: the pairs of input rows.
     pairs: usize,
-    /// `d_out` rounded up to a multiple of [`TILE_COLS`].
+    /// `d_out` rounded up to a multiple of `TILE_COLS`.
     cols: usize,
     /// `cols / TILE_COLS` panels of `pairs x TILE_COLS` words: bf16 of `W[2p][j]` in the low
     /// half, of `W[2p + 1][j]` in the high (see [`Bf16Linear::word`]).
@@ -211,8 +211,8 @@ unsafe fn round_row_avx512(src: &[f32], dst: &mut [u16]) {
     }
 }
 
-/// One tile by `vdpbf16ps`: columns `j..j + tile_cols` of the strip's `rows` (<= [`TILE_ROWS`])
-/// rows. `a` is the strip's rounded input, [`TILE_ROWS`] rows of `2 * pairs` bf16.
+/// One tile by `vdpbf16ps`: columns `j..j + tile_cols` of the strip's `rows` (<= `TILE_ROWS`)
+/// rows. `a` is the strip's rounded input, `TILE_ROWS` rows of `2 * pairs` bf16.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16")]
 unsafe fn tile_avx512(

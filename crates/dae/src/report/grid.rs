@@ -14,7 +14,7 @@ pub const SEPARATOR_VALUE: f32 = 0.8;
 
 /// Writes a grid PNG with one grid row per entry of `rows`, `k` images of `h`x`w` per row.
 ///
-/// Each entry of `rows` holds `k` images concatenated (`k * h * w` values in [0,1]); the training
+/// Each entry of `rows` holds `k` images concatenated (`k * h * w` values in \[0,1\]); the training
 /// code passes the rows clean, noisy, denoised. Each pixel becomes a `scale`x`scale` block
 /// (nearest neighbour); cells are separated by [`SEPARATOR`]-pixel lines of [`SEPARATOR_VALUE`],
 /// with none around the border. The PNG is `rows.len() * h * scale + (rows.len() - 1) * 2` pixels
