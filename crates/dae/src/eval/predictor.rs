@@ -65,7 +65,7 @@ impl Precision {
                 "--precision {self} is implemented for the mlp model only, not {model}"
             )));
         }
-        if device.clone().inner() != Device::flex() {
+        if !crate::kernels::is_cpu(device) {
             return Err(Error::Config(format!(
                 "--precision {self} runs on the CPU only; use --device cpu"
             )));
@@ -101,14 +101,6 @@ impl<'a> Predictor<'a> {
                 Ok(Predictor::Bf16(Bf16Mlp::new(mlp, Bf16Kernel::detect())?))
             }
             _ => Ok(Self::f32(model, device)),
-        }
-    }
-
-    /// The precision this predictor computes in.
-    pub fn precision(&self) -> Precision {
-        match self {
-            Predictor::F32 { .. } => Precision::F32,
-            Predictor::Bf16(_) => Precision::Bf16,
         }
     }
 
@@ -285,10 +277,10 @@ mod tests {
             .to_string();
         assert!(e.contains("mlp model only") && e.contains("conv"), "{e}");
         let p = Predictor::new(&conv, &device, Precision::F32).unwrap();
-        assert_eq!(p.precision(), Precision::F32);
+        assert!(matches!(p, Predictor::F32 { .. }));
         let mlp = ModelConfig::new(ModelKind::Mlp, 1, 28, 28).init(&device);
         let p = Predictor::new(&mlp, &device, Precision::Bf16).unwrap();
-        assert_eq!(p.precision(), Precision::Bf16);
+        assert!(matches!(p, Predictor::Bf16(_)));
         let images = vec![0.5f32; 3 * 784];
         assert_eq!(
             p.reconstruct(&images, SampleShape::new(1, 28, 28)).len(),

@@ -320,7 +320,12 @@ pub const BURN_KERNELS_ENV: &str = "DAE_BURN_KERNELS";
 pub fn has_custom_kernels(device: &Device) -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let off = *OFF.get_or_init(|| std::env::var_os(BURN_KERNELS_ENV).is_some_and(|v| v == "1"));
-    !off && device.clone().inner() == Device::flex()
+    !off && is_cpu(device)
+}
+
+/// Whether `device` is the CPU (Burn's `flex`, with or without autodiff).
+pub fn is_cpu(device: &Device) -> bool {
+    device.clone().inner() == Device::flex()
 }
 
 /// `layer.forward(relu(x))` for `x` of shape `[batch, channels, height, width]`, through the fused
