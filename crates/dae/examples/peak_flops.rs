@@ -68,28 +68,24 @@ fn time_layer(kernel: Bf16Kernel, rows: usize, d_in: usize, d_out: usize, act: A
 
 #[cfg(target_arch = "x86_64")]
 fn peaks() {
-    let iterations = 50_000_000;
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    const ITERATIONS: usize = 50_000_000;
+    // Times `run` (ITERATIONS rounds of ACCUMULATORS instructions of `flop_per_instruction`).
+    let report = |name: &str, flop_per_instruction: usize, run: &dyn Fn(usize) -> f32| {
         let timer = Instant::now();
+        let sink = run(ITERATIONS);
+        let flop = (ITERATIONS * ACCUMULATORS * flop_per_instruction) as f64;
+        let rate = flop / timer.elapsed().as_secs_f64() / 1e9;
+        println!("{name:<22} {rate:6.1} GFLOP/s ({sink})");
+    };
+    if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: AVX-512F is present (checked above).
-        let sink = unsafe { fma_loop(iterations) };
-        let seconds = timer.elapsed().as_secs_f64();
-        let flop = (iterations * ACCUMULATORS * 32) as f64;
-        println!(
-            "f32 FMA peak:        {:6.1} GFLOP/s ({sink})",
-            flop / seconds / 1e9
-        );
+        report("f32 FMA peak:", 32, &|n| unsafe { fma_loop(n) });
     }
     if Bf16Kernel::detect() == Bf16Kernel::Avx512 {
-        let timer = Instant::now();
         // SAFETY: AVX-512F and AVX-512 BF16 are present (`detect`).
-        let sink = unsafe { dot_bf16_loop(iterations) };
-        let seconds = timer.elapsed().as_secs_f64();
-        let flop = (iterations * ACCUMULATORS * 64) as f64;
-        println!(
-            "bf16 dot-product peak: {:6.1} GFLOP/s ({sink})",
-            flop / seconds / 1e9
-        );
+        report("bf16 dot-product peak:", 64, &|n| unsafe {
+            dot_bf16_loop(n)
+        });
     }
 }
 
