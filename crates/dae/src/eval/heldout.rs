@@ -28,6 +28,19 @@ pub fn evaluate(
     seed: u64,
     batch: usize,
 ) -> Result<HeldOut> {
+    evaluate_each(predictor, set, corruption, seed, batch, |_, _, _| {})
+}
+
+/// [`evaluate`], also handing every batch's (clean x, noisy x̃, denoised x̂) to `visit`, for
+/// measures beyond [`HeldOut`]'s (the failure-mode diagnostics) on the same draws.
+pub fn evaluate_each(
+    predictor: &Predictor,
+    set: &ImageSet,
+    corruption: &dyn Corruption,
+    seed: u64,
+    batch: usize,
+    mut visit: impl FnMut(&[f32], &[f32], &[f32]),
+) -> Result<HeldOut> {
     let shape = SampleShape::new(1, set.height, set.width);
     let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
     let mut denoised = MetricsAccumulator::new();
@@ -40,6 +53,7 @@ pub fn evaluate(
         let x_hat = predictor.reconstruct(&corrupted.noisy, shape);
         denoised.add_batch(clean, &x_hat, end - start, set.height, set.width)?;
         noisy.add_batch(clean, &corrupted.noisy, end - start, set.height, set.width)?;
+        visit(clean, &corrupted.noisy, &x_hat);
     }
     Ok(HeldOut {
         denoised: denoised.finish(),

@@ -10,12 +10,10 @@ use std::path::Path;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::diagnostics::{Diagnostics, DiagnosticsAccumulator, Warning};
-use super::heldout::HeldOut;
-use super::metrics::MetricsAccumulator;
+use super::heldout::{evaluate_each, HeldOut};
 use super::predictor::Predictor;
-use crate::corrupt::{corrupt_batch, Corruption, SampleShape};
+use crate::corrupt::Corruption;
 use crate::data::ImageSet;
-use crate::seed::{self, Purpose};
 use crate::train::checkpoint::write_atomic;
 use crate::{Error, Result};
 
@@ -49,25 +47,17 @@ pub fn evaluate_with_diagnostics(
     seed: u64,
     batch: usize,
 ) -> Result<(HeldOut, Diagnostics)> {
-    let shape = SampleShape::new(1, set.height, set.width);
-    let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
-    let mut denoised = MetricsAccumulator::new();
-    let mut noisy = MetricsAccumulator::new();
     let mut sums = DiagnosticsAccumulator::new();
-    let per = shape.len();
-    for start in (0..set.len()).step_by(batch.max(1)) {
-        let end = (start + batch).min(set.len());
-        let clean = &set.images[start * per..end * per];
-        let corrupted = corrupt_batch(corruption, clean, shape, &mut rng)?;
-        let x_hat = predictor.reconstruct(&corrupted.noisy, shape);
-        denoised.add_batch(clean, &x_hat, end - start, set.height, set.width)?;
-        noisy.add_batch(clean, &corrupted.noisy, end - start, set.height, set.width)?;
-        sums.add_batch(clean, &corrupted.noisy, &x_hat, set.height, set.width);
-    }
-    let held = HeldOut {
-        denoised: denoised.finish(),
-        noisy: noisy.finish(),
-    };
+    let held = evaluate_each(
+        predictor,
+        set,
+        corruption,
+        seed,
+        batch,
+        |clean: &[f32], noisy: &[f32], x_hat: &[f32]| {
+            sums.add_batch(clean, noisy, x_hat, set.height, set.width)
+        },
+    )?;
     let diagnostics = Diagnostics::new(&held.denoised, &held.noisy, &sums);
     Ok((held, diagnostics))
 }
