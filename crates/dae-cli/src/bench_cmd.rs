@@ -9,8 +9,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use dae::model::ModelKind;
-use dae::perf::{BenchConfig, BenchReport};
+use dae::device::DeviceSpec;
+use dae::tasks::image::bench::{BenchConfig, BenchReport};
+use dae::tasks::image::model::ModelKind;
 
 /// Which models to measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -47,13 +48,13 @@ pub struct BenchArgs {
     infer_batch: usize,
     /// Inference arithmetic: f32, or bf16 (MLP on the CPU only); training is always f32.
     #[arg(long, default_value = "f32")]
-    precision: dae::eval::Precision,
+    precision: dae::tasks::image::Precision,
     /// Seed of the training run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: DeviceSpec,
     /// One JSON object per measurement on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -72,7 +73,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         BenchModel::Mlp => vec![ModelKind::Mlp],
         BenchModel::All => vec![ModelKind::Conv, ModelKind::Mlp],
     };
-    let device = dae::model::device(&a.device)?;
+    let device = a.device.device()?;
     for &model in &models {
         if let Err(e) = a.precision.check(model, &device) {
             if a.model == BenchModel::All {
@@ -98,7 +99,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
 /// Measures one pair in this process.
 fn measure(a: &BenchArgs, model: ModelKind, threads: usize) -> anyhow::Result<BenchReport> {
     dae::perf::set_threads(threads)?;
-    let data = crate::load_data(&a.data)?;
+    let data = dae::tasks::image::data::load(a.data.as_deref())?;
     let scratch = std::env::temp_dir().join(format!(
         "dae-bench-{}-{model}-{threads}",
         std::process::id()
@@ -110,17 +111,21 @@ fn measure(a: &BenchArgs, model: ModelKind, threads: usize) -> anyhow::Result<Be
         infer_batch: a.infer_batch,
         infer_precision: a.precision,
         seed: a.seed,
-        device: a.device.clone(),
+        device: a.device,
         scratch,
     };
     eprintln!(
         "dae bench: {model}, {threads} thread(s), device {}, inference {}, data {}",
         a.device,
         a.precision,
-        crate::data_label(&a.data)
+        dae::tasks::image::data::describe(a.data.as_deref())
     );
-    crate::note_precision(a.precision);
-    Ok(dae::perf::run_bench(&config, &data, a.data.as_deref())?)
+    crate::print::note_precision(a.precision);
+    Ok(dae::tasks::image::bench::run_bench(
+        &config,
+        &data,
+        a.data.as_deref(),
+    )?)
 }
 
 /// Measures one pair in a fresh `dae bench` process.
@@ -137,7 +142,7 @@ fn measure_in_child(
         .args(["--infer-batch", &a.infer_batch.to_string()])
         .args(["--seed", &a.seed.to_string()])
         .args(["--precision", &a.precision.to_string()])
-        .args(["--device", &a.device]);
+        .args(["--device", &a.device.to_string()]);
     if let Some(d) = &a.data {
         cmd.arg("--data").arg(d);
     }

@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use dae::corrupt::NoiseSpec;
+use dae::device::DeviceSpec;
+use dae::tasks::image::{self, Precision};
+use dae::tasks::text::{self, TokenNoise};
+use dae::tasks::TaskKind;
+use serde_json::json;
 
 /// Arguments of `dae eval`.
 #[derive(Args, Debug)]
@@ -35,11 +41,11 @@ pub struct EvalArgs {
     batch_size: usize,
     /// Compute device (default: the run's).
     #[arg(long)]
-    device: Option<String>,
+    device: Option<DeviceSpec>,
     /// Inference arithmetic: f32, or bf16 (MLP on the CPU: weights and inputs rounded to
     /// bfloat16, sums in f32; about twice as fast on processors with AVX-512 BF16).
     #[arg(long, default_value = "f32")]
-    precision: dae::eval::Precision,
+    precision: Precision,
     /// One JSON object per noise spec on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -47,60 +53,45 @@ pub struct EvalArgs {
     threads: crate::threads::ThreadArgs,
 }
 
-/// Runs `dae eval`.
+/// Runs `dae eval` on an image or a text run.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
-    if dae::train::config::read_task(&a.run).ok() == Some(dae::train::config::Task::Mlm) {
-        anyhow::ensure!(
-            a.precision == dae::eval::Precision::F32,
-            "--precision {} is for image runs; text runs evaluate in f32",
-            a.precision
-        );
-        return crate::mlm_cmd::eval(crate::mlm_cmd::EvalOptions {
-            run: &a.run,
-            noise: &a.noise,
-            data: a.data.as_deref(),
-            limit: a.limit,
-            seed: a.seed,
-            batch_size: a.batch_size,
-            device: a.device.as_deref(),
-            json: a.json,
-        });
+    anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
+    anyhow::ensure!(a.limit != Some(0), "--limit must be at least 1");
+    match TaskKind::of_run(&a.run)? {
+        TaskKind::Image => eval_image(&a),
+        TaskKind::Mlm => eval_text(&a),
     }
-    let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
-    let predictor = crate::predictor(&loaded, a.precision)?;
-    let mut specs = a.noise.clone();
+}
+
+/// `dae eval` on an image run: PSNR, SSIM and the failure-mode diagnostics per noise.
+fn eval_image(a: &EvalArgs) -> anyhow::Result<()> {
+    let loaded = image::load_run(&a.run, a.device)?;
+    let predictor = crate::print::predictor(&loaded, a.precision)?;
+    // Every spec parses before any work, so a typo in the last one fails at once.
+    let mut specs = a
+        .noise
+        .iter()
+        .map(|s| dae::tasks::parse_image_noise(s))
+        .collect::<Result<Vec<NoiseSpec>, _>>()?;
     if let Some(name) = &a.suite {
         specs.extend(
-            dae::eval::robustness::suite(name)
-                .with_context(|| format!("unknown --suite `{name}`"))?,
+            image::robustness::suite(name).with_context(|| format!("unknown --suite `{name}`"))?,
         );
     }
     if specs.is_empty() {
         specs.push(loaded.config.noise.clone());
     }
-    // Parse every spec before any work, so a typo in the last one fails at once.
-    for s in &specs {
-        dae::corrupt::parse(s)?;
-    }
-    let data = if a.data.is_some() {
-        &a.data
-    } else {
-        &loaded.config.data
-    };
-    let splits = crate::load_data(data)?;
-    let mut test = splits.test;
+    let data = a.data.as_deref().or(loaded.config.run.data.as_deref());
+    let mut test = image::data::load(data)?.test;
     if let Some(n) = a.limit {
-        anyhow::ensure!(n > 0, "--limit must be at least 1");
         test = test.take(n);
     }
     loaded
         .config
         .model
         .accepts(test.height, test.width)
-        .with_context(|| format!("held-out data {}", crate::data_label(data)))?;
-    anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
-
+        .with_context(|| format!("held-out data {}", image::data::describe(data)))?;
     if !a.json {
         println!(
             "{:<32} {:>9} {:>9} {:>7} {:>11} {:>10} {:>8} {:>8} {:>6} {:>7}",
@@ -116,7 +107,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             "count"
         );
     }
-    let records = dae::eval::robustness::evaluate_specs(
+    let records = image::robustness::evaluate_specs(
         &predictor,
         &test,
         &specs,
@@ -153,15 +144,99 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
              learning, warn < {}); removed: fraction of the corruption undone; hf: \
              high-frequency energy of the output over the clean images' (over-smoothing, warn < \
              {})",
-            dae::eval::diagnostics::GAIN_MIN_DB,
-            dae::eval::diagnostics::INPUT_DISTANCE_RATIO_MIN,
-            dae::eval::diagnostics::HF_RATIO_MIN
+            image::diagnostics::GAIN_MIN_DB,
+            image::diagnostics::INPUT_DISTANCE_RATIO_MIN,
+            image::diagnostics::HF_RATIO_MIN
         );
     }
     if a.save {
-        let path = a.run.join(dae::train::experiment::EVAL_JSONL);
-        dae::eval::robustness::write_records(&path, &records)?;
+        let path = dae::run::RunDir::new(&a.run).eval_records();
+        image::robustness::write_records(&path, &records)?;
         eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `dae eval` on a text run: held-out masked-token accuracy, NLL, perplexity and the unigram
+/// baseline, per noise spec.
+fn eval_text(a: &EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        a.precision == Precision::F32,
+        "--precision {} is for image runs; text runs evaluate in f32",
+        a.precision
+    );
+    let loaded = text::load_mlm_run(&a.run, a.device)?;
+    let cfg = &loaded.config;
+    let mut specs = a
+        .noise
+        .iter()
+        .map(|s| TokenNoise::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if specs.is_empty() {
+        specs.push(cfg.noise.clone());
+    }
+    let (lines, label) = match &a.data {
+        Some(p) => (text::data::read_lines(p)?, p.display().to_string()),
+        None => (
+            text::data::load(cfg.run.data.as_deref())?.val,
+            format!(
+                "held-out split of {}",
+                text::data::describe(cfg.run.data.as_deref())
+            ),
+        ),
+    };
+    let mut seqs = text::data::eval_sequences(&loaded.tokenizer, &lines, cfg.model.max_len);
+    if let Some(n) = a.limit {
+        seqs = seqs.take(n);
+    }
+    for spec in &specs {
+        spec.get()
+            .check_len(seqs.seq_len)
+            .with_context(|| format!("evaluation text {label}"))?;
+    }
+    if !a.json {
+        println!(
+            "data: {label} ({} sequences of {} tokens)",
+            seqs.len(),
+            seqs.seq_len
+        );
+        println!(
+            "{:<40} {:>10} {:>9} {:>11} {:>9} {:>8}",
+            "noise", "masked acc", "NLL", "perplexity", "unigram", "masked"
+        );
+    }
+    for spec in &specs {
+        let setup = text::eval::MaskedEval {
+            corruption: spec.get(),
+            space: cfg.token_space(),
+            unigram_token: cfg.unigram_token,
+            seed: a.seed,
+            batch: a.batch_size,
+        };
+        let r = text::eval::evaluate_mlm(&loaded.model, &seqs, setup, &loaded.device)?;
+        if a.json {
+            let row = json!({
+                "noise": spec.as_str(),
+                "data": label,
+                "val_masked_accuracy": r.masked_accuracy,
+                "val_nll": r.nll,
+                "val_perplexity": r.perplexity,
+                "unigram_accuracy": r.unigram_accuracy,
+                "masked_tokens": r.masked_tokens,
+                "sequences": r.sequences,
+            });
+            println!("{row}");
+        } else {
+            println!(
+                "{:<40} {:>10.4} {:>9.4} {:>11.2} {:>9.4} {:>8}",
+                spec.as_str(),
+                r.masked_accuracy,
+                r.nll,
+                r.perplexity,
+                r.unigram_accuracy,
+                r.masked_tokens
+            );
+        }
     }
     Ok(())
 }

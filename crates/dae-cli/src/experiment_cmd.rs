@@ -1,16 +1,18 @@
-//! `dae experiment robustness`, and the diagnostics lines `dae train` prints.
+//! `dae experiment robustness`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use dae::eval::diagnostics::{GAIN_MIN_DB, HF_RATIO_MIN, INPUT_DISTANCE_RATIO_MIN};
-use dae::eval::robustness::EvalRecord;
-use dae::model::{ModelConfig, ModelKind};
-use dae::train::experiment::{ExperimentEvent, RobustnessPlan, RunAction};
-use dae::train::{TrainConfig, TrainEvent};
+use dae::corrupt::NoiseSpec;
+use dae::device::DeviceSpec;
+use dae::run::ExperimentDir;
+use dae::tasks::image::experiment::{ExperimentEvent, RobustnessPlan, RunAction};
+use dae::tasks::image::model::{ModelConfig, ModelKind};
+use dae::tasks::image::{self, ImageConfig};
+use dae::train::TrainEvent;
 
-use crate::train_cmd::ModelArg;
+use crate::args::ModelArg;
 
 /// Experiments: several runs and one comparison.
 #[derive(Subcommand, Debug)]
@@ -28,11 +30,11 @@ pub struct RobustnessArgs {
     out: PathBuf,
     /// Training corruption (repeat). Default: gaussian:sigma=0.3, gaussian:sigma=0.05..0.5,
     /// mask:keep=0.7, saltpepper:p=0.1, patch:size=7,ratio=0.5 and their mixture.
-    #[arg(long)]
-    train_noise: Vec<String>,
+    #[arg(long, value_parser = crate::args::image_noise)]
+    train_noise: Vec<NoiseSpec>,
     /// Test corruption (repeat). Default: the standard suite of `dae eval --suite standard`.
-    #[arg(long)]
-    test_noise: Vec<String>,
+    #[arg(long, value_parser = crate::args::image_noise)]
+    test_noise: Vec<NoiseSpec>,
     /// Epochs per run.
     #[arg(long, default_value_t = 3)]
     epochs: usize,
@@ -53,7 +55,7 @@ pub struct RobustnessArgs {
     seed: u64,
     /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: DeviceSpec,
 }
 
 /// Runs `dae experiment ...`.
@@ -64,29 +66,29 @@ pub fn run(command: ExperimentCommand) -> anyhow::Result<()> {
 }
 
 fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
-    let splits = crate::load_data(&a.data)?;
+    let splits = image::data::load(a.data.as_deref())?;
     let kind = ModelKind::from(a.model);
-    let mut base = TrainConfig::new(ModelConfig::new(
+    let mut base = ImageConfig::new(ModelConfig::new(
         kind,
         1,
         splits.train.height,
         splits.train.width,
     ));
-    base.epochs = a.epochs;
-    base.train_limit = a.train_limit;
-    base.val_limit = a.val_limit;
-    base.data = a.data.clone();
-    base.seed = a.seed;
-    base.device = a.device.clone();
+    base.run.epochs = a.epochs;
+    base.run.train_limit = a.train_limit;
+    base.run.val_limit = a.val_limit;
+    base.run.data = a.data.clone();
+    base.run.seed = a.seed;
+    base.run.device = a.device;
     let plan = RobustnessPlan {
         base,
         train_noise: if a.train_noise.is_empty() {
-            dae::train::experiment::default_train_noise()
+            image::experiment::default_train_noise()
         } else {
             a.train_noise.clone()
         },
         test_noise: if a.test_noise.is_empty() {
-            dae::eval::robustness::suite("standard").unwrap_or_default()
+            image::robustness::suite("standard").unwrap_or_default()
         } else {
             a.test_noise.clone()
         },
@@ -100,7 +102,7 @@ fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
         plan.test_noise.len(),
         kind,
         a.epochs,
-        crate::data_label(&a.data),
+        image::data::describe(a.data.as_deref()),
         a.out.display()
     );
     let mut observer = |event: ExperimentEvent| match event {
@@ -118,45 +120,21 @@ fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
             };
             eprintln!("[{index}/{total}] {noise}: {what} ({})", dir.display());
         }
-        ExperimentEvent::Train(TrainEvent::EpochEnd(m)) => eprintln!(
-            "  epoch {:>3}  train loss {:.5}  {:.1} s  val PSNR {:.2} dB (noisy {:.2})",
-            m.epoch, m.train_loss, m.train_seconds, m.val_psnr, m.noisy_psnr
-        ),
+        ExperimentEvent::Train(TrainEvent::EpochEnd(record)) => eprintln!("  {record}"),
         ExperimentEvent::Train(_) => {}
         ExperimentEvent::Evaluated(r) => eprintln!(
             "  test {:<28} PSNR {:>6.2} dB (noisy {:>6.2}, gain {:+.2})",
             r.noise, r.psnr, r.noisy_psnr, r.psnr_gain
         ),
     };
-    let matrix = dae::train::experiment::run_robustness(&plan, &a.out, &splits, &mut observer)
+    let matrix = image::experiment::run_robustness(&plan, &a.out, &splits, &mut observer)
         .with_context(|| format!("experiment in {}", a.out.display()))?;
     print!("{}", matrix.table());
+    let experiment = ExperimentDir::new(&a.out);
     eprintln!(
         "wrote {} and {}",
-        a.out.join(dae::train::experiment::MATRIX_JSON).display(),
-        a.out.join(dae::train::experiment::MATRIX_PNG).display()
+        experiment.matrix_json().display(),
+        experiment.matrix_png().display()
     );
     Ok(())
-}
-
-/// Prints the failure-mode diagnostics of a finished run (after `dae train`) and its warnings.
-pub fn print_diagnostics(r: &EvalRecord) {
-    eprintln!(
-        "diagnostics ({} held-out images, {}):\n  \
-         gain over the noisy input     {:+.2} dB  (warn below {GAIN_MIN_DB} dB)\n  \
-         to input : to clean distance  {:.2}      (0 = copies its input; warn below \
-         {INPUT_DISTANCE_RATIO_MIN}); corruption undone {:.2}\n  \
-         high-frequency energy         {:.2}      (output / clean; noisy input {:.2}; warn \
-         below {HF_RATIO_MIN})",
-        r.count,
-        r.noise,
-        r.psnr_gain,
-        r.input_distance_ratio,
-        r.noise_removed,
-        r.hf_ratio,
-        r.noisy_hf_ratio
-    );
-    for w in &r.warnings {
-        eprintln!("warning: {}", w.message);
-    }
 }

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use dae::data::tokenizer::{TokenizerKind, MASK_TEXT};
+use dae::device::DeviceSpec;
+use dae::tasks::text::tokenizer::MASK_TEXT;
 use serde_json::json;
 
 /// Arguments of `dae fill`.
@@ -18,7 +19,7 @@ pub struct FillArgs {
     top_k: usize,
     /// Compute device (default: the run's).
     #[arg(long)]
-    device: Option<String>,
+    device: Option<DeviceSpec>,
     /// One JSON object per mask on stdout instead of text.
     #[arg(long)]
     json: bool,
@@ -26,25 +27,16 @@ pub struct FillArgs {
 
 /// Runs `dae fill`.
 pub fn run(a: FillArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        a.text.contains(MASK_TEXT),
-        "the text has no {MASK_TEXT}: write {MASK_TEXT} where a token should be predicted, e.g. \
-         \"In the beginning God created the {MASK_TEXT}\""
-    );
-    anyhow::ensure!(a.top_k > 0, "--top-k must be at least 1");
-    let loaded = dae::train::mlm::load_mlm_run(&a.run, a.device.as_deref())?;
-    let tok = &loaded.tokenizer;
-    let max_len = loaded.config.model.max_len;
-    let masks = dae::eval::text::fill_masks(
+    let loaded = dae::tasks::load_text_run(&a.run, a.device)?;
+    let filled = dae::tasks::text::fill::fill(
         &loaded.model,
-        tok,
-        max_len,
+        &loaded.tokenizer,
+        loaded.config.model.max_len,
         &a.text,
         a.top_k,
         &loaded.device,
     )?;
-    let mut filled = a.text.clone();
-    for (k, m) in masks.iter().enumerate() {
+    for (k, m) in filled.masks.iter().enumerate() {
         if a.json {
             let preds: Vec<_> = m
                 .predictions
@@ -63,19 +55,9 @@ pub fn run(a: FillArgs) -> anyhow::Result<()> {
                 .collect();
             println!("{MASK_TEXT} {}: {}", k + 1, preds.join("  "));
         }
-        let best = m.predictions.first().map_or("", |(t, _)| t.as_str());
-        // BPE tokens carry their leading space, which encode_with_masks took from the text.
-        let at = filled.find(MASK_TEXT).unwrap_or(filled.len());
-        let bpe = tok.kind == TokenizerKind::Bpe;
-        let start = if bpe && best.starts_with(' ') && filled[..at].ends_with(' ') {
-            at - 1
-        } else {
-            at
-        };
-        filled.replace_range(start..(at + MASK_TEXT.len()).min(filled.len()), best);
     }
     if !a.json {
-        println!("top-1: {filled}");
+        println!("top-1: {}", filled.text);
     }
     Ok(())
 }

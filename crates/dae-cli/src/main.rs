@@ -2,18 +2,19 @@
 //!
 //! This binary parses arguments and prints; all the work is in the `dae` library.
 
+mod args;
 mod bench_cmd;
 mod denoise_cmd;
 mod eval_cmd;
 mod experiment_cmd;
 mod fill_cmd;
-mod mlm_cmd;
+mod print;
 mod probe_cmd;
+mod progress;
 mod report_cmd;
 mod threads;
 mod train_cmd;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -48,45 +49,6 @@ enum Command {
     Experiment(experiment_cmd::ExperimentCommand),
     /// Write a self-contained report.html for a run directory.
     Report(report_cmd::ReportArgs),
-}
-
-/// Where a data directory comes from, for messages.
-fn data_label(data: &Option<PathBuf>) -> String {
-    match data {
-        Some(p) => p.display().to_string(),
-        None => "embedded Fashion-MNIST 10k test split (8k train / 2k held-out)".into(),
-    }
-}
-
-/// Loads `--data DIR` or the embedded default.
-fn load_data(data: &Option<PathBuf>) -> anyhow::Result<dae::data::Splits> {
-    use anyhow::Context;
-    match data {
-        Some(dir) => dae::data::load_dir(dir).with_context(|| "cannot load --data".to_string()),
-        None => dae::data::load_default().context("cannot load the embedded data set"),
-    }
-}
-
-/// The inference path of `--precision` for a loaded run; says so on stderr when bf16 has no fast
-/// kernel on this processor.
-fn predictor(
-    loaded: &dae::train::LoadedRun,
-    precision: dae::eval::Precision,
-) -> anyhow::Result<dae::eval::Predictor<'_>> {
-    let predictor = dae::eval::Predictor::new(&loaded.model, &loaded.device, precision)?;
-    note_precision(precision);
-    Ok(predictor)
-}
-
-/// Prints a note when `precision` is bf16 but the processor lacks AVX-512 BF16.
-fn note_precision(precision: dae::eval::Precision) {
-    use dae::kernels::bf16::Bf16Kernel;
-    if precision == dae::eval::Precision::Bf16 && Bf16Kernel::detect() == Bf16Kernel::Portable {
-        eprintln!(
-            "note: this processor lacks AVX-512 BF16; --precision bf16 runs a portable loop, \
-             slower than f32"
-        );
-    }
 }
 
 /// Makes glibc keep freed memory for reuse instead of handing it back to the OS. Every training

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use dae::eval::probe::{self, ProbeConfig, ProbeScores};
+use dae::tasks::image::probe::{self, ProbeConfig, ProbeScores};
 use serde_json::json;
 
 /// Arguments of `dae probe`.
@@ -44,7 +44,7 @@ pub struct ProbeArgs {
     batch_size: usize,
     /// Compute device (default: the run's).
     #[arg(long)]
-    device: Option<String>,
+    device: Option<dae::device::DeviceSpec>,
     /// One JSON object per row on stdout instead of a table.
     #[arg(long)]
     json: bool,
@@ -52,7 +52,7 @@ pub struct ProbeArgs {
 
 /// Runs `dae probe`: prints the table and writes `probe.json` and `latent_map.png` into the run.
 pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
-    let loaded = dae::train::load_run(&a.run, a.device.as_deref())?;
+    let loaded = dae::tasks::load_image_run(&a.run, a.device)?;
     let config = ProbeConfig {
         knn_k: a.knn_k,
         seed: a.seed,
@@ -70,14 +70,10 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(dae::corrupt::parse)
         .transpose()?;
-    let data = if a.data.is_some() {
-        &a.data
-    } else {
-        &loaded.config.data
-    };
-    let splits = crate::load_data(data)?;
-    let source = crate::data_label(data);
-    let train = match a.train_limit.or(loaded.config.train_limit) {
+    let data = a.data.as_deref().or(loaded.config.run.data.as_deref());
+    let splits = dae::tasks::image::data::load(data)?;
+    let source = dae::tasks::image::data::describe(data);
+    let train = match a.train_limit.or(loaded.config.run.train_limit) {
         Some(n) => splits.train.take(n),
         None => splits.train,
     };
@@ -95,7 +91,7 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
 
     eprintln!(
         "dae probe: {} model, {} train / {} held-out images of {}x{} ({source})",
-        loaded.config.model.kind,
+        loaded.config.model.kind(),
         train.len(),
         test.len(),
         train.height,
@@ -175,7 +171,7 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
         anyhow::Ok((row, t.elapsed().as_secs_f64()))
     };
 
-    let encoder_name = format!("dae encoder ({})", loaded.config.model.kind);
+    let encoder_name = format!("dae encoder ({})", loaded.config.model.kind());
     let (row, s) = probe_row(&encoder_name, &train_codes, &test_codes, code_dim)?;
     emit(row, s);
     if let (Some(spec), Some(c)) = (&a.encode_noise, &encode_noise) {
@@ -219,8 +215,8 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
     let report = json!({
         "run": a.run,
         "data": source,
-        "model": loaded.config.model.kind.to_string(),
-        "train_noise": loaded.config.noise,
+        "model": loaded.config.model.kind().to_string(),
+        "train_noise": loaded.config.noise.as_str(),
         "masked_loss": loaded.config.masked_loss,
         "train_count": train.len(),
         "test_count": test.len(),
@@ -229,22 +225,20 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
         "rows": rows,
     });
     let probe_json = a.run.join("probe.json");
-    dae::train::checkpoint::write_atomic(
+    dae::fsio::write_atomic(
         &probe_json,
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     let map = a.run.join("latent_map.png");
     let title = format!(
         "{} codes ({code_dim}-d) of {} held-out images, PCA",
-        loaded.config.model.kind,
+        loaded.config.model.kind(),
         test.len()
     );
     // Fashion-MNIST's class names where the data is (or is named) Fashion-MNIST; numbers else.
-    let fashion = data
-        .as_ref()
-        .is_none_or(|p| p.to_string_lossy().to_lowercase().contains("fashion"));
+    let fashion = data.is_none_or(|p| p.to_string_lossy().to_lowercase().contains("fashion"));
     let names: &[&str] = if fashion {
-        &dae::data::FASHION_MNIST_CLASSES
+        &dae::tasks::image::data::FASHION_MNIST_CLASSES
     } else {
         &[]
     };

@@ -17,7 +17,7 @@ pub struct ReportArgs {
 
 /// Runs `dae report`: writes RUN/report.html and prints its path.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
-    let path = dae::report::html::write_report(&a.run, a.matrix.as_deref())?;
+    let path = dae::tasks::image::report::write_report(&a.run, a.matrix.as_deref())?;
     println!("{}", path.display());
     Ok(())
 }

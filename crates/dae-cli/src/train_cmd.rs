@@ -1,31 +1,22 @@
-//! `dae train`.
+//! `dae train`: flags to a task's config, then the library's training loop with a progress bar.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use dae::model::{ModelConfig, ModelKind};
-use dae::train::{Loss, RunDir, Start, TrainConfig, TrainEvent};
-use indicatif::{ProgressBar, ProgressStyle};
+use dae::device::DeviceSpec;
+use dae::run::RunDir;
+use dae::tasks::image::model::{ModelConfig, ModelKind, ModelOptions};
+use dae::tasks::image::{self, ImageConfig, Loss};
+use dae::tasks::text::data::TextSplits;
+use dae::tasks::text::model::Positions;
+use dae::tasks::text::tokenizer::TokenizerKind;
+use dae::tasks::text::{self, MlmConfig, TokenNoise};
+use dae::tasks::TaskKind;
+use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
-/// Model architectures on the command line.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ModelArg {
-    /// The document's ConvDenoisingAutoencoder.
-    Conv,
-    /// The document's Autoencoder(input_dim, latent_dim=64).
-    Mlp,
-    /// A small U-Net: skip connections by concatenation, sigmoid output.
-    Unet,
-    /// A DnCNN-like residual network: predicts the noise and subtracts it.
-    Dncnn,
-}
-
-/// Parses `--loss` with the library's one loss grammar.
-fn parse_loss(spec: &str) -> Result<Loss, String> {
-    Loss::parse(spec).map_err(|e| e.to_string())
-}
+use crate::args::ModelArg;
+use crate::progress::Progress;
 
 /// What to learn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -36,226 +27,298 @@ pub enum TaskArg {
     Mlm,
 }
 
+/// Tokenizers on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TokenizerArg {
+    /// One token per character.
+    Char,
+    /// Byte-pair-encoding subwords learned from the training text.
+    Bpe,
+}
+
+/// Position encodings on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PositionsArg {
+    /// A learned embedding per position.
+    Learned,
+    /// Fixed sinusoids.
+    Sinusoidal,
+}
+
 /// Arguments of `dae train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Task: image denoising, or masked language modeling on text (`mlm`; see the flags below).
     #[arg(long, value_enum, default_value = "image")]
-    pub(crate) task: TaskArg,
-    #[command(flatten)]
-    pub(crate) mlm: crate::mlm_cmd::MlmArgs,
-    /// Architecture.
-    #[arg(long, value_enum, default_value = "conv")]
-    pub(crate) model: ModelArg,
+    task: TaskArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
     /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
     /// directory; default: the embedded King James Bible.
     #[arg(long)]
-    pub(crate) data: Option<PathBuf>,
-    /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp).
+    data: Option<PathBuf>,
+    /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp;
+    /// mlm: `tokens:rate=0.15,mask=0.8,random=0.1`).
     #[arg(long)]
-    pub(crate) noise: Option<String>,
+    noise: Option<String>,
     /// Passes over the training set (with --resume: the new total).
     #[arg(long)]
-    pub(crate) epochs: Option<usize>,
+    epochs: Option<usize>,
     /// Images per step (default: 64 for conv, 128 for mlp, as in the document; mlm: 32 sequences).
     #[arg(long)]
-    pub(crate) batch_size: Option<usize>,
+    batch_size: Option<usize>,
     /// AdamW learning rate [default: 0.001, mlm 0.002; with --resume: the run's, unless given].
     #[arg(long)]
-    pub(crate) lr: Option<f64>,
+    lr: Option<f64>,
     /// Learning-rate schedule: constant (the document's) or cosine (decays to 0 over the run)
     /// [default: constant; with --resume: the run's, unless given].
     #[arg(long)]
-    pub(crate) lr_schedule: Option<dae::train::config::LrSchedule>,
+    lr_schedule: Option<LrSchedule>,
     /// AdamW weight decay (PyTorch's default).
     #[arg(long, default_value_t = 0.01)]
-    pub(crate) weight_decay: f64,
+    weight_decay: f64,
     /// Seed of every random draw.
     #[arg(long, default_value_t = 0)]
-    pub(crate) seed: u64,
+    seed: u64,
     /// Use only the first N training images.
     #[arg(long)]
-    pub(crate) train_limit: Option<usize>,
+    train_limit: Option<usize>,
     /// Use only the first N held-out images for per-epoch validation.
     #[arg(long)]
-    pub(crate) val_limit: Option<usize>,
-    /// MLP hidden widths, comma-separated, outermost first.
-    #[arg(long, value_delimiter = ',', default_value = "256")]
-    pub(crate) hidden: Vec<usize>,
-    /// MLP code width.
-    #[arg(long, default_value_t = 64)]
-    pub(crate) latent_dim: usize,
-    /// Dropout inside encoder and decoder (mlp, conv).
-    #[arg(long, default_value_t = 0.0)]
-    pub(crate) dropout: f64,
+    val_limit: Option<usize>,
+    /// Dropout inside encoder and decoder (mlp, conv, mlm) [default: 0].
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceSpec,
+    /// Run directory to create (default: runs/<model>-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long, conflicts_with = "out")]
+    resume: Option<PathBuf>,
+    #[command(flatten)]
+    image: ImageArgs,
+    #[command(flatten)]
+    mlm: MlmArgs,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
+}
+
+/// The flags of `dae train` that only image runs read.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Image denoising (--task image)")]
+struct ImageArgs {
+    /// Architecture.
+    #[arg(long, value_enum, default_value = "conv")]
+    model: ModelArg,
+    /// MLP hidden widths, comma-separated, outermost first [default: 256].
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
+    /// MLP code width [default: 64].
+    #[arg(long)]
+    latent_dim: Option<usize>,
     /// unet: channels at full resolution (default 32); dncnn: hidden channels (default 32).
     #[arg(long)]
-    pub(crate) width: Option<usize>,
+    width: Option<usize>,
     /// unet: number of 2x down-samplings (default 2); dncnn: convolution layers (default 8).
     #[arg(long)]
-    pub(crate) depth: Option<usize>,
+    depth: Option<usize>,
     /// unet: predict the noise and return x̃ − n̂ instead of a sigmoid image.
     #[arg(long)]
-    pub(crate) residual: bool,
+    residual: bool,
     /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
     /// such as `0.84*ssim+0.16*l1`.
-    #[arg(long, default_value = "mse", value_parser = parse_loss)]
-    pub(crate) loss: Loss,
+    #[arg(long, default_value = "mse")]
+    loss: Loss,
     /// Loss on the corrupted entries only (masked image modeling, e.g. with
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
-    pub(crate) masked_loss: bool,
-    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
-    #[arg(long, default_value = "cpu")]
-    pub(crate) device: String,
-    /// Run directory to create (default: runs/<model>-<unix time>).
-    #[arg(long)]
-    pub(crate) out: Option<PathBuf>,
-    /// Continue the run in this directory from its last checkpoint.
-    #[arg(long, conflicts_with = "out")]
-    pub(crate) resume: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) threads: crate::threads::ThreadArgs,
+    masked_loss: bool,
 }
 
-impl From<ModelArg> for ModelKind {
-    fn from(m: ModelArg) -> Self {
-        match m {
-            ModelArg::Conv => ModelKind::Conv,
-            ModelArg::Mlp => ModelKind::Mlp,
-            ModelArg::Unet => ModelKind::Unet,
-            ModelArg::Dncnn => ModelKind::Dncnn,
+/// The flags of `dae train` that only `--task mlm` reads.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Masked language modeling (--task mlm)")]
+struct MlmArgs {
+    /// Tokenizer, fitted on the training text and saved as vocab.json.
+    #[arg(long, value_enum, default_value = "bpe")]
+    tokenizer: TokenizerArg,
+    /// BPE vocabulary size, special tokens included.
+    #[arg(long, default_value_t = 1000)]
+    vocab_size: usize,
+    /// Tokens per training sequence (also the longest text `dae fill` takes).
+    #[arg(long, default_value_t = 64)]
+    seq_len: usize,
+    /// Transformer width.
+    #[arg(long, default_value_t = 128)]
+    d_model: usize,
+    /// Transformer encoder layers.
+    #[arg(long, default_value_t = 2)]
+    layers: usize,
+    /// Attention heads (must divide --d-model).
+    #[arg(long, default_value_t = 4)]
+    heads: usize,
+    /// Feed-forward width.
+    #[arg(long, default_value_t = 512)]
+    d_ff: usize,
+    /// Position encoding.
+    #[arg(long, value_enum, default_value = "sinusoidal")]
+    positions: PositionsArg,
+}
+
+impl TrainArgs {
+    /// The shared settings: the task's defaults with the flags given.
+    fn settings(&self, defaults: RunSettings) -> RunSettings {
+        let mut s = defaults;
+        s.epochs = self.epochs.unwrap_or(s.epochs);
+        s.batch_size = self.batch_size.unwrap_or(s.batch_size);
+        s.lr = self.lr.unwrap_or(s.lr);
+        s.lr_schedule = self.lr_schedule.unwrap_or(s.lr_schedule);
+        s.adamw.weight_decay = self.weight_decay;
+        s.seed = self.seed;
+        s.train_limit = self.train_limit;
+        s.val_limit = self.val_limit;
+        s.data = self.data.clone();
+        s.device = self.device;
+        s
+    }
+
+    /// What a resumed run may change.
+    fn overrides(&self) -> ResumeOverrides {
+        ResumeOverrides {
+            epochs: self.epochs,
+            lr: self.lr,
+            lr_schedule: self.lr_schedule,
         }
     }
-}
 
-fn fresh_config(a: &TrainArgs, splits: &dae::data::Splits) -> TrainConfig {
-    let kind = ModelKind::from(a.model);
-    let mut model = ModelConfig::new(kind, 1, splits.train.height, splits.train.width);
-    model.hidden = a.hidden.clone();
-    model.latent_dim = a.latent_dim;
-    model.dropout = a.dropout;
-    if let Some(w) = a.width {
-        model.features = w;
+    /// The run directory of a fresh run: `--out`, or `runs/<name>-<unix time>`.
+    fn out(&self, name: &str) -> RunDir {
+        RunDir::new(self.out.clone().unwrap_or_else(|| {
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            PathBuf::from(format!("runs/{name}-{secs}"))
+        }))
     }
-    if let Some(d) = a.depth {
-        model.depth = d;
+
+    /// An image run's config from the flags, for images of `height x width`.
+    fn image_config(&self, (height, width): (usize, usize)) -> anyhow::Result<ImageConfig> {
+        let i = &self.image;
+        let options = ModelOptions {
+            hidden: i.hidden.clone(),
+            latent_dim: i.latent_dim,
+            dropout: self.dropout,
+            width: i.width,
+            depth: i.depth,
+            residual: i.residual,
+        };
+        let kind = ModelKind::from(i.model);
+        let mut config = ImageConfig::new(ModelConfig::with_options(
+            kind,
+            (1, height, width),
+            &options,
+        )?);
+        if let Some(spec) = &self.noise {
+            config.noise = dae::tasks::parse_image_noise(spec)?;
+        }
+        config.loss = i.loss.clone();
+        config.masked_loss = i.masked_loss;
+        config.run = self.settings(config.run);
+        Ok(config)
     }
-    model.residual = a.residual;
-    let mut c = TrainConfig::new(model);
-    if let Some(n) = &a.noise {
-        c.noise = n.clone();
+
+    /// A text run's config from the flags.
+    fn mlm_config(&self) -> anyhow::Result<MlmConfig> {
+        let m = &self.mlm;
+        let mut config = MlmConfig {
+            tokenizer: match m.tokenizer {
+                TokenizerArg::Char => TokenizerKind::Char,
+                TokenizerArg::Bpe => TokenizerKind::Bpe,
+            },
+            vocab_size: m.vocab_size,
+            ..MlmConfig::default()
+        };
+        let model = &mut config.model;
+        model.max_len = m.seq_len;
+        model.d_model = m.d_model;
+        model.n_layers = m.layers;
+        model.n_heads = m.heads;
+        model.d_ff = m.d_ff;
+        model.dropout = self.dropout.unwrap_or(model.dropout);
+        model.positions = match m.positions {
+            PositionsArg::Learned => Positions::Learned,
+            PositionsArg::Sinusoidal => Positions::Sinusoidal,
+        };
+        if let Some(spec) = &self.noise {
+            config.noise = TokenNoise::parse(spec)?;
+        }
+        config.run = self.settings(config.run);
+        config.check()?;
+        Ok(config)
     }
-    if let Some(e) = a.epochs {
-        c.epochs = e;
-    }
-    if let Some(b) = a.batch_size {
-        c.batch_size = b;
-    }
-    if let Some(lr) = a.lr {
-        c.lr = lr;
-    }
-    if let Some(s) = a.lr_schedule {
-        c.lr_schedule = s;
-    }
-    c.adamw.weight_decay = a.weight_decay;
-    c.seed = a.seed;
-    c.train_limit = a.train_limit;
-    c.val_limit = a.val_limit;
-    c.loss = a.loss.clone();
-    c.masked_loss = a.masked_loss;
-    c.data = a.data.clone();
-    c.device = a.device.clone();
-    c
 }
 
 /// Runs `dae train`.
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
-    let resumes_text = a
-        .resume
-        .as_deref()
-        .and_then(|d| dae::train::config::read_task(d).ok())
-        == Some(dae::train::config::Task::Mlm);
-    if (a.task == TaskArg::Mlm && a.resume.is_none()) || resumes_text {
-        return crate::mlm_cmd::train(&a);
-    }
-    let (config, run_dir, start, splits) = if let Some(dir) = &a.resume {
-        let path = dir.join("config.json");
-        let text = std::fs::read(&path).with_context(|| {
-            format!(
-                "{}: not a dae run directory (cannot read config.json)",
-                dir.display()
-            )
-        })?;
-        let mut c: TrainConfig = serde_json::from_slice(&text)
-            .with_context(|| format!("{}: not a dae run config", path.display()))?;
-        if let Some(e) = a.epochs {
-            c.epochs = e;
-        }
-        if let Some(lr) = a.lr {
-            c.lr = lr;
-        }
-        if let Some(s) = a.lr_schedule {
-            c.lr_schedule = s;
-        }
-        let splits = crate::load_data(&c.data)?;
-        (c, RunDir::new(dir), Start::Resume, splits)
-    } else {
-        let splits = crate::load_data(&a.data)?;
-        let c = fresh_config(&a, &splits);
-        let out = a.out.clone().unwrap_or_else(|| {
-            let secs = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            PathBuf::from(format!("runs/{}-{secs}", c.model.kind))
-        });
-        (c, RunDir::new(out), Start::Fresh, splits)
+    let (task, start) = match &a.resume {
+        Some(dir) => (TaskKind::of_run(dir)?, Start::Resume),
+        None if a.task == TaskArg::Mlm => (TaskKind::Mlm, Start::Fresh),
+        None => (TaskKind::Image, Start::Fresh),
     };
-    config.check()?;
-    if splits.train.height != config.model.height || splits.train.width != config.model.width {
-        bail!(
-            "the data are {}x{} images but the run's model was built for {}x{}",
-            splits.train.height,
-            splits.train.width,
-            config.model.height,
-            config.model.width
-        );
+    match task {
+        TaskKind::Image => train_image(&a, start),
+        TaskKind::Mlm => train_text(&a, start),
     }
-    let n_train = config
-        .train_limit
-        .map_or(splits.train.len(), |n| n.min(splits.train.len()));
+}
+
+fn train_image(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
+    let (config, run, data) = match &a.resume {
+        Some(dir) => {
+            let (config, data) = image::task::prepare_resume(dir, &a.overrides())?;
+            (config, RunDir::new(dir), data)
+        }
+        None => {
+            let data = image::data::load(a.data.as_deref())?;
+            let config = a.image_config((data.train.height, data.train.width))?;
+            config.check()?;
+            let run = a.out(&config.model.kind().to_string());
+            (config, run, data)
+        }
+    };
+    let s = &config.run;
+    let n = |limit: Option<usize>, len: usize| limit.map_or(len, |n| n.min(len));
     eprintln!(
-        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
-        config.model.kind,
+        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  \
+         data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
+        config.model.kind(),
         config.loss,
         config.noise,
-        config.epochs,
-        config.batch_size,
-        config.lr,
-        config.lr_schedule,
-        config.seed,
-        crate::data_label(&config.data),
-        n_train,
-        config.val_limit.map_or(splits.test.len(), |n| n.min(splits.test.len())),
-        splits.train.height,
-        splits.train.width,
-        run_dir.root.display()
+        s.epochs,
+        s.batch_size,
+        s.lr,
+        s.lr_schedule,
+        s.seed,
+        image::data::describe(s.data.as_deref()),
+        n(s.train_limit, data.train.len()),
+        n(s.val_limit, data.test.len()),
+        data.train.height,
+        data.train.width,
+        run.root.display()
     );
-
     let mut progress = Progress::default();
-    let mut observer = |event: TrainEvent| progress.event(event);
-    let result = dae::train::train(&config, &run_dir, start, &splits, &mut observer);
+    let result = image::train(&config, &run, start, &data, &mut |e| progress.event(e));
     progress.abandon();
     result?;
-    let d = dae::train::experiment::final_diagnostics(&config, &run_dir, &splits)?;
-    crate::experiment_cmd::print_diagnostics(&d);
+    let record = image::experiment::final_diagnostics(&run, &data)?;
+    crate::print::diagnostics(&record);
     eprintln!(
         "done: {} (config.json, metrics.jsonl, model.bpk, {}grid.png, diagnostics.json)",
-        run_dir.root.display(),
-        if run_dir.torch_model().exists() {
+        run.root.display(),
+        if run.torch_model().exists() {
             "model.safetensors, "
         } else {
             ""
@@ -264,79 +327,48 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The progress bar and per-epoch lines of `dae train`, for both tasks.
-#[derive(Default)]
-pub struct Progress {
-    bar: Option<ProgressBar>,
-}
-
-impl Progress {
-    /// Shows one training event.
-    pub fn event(&mut self, event: TrainEvent) {
-        match event {
-            TrainEvent::EpochStart {
-                epoch,
-                epochs,
-                batches,
-            } => {
-                let b = ProgressBar::new(batches as u64);
-                b.set_style(
-                        ProgressStyle::with_template(
-                            "epoch {prefix} [{bar:30}] {pos}/{len} steps {elapsed_precise} eta {eta} loss {msg}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                    );
-                b.set_prefix(format!("{epoch}/{epochs}"));
-                self.bar = Some(b);
-            }
-            TrainEvent::Batch { loss } => {
-                if let Some(b) = &self.bar {
-                    b.inc(1);
-                    b.set_message(format!("{loss:.5}"));
-                }
-            }
-            TrainEvent::EpochEnd(m) => {
-                if let Some(b) = self.bar.take() {
-                    b.finish_and_clear();
-                }
-                eprintln!(
-                        "epoch {:>3}  train loss {:.5}  {:.1} s ({:.0} img/s)  val MSE {:.5}  PSNR {:.2} dB (noisy {:.2}, gain {:+.2})  SSIM {:.3} (noisy {:.3})",
-                        m.epoch,
-                        m.train_loss,
-                        m.train_seconds,
-                        m.images_per_second,
-                        m.val_mse,
-                        m.val_psnr,
-                        m.noisy_psnr,
-                        m.val_psnr - m.noisy_psnr,
-                        m.val_ssim,
-                        m.noisy_ssim
-                    );
-            }
-            TrainEvent::MlmEpochEnd(m) => {
-                if let Some(b) = self.bar.take() {
-                    b.finish_and_clear();
-                }
-                eprintln!(
-                    "epoch {:>3}  train loss {:.4}  {:.1} s ({:.0} tok/s)  val masked acc {:.4} (unigram {:.4})  NLL {:.4}  perplexity {:.2}",
-                    m.epoch,
-                    m.train_loss,
-                    m.train_seconds,
-                    m.tokens_per_second,
-                    m.val_masked_accuracy,
-                    m.unigram_accuracy,
-                    m.val_nll,
-                    m.val_perplexity
-                );
-            }
+fn train_text(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
+    let (config, run, data): (MlmConfig, RunDir, TextSplits) = match &a.resume {
+        Some(dir) => {
+            let (config, data) = text::task::prepare_resume(dir, &a.overrides())?;
+            (config, RunDir::new(dir), data)
         }
-    }
-
-    /// Leaves an unfinished bar on screen (the run stopped mid-epoch).
-    pub fn abandon(&mut self) {
-        if let Some(b) = self.bar.take() {
-            b.abandon();
+        None => {
+            let config = a.mlm_config()?;
+            let data = text::data::load(a.data.as_deref())?;
+            (config, a.out(text::TASK_NAME), data)
         }
-    }
+    };
+    let s = &config.run;
+    let m = &config.model;
+    eprintln!(
+        "dae train --task mlm: {} tokenizer, transformer {}x{} ({} heads, {} positions), seq {}, \
+         noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  data: {} ({} train / {} held-out \
+         lines)\n  run directory: {}",
+        config.tokenizer,
+        m.n_layers,
+        m.d_model,
+        m.n_heads,
+        m.positions,
+        m.max_len,
+        config.noise,
+        s.epochs,
+        s.batch_size,
+        s.lr,
+        s.lr_schedule,
+        s.seed,
+        text::data::describe(s.data.as_deref()),
+        data.train.len(),
+        data.val.len(),
+        run.root.display()
+    );
+    let mut progress = Progress::default();
+    let result = text::train_mlm(&config, &run, start, &data, &mut |e| progress.event(e));
+    progress.abandon();
+    result?;
+    eprintln!(
+        "done: {} (config.json, vocab.json, metrics.jsonl, model.bpk)",
+        run.root.display()
+    );
+    Ok(())
 }

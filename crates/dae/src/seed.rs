@@ -5,7 +5,9 @@
 
 use rand::SeedableRng;
 
-use crate::corrupt::Rng;
+/// The random generator every draw uses ([`rand_chacha::ChaCha8Rng`]): the same seed gives the
+/// same numbers on every platform.
+pub type Rng = rand_chacha::ChaCha8Rng;
 
 /// What a derived generator is for; part of its seed.
 #[derive(Clone, Copy, Debug)]

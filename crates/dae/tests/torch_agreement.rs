@@ -5,9 +5,9 @@ use std::path::Path;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use dae::model::torch::{export_torch, import_torch, TensorFile};
-use dae::model::{ModelConfig, ModelKind};
-use dae::train::{Loss, TrainConfig};
+use dae::tasks::image::model::torch::{export_torch, import_torch, TensorFile};
+use dae::tasks::image::model::{ModelConfig, ModelKind};
+use dae::tasks::image::{ImageConfig, Loss};
 
 const TOL: f32 = 1e-4;
 
@@ -39,7 +39,7 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 }
 
 /// Checks that every exported weight equals the fixture's `<prefix>.<name>`.
-fn assert_weights(model: &dae::model::Denoiser, f: &TensorFile, prefix: &str) {
+fn assert_weights(model: &dae::tasks::image::model::Denoiser, f: &TensorFile, prefix: &str) {
     let exported = export_torch(model);
     assert!(!exported.is_empty());
     for (name, shape, values) in exported {
@@ -80,7 +80,7 @@ fn check(kind: ModelKind, file: &str, steps: &[usize]) {
         f.get("loss").expect("loss").1,
     );
 
-    let mut optim = TrainConfig::new(config).optimizer();
+    let mut optim = ImageConfig::new(config).run.optimizer();
     let mut model = model;
     let mut loss = loss;
     for step in 1..=*steps.iter().max().expect("steps") {

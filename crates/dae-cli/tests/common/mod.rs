@@ -97,5 +97,6 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
 /// Writes a grayscale PNG of `h x w` with a simple pattern.
 pub fn write_png(path: &Path, h: usize, w: usize) {
     let pixels: Vec<f32> = (0..h * w).map(|i| (i % w) as f32 / w as f32).collect();
-    dae::data::image_folder::write_png_gray(path, &pixels, h, w).expect("png written");
+    dae::tasks::image::data::image_folder::write_png_gray(path, &pixels, h, w)
+        .expect("png written");
 }

@@ -15,7 +15,6 @@
 //! | [`Erase`] | `erase:frac=0.25` | one rectangle of ≈ frac of the area set to a value |
 //! | [`PatchMask`] | `patch:size=7,ratio=0.5` | round(ratio · n) of the K×K patches set to 0 |
 //! | [`Mixture`] | `a+b`, `0.7*a+0.3*b` | one component drawn per sample |
-//! | [`tokens::TokenMasking`] | `tokens:rate=0.15` | text: BERT masking of token ids ([`parse_tokens`]) |
 //!
 //! Every numeric parameter is a [`Strength`]: a value, or a range `lo..hi` drawn uniformly per
 //! sample (the document's "random noise strengths"). [`parse`] reads the spec strings; the grammar
@@ -39,17 +38,19 @@ mod mixture;
 mod parse;
 mod patch;
 mod salt_pepper;
-mod strength;
-pub mod tokens;
+mod spec;
+pub(crate) mod strength;
 
 pub use dropout::Dropout;
 pub use erase::{Erase, EraseFill};
 pub use gaussian::Gaussian;
 pub use masking::Masking;
 pub use mixture::Mixture;
-pub use parse::{known_names, known_token_names, parse, parse_tokens};
+pub use parse::{known_names, parse};
+pub(crate) use parse::{reason_of, split_components, Params};
 pub use patch::PatchMask;
 pub use salt_pepper::SaltPepper;
+pub use spec::{NoiseSpec, Spec, SpecKind};
 pub use strength::Strength;
 
 use crate::{Error, Result};
@@ -86,8 +87,7 @@ impl SampleShape {
     }
 }
 
-/// The random generator every corruption draws from (one seed drives everything).
-pub type Rng = rand_chacha::ChaCha8Rng;
+pub use crate::seed::Rng;
 
 /// A corruption process q(x̃|x).
 pub trait Corruption: std::fmt::Debug + Send + Sync {
@@ -193,7 +193,7 @@ fn check_lens(clean: &[f32], shape: SampleShape, noisy: &[f32], corrupted: &[boo
 }
 
 /// A `NoiseSpec` error about `spec` with `reason`.
-fn spec_error(spec: impl Into<String>, reason: impl Into<String>) -> Error {
+pub(crate) fn spec_error(spec: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::NoiseSpec {
         spec: spec.into(),
         reason: reason.into(),

@@ -8,7 +8,6 @@
 //!
 //! Whitespace around tokens is ignored; names and keys are case-insensitive.
 
-use super::tokens::{self, TokenCorruption};
 use super::{
     dropout, erase, gaussian, masking, patch, salt_pepper, spec_error, Corruption, Identity,
     Mixture, Strength,
@@ -40,55 +39,6 @@ const REGISTRY: &[Entry] = &[
     entry(&["patch"], patch::KEYS, patch::build),
 ];
 
-/// Builds a token corruption (text runs) from its parsed `key=value` list.
-type TokenBuilder = fn(&Params) -> std::result::Result<Box<dyn TokenCorruption>, String>;
-
-/// The registry of token corruptions (`--task mlm`): same grammar, different data.
-const TOKEN_REGISTRY: &[(&[&str], &[&str], TokenBuilder)] =
-    &[(&["tokens", "token"], tokens::KEYS, tokens::build)];
-
-/// The canonical names of the token corruptions [`parse_tokens`] accepts.
-pub fn known_token_names() -> Vec<&'static str> {
-    TOKEN_REGISTRY.iter().map(|e| e.0[0]).collect()
-}
-
-/// Parses the `--noise` spec of a text run (`--task mlm`), e.g. `tokens:rate=0.15` or
-/// `tokens:rate=0.15,mask=0.8,random=0.1`. Same grammar and error style as [`parse`]; one
-/// component (no mixtures). An image corruption gets an error saying it is one.
-pub fn parse_tokens(spec: &str) -> Result<Box<dyn TokenCorruption>> {
-    parse_tokens_inner(spec).map_err(|reason| spec_error(spec.trim(), reason))
-}
-
-fn parse_tokens_inner(spec: &str) -> std::result::Result<Box<dyn TokenCorruption>, String> {
-    let known = known_token_names().join(", ");
-    if spec.trim().is_empty() {
-        return Err(format!(
-            "empty spec; expected e.g. `tokens:rate=0.15` (known: {known})"
-        ));
-    }
-    if split_components(spec).len() > 1 {
-        return Err("token corruption takes one component, not a `+` mixture".to_string());
-    }
-    let (head, body) = match spec.split_once(':') {
-        Some((h, b)) => (h, Some(b)),
-        None => (spec, None),
-    };
-    if head.contains('*') {
-        return Err("token corruption takes no mixture weight (`w*`)".to_string());
-    }
-    let name = head.trim().to_ascii_lowercase();
-    let Some((names, keys, build)) = TOKEN_REGISTRY.iter().find(|e| e.0.contains(&name.as_str()))
-    else {
-        if REGISTRY.iter().any(|e| e.names.contains(&name.as_str())) {
-            return Err(format!(
-                "`{name}` is an image corruption; a text run (--task mlm) takes: {known}"
-            ));
-        }
-        return Err(format!("unknown noise `{name}`; known for text: {known}"));
-    };
-    build(&Params::parse(names[0], body, keys)?)
-}
-
 const fn entry(
     names: &'static [&'static str],
     keys: &'static [&'static str],
@@ -97,7 +47,7 @@ const fn entry(
     Entry { names, keys, build }
 }
 
-/// The canonical names of the processes [`parse`] accepts, in registry order.
+/// The canonical names of the sample corruptions [`parse`] accepts, in registry order.
 pub fn known_names() -> Vec<&'static str> {
     REGISTRY.iter().map(|e| e.names[0]).collect()
 }
@@ -152,7 +102,7 @@ fn parse_inner(spec: &str) -> std::result::Result<Box<dyn Corruption>, String> {
 }
 
 /// Splits at `+`, except the `+` of an exponent such as `1e+3`.
-fn split_components(spec: &str) -> Vec<&str> {
+pub(crate) fn split_components(spec: &str) -> Vec<&str> {
     let bytes = spec.as_bytes();
     let mut parts = Vec::new();
     let mut start = 0;
@@ -193,13 +143,6 @@ fn parse_component(text: &str) -> std::result::Result<(Option<f32>, Box<dyn Corr
         .iter()
         .find(|e| e.names.contains(&name.as_str()))
         .ok_or_else(|| {
-            if TOKEN_REGISTRY.iter().any(|e| e.0.contains(&name.as_str())) {
-                return format!(
-                    "`{name}` is token masking for text (--task mlm), not an image corruption; \
-                     known for images: {}",
-                    known_names().join(", ")
-                );
-            }
             format!(
                 "unknown noise `{name}`; known: {}",
                 known_names().join(", ")
@@ -216,7 +159,7 @@ pub(crate) struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
-    fn parse(
+    pub(crate) fn parse(
         name: &'static str,
         body: Option<&'a str>,
         keys: &[&str],

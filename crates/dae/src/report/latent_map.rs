@@ -11,7 +11,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::plot::{category_color, render_png, FONT};
-use crate::eval::pca::Pca;
+use crate::probe::pca::Pca;
 use crate::{Error, Result};
 
 /// Width and height of the map in pixels.

@@ -28,7 +28,7 @@ use image::{ExtendedColorType, ImageEncoder};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::train::checkpoint::write_atomic;
+use crate::fsio::write_atomic;
 use crate::{Error, Result};
 
 /// The font family name under which the embedded font is registered; pass it to plotters'

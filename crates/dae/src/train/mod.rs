@@ -1,16 +1,12 @@
-//! Training: losses, the loop, checkpoints and run directories.
+//! Training, for every task: the generic loop ([`fit`]), the [`Task`] trait each task implements,
+//! the settings every run shares, AdamW and the learning-rate schedule.
 
 pub mod adamw;
-mod batches;
-pub mod checkpoint;
-pub mod config;
-pub mod experiment;
-pub mod loss;
-pub mod mlm;
-pub mod ssim;
-pub mod trainer;
+mod ahead;
+mod fit;
+mod settings;
+mod task;
 
-pub use checkpoint::{load_run, LoadedRun, RunDir};
-pub use config::TrainConfig;
-pub use loss::Loss;
-pub use trainer::{train, EpochMetrics, Start, TrainEvent};
+pub use fit::fit;
+pub use settings::{LrSchedule, ResumeOverrides, RunSettings};
+pub use task::{EpochTotals, Start, Task, TrainEvent};

@@ -1,0 +1,54 @@
+//! The progress bar of an epoch and the line each finished epoch prints, for every task.
+
+use dae::train::TrainEvent;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Shows the training loop's events on stderr.
+#[derive(Default)]
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// Shows one training event.
+    pub fn event(&mut self, event: TrainEvent) {
+        match event {
+            TrainEvent::EpochStart {
+                epoch,
+                epochs,
+                batches,
+            } => {
+                let bar = ProgressBar::new(batches as u64);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "epoch {prefix} [{bar:30}] {pos}/{len} steps {elapsed_precise} eta {eta} \
+                         loss {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar.set_prefix(format!("{epoch}/{epochs}"));
+                self.bar = Some(bar);
+            }
+            TrainEvent::Batch { loss } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                    bar.set_message(format!("{loss:.5}"));
+                }
+            }
+            TrainEvent::EpochEnd(record) => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                eprintln!("{record}");
+            }
+        }
+    }
+
+    /// Leaves an unfinished bar on screen (the run stopped mid-epoch).
+    pub fn abandon(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.abandon();
+        }
+    }
+}

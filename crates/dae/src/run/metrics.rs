@@ -1,0 +1,52 @@
+//! `metrics.jsonl`: one JSON object per completed epoch, whatever the task records.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::RunDir;
+use crate::fsio::write_atomic;
+use crate::{Error, Result};
+
+/// One line of `metrics.jsonl`: a task's record of one epoch.
+pub trait EpochRecord:
+    Serialize + DeserializeOwned + Clone + std::fmt::Debug + std::fmt::Display + Send
+{
+    /// The epoch the record closes, 1-based.
+    fn epoch(&self) -> usize;
+}
+
+/// Reads the records of `run`'s `metrics.jsonl` as `R`, keeping those of epochs up to `done` (a
+/// run that died after its metrics line but before its checkpoint redoes that epoch). A missing
+/// file is an empty history.
+pub fn read_records<R: EpochRecord>(run: &RunDir, done: usize) -> Result<Vec<R>> {
+    let path = run.metrics();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let record: R = serde_json::from_str(line)
+            .map_err(|e| Error::format(&path, format!("line {}: {e}", i + 1)))?;
+        if record.epoch() <= done {
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `history` as `run`'s `metrics.jsonl`, one line per record, atomically.
+pub fn write_records<R: EpochRecord>(run: &RunDir, history: &[R]) -> Result<()> {
+    let mut text = String::new();
+    for record in history {
+        let line = serde_json::to_string(record).map_err(|e| Error::Config(e.to_string()))?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    write_atomic(&run.metrics(), text.as_bytes())
+}

@@ -1,0 +1,87 @@
+//! The configuration of an image denoising run, stored verbatim as the run directory's
+//! `config.json`.
+
+use serde::{Deserialize, Serialize};
+
+use super::loss::Loss;
+use super::model::{ModelConfig, ModelKind};
+use crate::corrupt::NoiseSpec;
+use crate::train::RunSettings;
+use crate::{Error, Result};
+
+/// Everything that determines an image run: same config and seed, same numbers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// The model to build.
+    pub model: ModelConfig,
+    /// The training corruption q(x̃|x).
+    pub noise: NoiseSpec,
+    /// The reconstruction loss.
+    #[serde(default)]
+    pub loss: Loss,
+    /// Compute the loss on the corrupted entries only (masked image modeling with `patch:` or
+    /// `mask:` noise) instead of on every entry.
+    #[serde(default)]
+    pub masked_loss: bool,
+    /// The settings every task shares: epochs, batch, optimizer, seed, limits, data, device.
+    #[serde(flatten)]
+    pub run: RunSettings,
+}
+
+impl ImageConfig {
+    /// The document's settings for `model`: AdamW with PyTorch's defaults, MSE, 10 epochs, batch
+    /// 64 with Gaussian σ = 0.3 for the conv model (and the other convolutional models: unet,
+    /// dncnn) and batch 128 with σ = 0.2 for the MLP.
+    pub fn new(model: ModelConfig) -> Self {
+        let conv = model.kind() != ModelKind::Mlp;
+        let noise = if conv {
+            "gaussian:sigma=0.3"
+        } else {
+            "gaussian:sigma=0.2"
+        };
+        Self {
+            model,
+            noise: NoiseSpec::parse(noise).expect("the default noise parses"),
+            loss: Loss::Mse,
+            masked_loss: false,
+            run: RunSettings::new(10, if conv { 64 } else { 128 }, 1e-3),
+        }
+    }
+
+    /// Validates every value that the types do not already guarantee.
+    pub fn check(&self) -> Result<()> {
+        self.model.check()?;
+        self.run.check()?;
+        if self.masked_loss && !self.loss.is_elementwise() {
+            return Err(Error::Config(format!(
+                "--masked-loss needs a per-entry loss (mse, l1 or their mixtures), not `{}`",
+                self.loss
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_of_earlier_runs_read_and_write_back_the_same_fields() {
+        let old = r#"{"model":{"kind":"conv","channels":1,"height":28,"width":28,
+            "latent_dim":64,"hidden":[256],"dropout":0.0,"features":0,"depth":0,
+            "residual":false},"noise":"gaussian:sigma=0.3","loss":"mse","masked_loss":false,
+            "epochs":2,"batch_size":64,"lr":0.001,"lr_schedule":"constant","weight_decay":0.01,
+            "beta_1":0.9,"beta_2":0.999,"epsilon":1e-8,"seed":0,"train_limit":256,
+            "val_limit":null,"data":null,"device":"cpu"}"#;
+        let c: ImageConfig = serde_json::from_str(old).unwrap();
+        c.check().unwrap();
+        assert_eq!((c.run.epochs, c.run.train_limit), (2, Some(256)));
+        let back = serde_json::to_value(&c).unwrap();
+        let old: serde_json::Value = serde_json::from_str(old).unwrap();
+        assert_eq!(back, old);
+        let bad = old.to_string().replace("sigma=0.3", "sigma=oops");
+        let e = serde_json::from_str::<ImageConfig>(&bad).unwrap_err();
+        assert!(e.to_string().contains("oops"), "{e}");
+    }
+}

@@ -1,0 +1,40 @@
+//! Image denoising: the document's denoising autoencoders on images.
+//!
+//! - [`data`]: IDX (MNIST-format) and PNG-folder readers and the embedded Fashion-MNIST split;
+//! - [`model`]: the document's MLP and convolutional autoencoders, a U-Net and a DnCNN; PyTorch
+//!   weight interchange;
+//! - [`loss`]: MSE, L1, SSIM and MS-SSIM losses and their mixtures;
+//! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
+//! - [`metrics`], [`heldout`], [`predictor`]: MSE / PSNR / SSIM, held-out evaluation, f32 and
+//!   bf16 inference;
+//! - [`diagnostics`], [`robustness`], [`experiment`]: failure-mode diagnostics, evaluation under
+//!   many corruptions, the train-noise x test-noise experiment;
+//! - [`probe`]: representation probes of the encoder's codes;
+//! - [`denoise`]: denoising images of any size (pad, denoise, crop);
+//! - [`report`]: the self-contained HTML report of a run;
+//! - [`bench`]: the throughput benchmark of `dae bench`.
+
+pub mod bench;
+pub mod config;
+pub mod data;
+pub mod denoise;
+pub mod diagnostics;
+pub mod experiment;
+pub mod grid;
+pub mod heatmap;
+pub mod heldout;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod predictor;
+pub mod probe;
+pub mod report;
+pub mod robustness;
+pub mod ssim;
+pub mod task;
+
+pub use config::ImageConfig;
+pub use loss::Loss;
+pub use metrics::{mse, psnr_from_mse, ssim, MetricsAccumulator, ReconstructionMetrics};
+pub use predictor::{Precision, Predictor};
+pub use task::{load_run, train, EpochMetrics, ImageTask, LoadedRun};

@@ -1,0 +1,163 @@
+//! The tasks, one folder each, and the registry that names them.
+//!
+//! Each task folder holds what is specific to its modality (data readers, corruptions of its
+//! kind, models, losses, evaluation) and implements [`crate::train::Task`]; a task folder
+//! imports the core (corrupt, run, train, probe, report, kernels) and never another task. This
+//! file is the only place that knows every task: a new task is one folder and one line in
+//! [`TaskKind`].
+
+pub mod image;
+pub mod text;
+
+use std::path::Path;
+
+use crate::run::RunDir;
+use crate::{Error, Result};
+
+/// Every task dae trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    /// Image denoising (`config.json` without a `task` field).
+    Image,
+    /// Masked language modeling on text (`"task": "mlm"`).
+    Mlm,
+}
+
+impl TaskKind {
+    /// Every task, in the order `--help` lists them.
+    pub const ALL: [TaskKind; 2] = [TaskKind::Image, TaskKind::Mlm];
+
+    /// The name in `--task` and in `config.json` (`None` for image runs, which never wrote one).
+    pub fn stored_name(self) -> Option<&'static str> {
+        match self {
+            TaskKind::Image => None,
+            TaskKind::Mlm => Some(text::TASK_NAME),
+        }
+    }
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        self.stored_name().unwrap_or("image")
+    }
+
+    /// What the task's model is, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TaskKind::Image => "an image denoiser",
+            TaskKind::Mlm => "a masked language model",
+        }
+    }
+
+    /// What a run of the task is, for messages.
+    fn run_noun(self) -> &'static str {
+        match self {
+            TaskKind::Image => "an image run",
+            TaskKind::Mlm => "a masked language model run (task mlm)",
+        }
+    }
+
+    /// The task of the run directory at `root`, from its `config.json`.
+    pub fn of_run(root: &Path) -> Result<TaskKind> {
+        let name = RunDir::new(root).task_name()?;
+        TaskKind::ALL
+            .into_iter()
+            .find(|t| t.stored_name() == name.as_deref())
+            .ok_or_else(|| Error::Checkpoint {
+                path: root.to_path_buf(),
+                reason: format!(
+                    "was written by an unknown task `{}`",
+                    name.unwrap_or_default()
+                ),
+            })
+    }
+
+    /// Errors unless the run at `root` is of this task; the message names both and says which
+    /// commands take the run.
+    pub fn expect_run(self, root: &Path) -> Result<()> {
+        let found = TaskKind::of_run(root)?;
+        if found == self {
+            return Ok(());
+        }
+        let commands = match found {
+            TaskKind::Image => "`dae eval`, `dae denoise`, `dae probe` or `dae report`",
+            TaskKind::Mlm => "`dae fill` or `dae eval`",
+        };
+        Err(Error::Checkpoint {
+            path: root.to_path_buf(),
+            reason: format!(
+                "is {}, not {} (train one with `dae train --task {}`); use {commands} on it",
+                found.run_noun(),
+                self.describe(),
+                self.name()
+            ),
+        })
+    }
+}
+
+impl std::str::FromStr for TaskKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        TaskKind::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| Error::Config(format!("unknown task `{s}`; expected image or mlm")))
+    }
+}
+
+/// Loads the image run at `root` for inference (see [`image::load_run`]); a run of another task
+/// is refused by name.
+pub fn load_image_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<image::LoadedRun> {
+    TaskKind::Image.expect_run(root)?;
+    image::load_run(root, device)
+}
+
+/// Loads the text run at `root` for inference (see [`text::load_mlm_run`]); a run of another
+/// task is refused by name.
+pub fn load_text_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<text::LoadedMlm> {
+    TaskKind::Mlm.expect_run(root)?;
+    text::load_mlm_run(root, device)
+}
+
+/// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to
+/// text runs (`--task mlm`).
+pub fn parse_image_noise(spec: &str) -> Result<crate::corrupt::NoiseSpec> {
+    crate::corrupt::NoiseSpec::parse(spec).map_err(|e| {
+        if text::parse_tokens(spec).is_err() {
+            return e;
+        }
+        Error::NoiseSpec {
+            spec: spec.trim().to_string(),
+            reason: format!(
+                "token masking for text (--task {}), not an image corruption; known for images: \
+                 {}",
+                text::TASK_NAME,
+                crate::corrupt::known_names().join(", ")
+            ),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_spec_given_to_an_image_run_says_where_it_belongs() {
+        let e = parse_image_noise("tokens:rate=0.15")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("token masking for text (--task mlm)"), "{e}");
+        let e = parse_image_noise("bogus").unwrap_err().to_string();
+        assert!(e.contains("unknown noise `bogus`"), "{e}");
+        assert!(parse_image_noise("gaussian:sigma=0.1").is_ok());
+        assert_eq!("mlm".parse::<TaskKind>().unwrap(), TaskKind::Mlm);
+        assert!("audio".parse::<TaskKind>().is_err());
+    }
+}

@@ -1,0 +1,411 @@
+//! Token masking: the corruption of masked language modeling, on token ids instead of pixels.
+//!
+//! Spec `tokens:rate=0.15,mask=0.8,random=0.1` (BERT's recipe, the defaults): in each sequence
+//! of T tokens, choose `max(1, round(rate · T))` positions uniformly without replacement: the set
+//! M the loss sums over. Of the chosen positions, a fraction `mask` becomes `[MASK]`, `random`
+//! a uniformly drawn regular token, and the rest (`1 − mask − random`) stays unchanged, so the
+//! model cannot learn that only `[MASK]` positions matter.
+
+use rand::Rng as _;
+
+use crate::corrupt::strength::Allowed;
+use crate::corrupt::{
+    reason_of, spec_error, split_components, Params, Rng, Spec, SpecKind, Strength,
+};
+use crate::{Error, Result};
+
+/// The token ids a corruption may write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenSpace {
+    /// Number of token ids (ids are `0..vocab_size`).
+    pub vocab_size: u32,
+    /// The `[MASK]` id.
+    pub mask_id: u32,
+    /// Random replacements are drawn from `first_regular..vocab_size` (no special tokens).
+    pub first_regular: u32,
+}
+
+/// A corruption process on token sequences: x̃ ~ q(x̃|x) for discrete x.
+pub trait TokenCorruption: std::fmt::Debug + Send + Sync {
+    /// Corrupts one sequence: reads `clean`, writes x̃ into `noisy` and sets `chosen[t] = true`
+    /// for every position in M (whatever it was replaced by), false elsewhere.
+    ///
+    /// # Panics
+    /// If the three slices differ in length (a programming error; [`corrupt_tokens_batch`]
+    /// checks lengths and returns an error instead).
+    fn corrupt_tokens(
+        &self,
+        clean: &[u32],
+        space: TokenSpace,
+        rng: &mut Rng,
+        noisy: &mut [u32],
+        chosen: &mut [bool],
+    );
+
+    /// Checks that sequences of `len` tokens leave context around the positions this corruption
+    /// chooses; the error says what the sequences lack.
+    fn check_len(&self, len: usize) -> Result<()>;
+
+    /// The canonical spec string (`parse_tokens(spec())` round-trips).
+    fn spec(&self) -> String;
+}
+
+/// BERT-style token masking, spec `tokens:rate=R,mask=P,random=Q`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TokenMasking {
+    /// Fraction of each sequence's positions chosen for prediction, in (0, 1].
+    pub rate: Strength,
+    /// Of the chosen positions, the fraction replaced by `[MASK]`.
+    pub mask: f32,
+    /// Of the chosen positions, the fraction replaced by a random regular token.
+    pub random: f32,
+}
+
+/// Keys `tokens` takes.
+pub(crate) const KEYS: &[&str] = &["rate", "mask", "random"];
+
+impl Default for TokenMasking {
+    /// BERT's recipe: 15% of the positions; 80% `[MASK]`, 10% random, 10% unchanged.
+    fn default() -> Self {
+        TokenMasking {
+            rate: Strength::Fixed(0.15),
+            mask: 0.8,
+            random: 0.1,
+        }
+    }
+}
+
+impl TokenMasking {
+    /// Token masking with the given rate and replacement fractions; errors unless rate is in
+    /// (0, 1], mask and random in [0, 1] and mask + random ≤ 1.
+    pub fn new(rate: impl Into<Strength>, mask: f32, random: f32) -> Result<Self> {
+        let t = TokenMasking {
+            rate: rate.into(),
+            mask,
+            random,
+        };
+        t.check()?;
+        Ok(t)
+    }
+
+    /// Validates the parameters.
+    pub fn check(&self) -> Result<()> {
+        let err = |r: String| spec_error(self.spec(), r);
+        self.rate
+            .check("rate", Allowed::OpenClosed(0.0, 1.0))
+            .map_err(err)?;
+        for (key, v) in [("mask", self.mask), ("random", self.random)] {
+            Strength::Fixed(v)
+                .check(key, Allowed::Closed(0.0, 1.0))
+                .map_err(err)?;
+        }
+        if self.mask + self.random > 1.0 + 1e-6 {
+            return Err(err(format!(
+                "mask + random must be <= 1 (the rest stays unchanged), got {} + {}",
+                self.mask, self.random
+            )));
+        }
+        Ok(())
+    }
+
+    /// How many of `len` positions a sequence with rate `rate` chooses: `max(1, round(rate·len))`.
+    pub fn n_chosen(rate: f32, len: usize) -> usize {
+        ((rate as f64 * len as f64).round() as usize).clamp(1, len.max(1))
+    }
+}
+
+pub(crate) fn build(p: &Params) -> std::result::Result<Box<dyn TokenCorruption>, String> {
+    let fixed = |key: &str, default: f32| match p.strength(key, Some(default))? {
+        Strength::Fixed(v) => Ok(v),
+        range => Err(format!(
+            "{key} must be one number, not a range (got {range})"
+        )),
+    };
+    let t = TokenMasking::new(
+        p.strength("rate", Some(0.15))?,
+        fixed("mask", 0.8)?,
+        fixed("random", 0.1)?,
+    )
+    .map_err(reason_of)?;
+    Ok(Box::new(t))
+}
+
+impl TokenCorruption for TokenMasking {
+    fn corrupt_tokens(
+        &self,
+        clean: &[u32],
+        space: TokenSpace,
+        rng: &mut Rng,
+        noisy: &mut [u32],
+        chosen: &mut [bool],
+    ) {
+        assert!(
+            clean.len() == noisy.len() && clean.len() == chosen.len(),
+            "corrupt_tokens: clean {}, noisy {}, chosen {} differ",
+            clean.len(),
+            noisy.len(),
+            chosen.len()
+        );
+        noisy.copy_from_slice(clean);
+        chosen.fill(false);
+        if clean.is_empty() {
+            return;
+        }
+        let n = Self::n_chosen(self.rate.sample(rng), clean.len());
+        let n_regular = space.vocab_size.saturating_sub(space.first_regular);
+        for t in rand::seq::index::sample(rng, clean.len(), n) {
+            chosen[t] = true;
+            let u: f32 = rng.gen();
+            if u < self.mask {
+                noisy[t] = space.mask_id;
+            } else if u < self.mask + self.random && n_regular > 0 {
+                noisy[t] = space.first_regular + rng.gen_range(0..n_regular);
+            }
+        }
+    }
+
+    fn check_len(&self, len: usize) -> Result<()> {
+        let n = Self::n_chosen(self.rate.hi(), len);
+        if n >= len {
+            return Err(Error::Config(format!(
+                "sequences of {len} token(s) are too short for `{}`: it would choose {n} of \
+                 {len} positions and leave no context to predict them from; use a longer \
+                 --seq-len (at least {}) or a lower rate",
+                self.spec(),
+                (2..)
+                    .find(|&l| Self::n_chosen(self.rate.hi(), l) < l)
+                    .unwrap_or(2)
+            )));
+        }
+        Ok(())
+    }
+
+    fn spec(&self) -> String {
+        format!(
+            "tokens:rate={},mask={},random={}",
+            self.rate, self.mask, self.random
+        )
+    }
+}
+
+/// A corrupted batch of token sequences.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenBatch {
+    /// The corrupted sequences x̃, one after another.
+    pub noisy: Vec<u32>,
+    /// `true` at the positions in M (chosen for prediction).
+    pub chosen: Vec<bool>,
+}
+
+/// Corrupts `clean.len() / seq_len` sequences one after another from one rng; errors if
+/// `seq_len` is 0 or does not divide `clean.len()`.
+pub fn corrupt_tokens_batch(
+    c: &dyn TokenCorruption,
+    clean: &[u32],
+    seq_len: usize,
+    space: TokenSpace,
+    rng: &mut Rng,
+) -> Result<TokenBatch> {
+    if seq_len == 0 || !clean.len().is_multiple_of(seq_len) {
+        return Err(Error::Shape(format!(
+            "{} tokens are not a whole number of sequences of {seq_len}",
+            clean.len()
+        )));
+    }
+    let mut noisy = vec![0; clean.len()];
+    let mut chosen = vec![false; clean.len()];
+    for ((x, n), m) in clean
+        .chunks_exact(seq_len)
+        .zip(noisy.chunks_exact_mut(seq_len))
+        .zip(chosen.chunks_exact_mut(seq_len))
+    {
+        c.corrupt_tokens(x, space, rng, n, m);
+    }
+    Ok(TokenBatch { noisy, chosen })
+}
+
+/// Builds a token corruption (text runs) from its parsed `key=value` list.
+type TokenBuilder = fn(&Params) -> std::result::Result<Box<dyn TokenCorruption>, String>;
+
+/// The registry of token corruptions (`--task mlm`): same grammar, different data.
+const TOKEN_REGISTRY: &[(&[&str], &[&str], TokenBuilder)] = &[(&["tokens", "token"], KEYS, build)];
+
+/// The canonical names of the token corruptions [`parse_tokens`] accepts.
+pub fn known_token_names() -> Vec<&'static str> {
+    TOKEN_REGISTRY.iter().map(|e| e.0[0]).collect()
+}
+
+/// Parses the `--noise` spec of a text run (`--task mlm`), e.g. `tokens:rate=0.15` or
+/// `tokens:rate=0.15,mask=0.8,random=0.1`. Same grammar and error style as [`crate::corrupt::parse`]; one
+/// component (no mixtures). An image corruption gets an error saying it is one.
+pub fn parse_tokens(spec: &str) -> Result<Box<dyn TokenCorruption>> {
+    parse_tokens_inner(spec).map_err(|reason| spec_error(spec.trim(), reason))
+}
+
+fn parse_tokens_inner(spec: &str) -> std::result::Result<Box<dyn TokenCorruption>, String> {
+    let known = known_token_names().join(", ");
+    if spec.trim().is_empty() {
+        return Err(format!(
+            "empty spec; expected e.g. `tokens:rate=0.15` (known: {known})"
+        ));
+    }
+    if split_components(spec).len() > 1 {
+        return Err("token corruption takes one component, not a `+` mixture".to_string());
+    }
+    let (head, body) = match spec.split_once(':') {
+        Some((h, b)) => (h, Some(b)),
+        None => (spec, None),
+    };
+    if head.contains('*') {
+        return Err("token corruption takes no mixture weight (`w*`)".to_string());
+    }
+    let name = head.trim().to_ascii_lowercase();
+    let Some((names, keys, build)) = TOKEN_REGISTRY.iter().find(|e| e.0.contains(&name.as_str()))
+    else {
+        if crate::corrupt::known_names().contains(&name.as_str()) {
+            return Err(format!(
+                "`{name}` is an image corruption; a text run (--task mlm) takes: {known}"
+            ));
+        }
+        return Err(format!("unknown noise `{name}`; known for text: {known}"));
+    };
+    build(&Params::parse(names[0], body, keys)?)
+}
+
+/// A parsed token corruption (`--noise` of text runs), stored as its spec string.
+pub type TokenNoise = Spec<dyn TokenCorruption>;
+
+impl SpecKind for dyn TokenCorruption {
+    fn parse_spec(text: &str) -> Result<std::sync::Arc<Self>> {
+        parse_tokens(text).map(std::sync::Arc::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corrupt::test_util::rng;
+
+    const SPACE: TokenSpace = TokenSpace {
+        vocab_size: 1000,
+        mask_id: 1,
+        first_regular: 2,
+    };
+
+    #[test]
+    fn bert_recipe_statistics() {
+        // 2,000 sequences of 100 tokens: 15 chosen each, 30,000 in all. The 80/10/10 split is
+        // binomial: standard deviations 0.23%, 0.17%; tolerances are > 5 of them.
+        let c = parse_tokens("tokens").unwrap();
+        let clean: Vec<u32> = (0..200_000).map(|i| 500 + (i % 7) as u32).collect();
+        let out = corrupt_tokens_batch(c.as_ref(), &clean, 100, SPACE, &mut rng(3)).unwrap();
+        for m in out.chosen.chunks(100) {
+            assert_eq!(m.iter().filter(|&&b| b).count(), 15);
+        }
+        let (mut masked, mut random, mut same, mut total) = (0, 0, 0, 0);
+        for ((&x, &n), &m) in clean.iter().zip(&out.noisy).zip(&out.chosen) {
+            if !m {
+                assert_eq!(x, n, "a position outside M changed");
+                continue;
+            }
+            total += 1;
+            if n == SPACE.mask_id {
+                masked += 1;
+            } else if n == x {
+                same += 1;
+            } else {
+                assert!((SPACE.first_regular..SPACE.vocab_size).contains(&n));
+                random += 1;
+            }
+        }
+        assert_eq!(total, 30_000);
+        let f = |k: usize| k as f64 / total as f64;
+        // A random draw equals the original with probability 1/998: ~0.01% of "same".
+        assert!((f(masked) - 0.8).abs() < 0.012, "mask {}", f(masked));
+        assert!((f(random) - 0.1).abs() < 0.01, "random {}", f(random));
+        assert!((f(same) - 0.1).abs() < 0.01, "same {}", f(same));
+        // Chosen positions are spread over the whole sequence.
+        let mut per_pos = [0usize; 100];
+        for m in out.chosen.chunks(100) {
+            for (t, &b) in m.iter().enumerate() {
+                per_pos[t] += usize::from(b);
+            }
+        }
+        assert!(
+            per_pos.iter().all(|&k| (200..400).contains(&k)),
+            "{per_pos:?}"
+        );
+    }
+
+    #[test]
+    fn configurable_recipe_and_rate_ranges() {
+        let c = parse_tokens("tokens:rate=0.5,mask=1,random=0").unwrap();
+        let clean = vec![7u32; 40];
+        let out = corrupt_tokens_batch(c.as_ref(), &clean, 10, SPACE, &mut rng(0)).unwrap();
+        for (n, m) in out.noisy.iter().zip(&out.chosen) {
+            assert_eq!(*m, *n == SPACE.mask_id);
+        }
+        assert_eq!(out.chosen.iter().filter(|&&b| b).count(), 20);
+        let c = parse_tokens("tokens:rate=0.1..0.3").unwrap();
+        let out = corrupt_tokens_batch(c.as_ref(), &[9; 1000], 100, SPACE, &mut rng(1)).unwrap();
+        let counts: Vec<usize> = out
+            .chosen
+            .chunks(100)
+            .map(|m| m.iter().filter(|&&b| b).count())
+            .collect();
+        assert!(counts.iter().all(|k| (10..=30).contains(k)), "{counts:?}");
+        assert!(counts.iter().any(|&k| k != counts[0]), "{counts:?}");
+    }
+
+    #[test]
+    fn short_sequences_are_rejected() {
+        let c = parse_tokens("tokens:rate=0.15").unwrap();
+        assert!(c.check_len(2).is_ok());
+        let e = c.check_len(1).unwrap_err().to_string();
+        assert!(e.contains("too short") && e.contains("at least 2"), "{e}");
+        // 0.95 · 5 rounds to 5 of 5; 0.95 · 20 to 19 of 20.
+        let c = parse_tokens("tokens:rate=0.95").unwrap();
+        assert!(c.check_len(5).is_err());
+        assert!(c.check_len(20).is_ok());
+        assert!(corrupt_tokens_batch(c.as_ref(), &[1, 2, 3], 2, SPACE, &mut rng(0)).is_err());
+    }
+
+    #[test]
+    fn same_seed_same_draw() {
+        let c = parse_tokens("tokens").unwrap();
+        let clean: Vec<u32> = (0..640).map(|i| 2 + i % 50).collect();
+        let a = corrupt_tokens_batch(c.as_ref(), &clean, 64, SPACE, &mut rng(5)).unwrap();
+        let b = corrupt_tokens_batch(c.as_ref(), &clean, 64, SPACE, &mut rng(5)).unwrap();
+        let d = corrupt_tokens_batch(c.as_ref(), &clean, 64, SPACE, &mut rng(6)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, d);
+    }
+
+    #[test]
+    fn specs_round_trip_and_errors_name_the_problem() {
+        for (spec, canon) in [
+            ("tokens", "tokens:rate=0.15,mask=0.8,random=0.1"),
+            (
+                " Token : rate = 0.2 ",
+                "tokens:rate=0.2,mask=0.8,random=0.1",
+            ),
+            (
+                "tokens:rate=0.1..0.3,mask=0.5,random=0.25",
+                "tokens:rate=0.1..0.3,mask=0.5,random=0.25",
+            ),
+        ] {
+            let c = parse_tokens(spec).unwrap();
+            assert_eq!(c.spec(), canon);
+            assert_eq!(parse_tokens(canon).unwrap().spec(), canon);
+        }
+        let err = |s: &str| parse_tokens(s).unwrap_err().to_string();
+        assert!(err("gaussian:sigma=0.3").contains("is an image corruption"));
+        assert!(err("tokens+tokens").contains("one component"));
+        assert!(err("tokens:rate=0").contains("rate must be"));
+        assert!(err("tokens:mask=0.95").contains("mask + random must be <= 1"));
+        assert!(err("tokens:mask=0.1..0.2").contains("not a range"));
+        assert!(err("tokens:keep=0.5").contains("no key `keep`"));
+        assert!(err("bogus").contains("unknown noise `bogus`"));
+        assert!(err("").contains("empty spec"));
+    }
+}

@@ -1,0 +1,326 @@
+//! Plain-text corpora for masked language modeling: reading UTF-8 files, the train/held-out split
+//! by line, and cutting token streams into fixed-length sequences.
+//!
+//! The embedded default corpus is the King James Bible (public domain; `data/text/` in the
+//! repository), one verse per line in canonical order. Its held-out split is by book: Genesis to
+//! Acts train, Romans to Revelation (the Epistles and Revelation, 3,171 verses) are never seen in
+//! training.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::tokenizer::Tokenizer;
+use crate::{Error, Result};
+
+const EMBEDDED_KJV: &[u8] = include_bytes!("../../../../../data/text/kjv.txt.gz");
+
+/// Verses of Genesis through Acts: the training part of the embedded Bible.
+pub const KJV_TRAIN_LINES: usize = 27_931;
+
+/// Fraction of the lines held out (the last ones) when a corpus is given with `--data`.
+pub const TEXT_HOLDOUT_FRACTION: f64 = 0.1;
+
+/// A corpus split into training and held-out lines.
+#[derive(Clone, Debug)]
+pub struct TextSplits {
+    /// Lines to fit the tokenizer and train on.
+    pub train: Vec<String>,
+    /// Held-out lines, after the training ones in the source.
+    pub val: Vec<String>,
+}
+
+/// The embedded King James Bible: 27,931 training verses (Genesis–Acts) and 3,171 held-out
+/// verses (Romans–Revelation).
+pub fn load_default_text() -> Result<TextSplits> {
+    let lines = decode_lines(Path::new("<embedded>/data/text/kjv.txt.gz"), EMBEDDED_KJV)?;
+    let mut train = lines;
+    if train.len() <= KJV_TRAIN_LINES {
+        return Err(Error::format(
+            "<embedded>/data/text/kjv.txt.gz",
+            "fewer verses than expected",
+        ));
+    }
+    let val = train.split_off(KJV_TRAIN_LINES);
+    Ok(TextSplits { train, val })
+}
+
+/// The text of a run: `data` (see [`load_text`]) or, for `None`, the embedded Bible.
+pub fn load(data: Option<&Path>) -> Result<TextSplits> {
+    match data {
+        Some(p) => load_text(p),
+        None => load_default_text(),
+    }
+}
+
+/// Where the text of a run comes from, for messages.
+pub fn describe(data: Option<&Path>) -> String {
+    match data {
+        Some(p) => p.display().to_string(),
+        None => "embedded King James Bible (Genesis-Acts train, Romans-Revelation held out)".into(),
+    }
+}
+
+/// Reads `path` (a UTF-8 text file, `.gz` allowed, or a directory of them read recursively in
+/// name order, hidden files skipped) and holds out its last [`TEXT_HOLDOUT_FRACTION`] of lines,
+/// at least one. Errors if a file is not UTF-8 or the corpus has fewer than two non-empty lines.
+pub fn load_text(path: &Path) -> Result<TextSplits> {
+    let lines = read_lines(path)?;
+    if lines.len() < 2 {
+        return Err(Error::format(
+            path,
+            format!(
+                "a corpus needs at least 2 non-empty lines (one to train on, one held out), found {}",
+                lines.len()
+            ),
+        ));
+    }
+    let n_val = ((lines.len() as f64 * TEXT_HOLDOUT_FRACTION).round() as usize).max(1);
+    let mut train = lines;
+    let val = train.split_off(train.len() - n_val);
+    Ok(TextSplits { train, val })
+}
+
+/// Every non-empty line (trimmed of trailing whitespace) of a file or directory of UTF-8 text.
+/// Errors name the file: unreadable, not UTF-8 (with the byte offset), or no text at all.
+pub fn read_lines(path: &Path) -> Result<Vec<String>> {
+    let files = if path.is_dir() {
+        let mut files = Vec::new();
+        collect_files(path, &mut files)?;
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut lines = Vec::new();
+    for file in &files {
+        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        lines.extend(decode_lines(file, &bytes)?);
+    }
+    if lines.is_empty() {
+        let what = if path.is_dir() && files.is_empty() {
+            "holds no files"
+        } else {
+            "holds no text (empty or only whitespace)"
+        };
+        return Err(Error::format(path, format!("empty corpus: {what}")));
+    }
+    Ok(lines)
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
+        .collect::<Result<_>>()?;
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            collect_files(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The non-empty lines of `bytes` (gunzipped first if they start with the gzip magic).
+fn decode_lines(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
+    let mut owned = Vec::new();
+    let raw = if bytes.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut owned)
+            .map_err(|e| Error::format(path, format!("cannot decompress gzip: {e}")))?;
+        &owned[..]
+    } else {
+        bytes
+    };
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        Error::format(
+            path,
+            format!(
+                "not UTF-8 text: invalid byte 0x{:02x} at byte offset {}",
+                raw[e.valid_up_to()],
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// The token stream of `lines`: each line encoded, lines separated by the newline token.
+pub fn token_stream(tok: &Tokenizer, lines: &[String]) -> Vec<u32> {
+    let newline = tok.encode("\n");
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(&newline);
+        }
+        out.extend(tok.encode(line));
+    }
+    out
+}
+
+/// Fixed-length sequences cut from a token stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sequences {
+    /// Token ids, sequence after sequence, each `seq_len` long.
+    pub tokens: Vec<u32>,
+    /// Tokens per sequence.
+    pub seq_len: usize,
+}
+
+impl Sequences {
+    /// Cuts `stream` into consecutive, non-overlapping sequences of `seq_len` tokens; the
+    /// incomplete tail is dropped. `seq_len` must be positive.
+    pub fn cut(stream: &[u32], seq_len: usize) -> Self {
+        let n = stream.len() / seq_len.max(1);
+        Sequences {
+            tokens: stream[..n * seq_len].to_vec(),
+            seq_len,
+        }
+    }
+
+    /// Number of sequences.
+    pub fn len(&self) -> usize {
+        self.tokens.len() / self.seq_len.max(1)
+    }
+
+    /// Whether there is no sequence.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sequence `i`.
+    pub fn get(&self, i: usize) -> &[u32] {
+        &self.tokens[i * self.seq_len..(i + 1) * self.seq_len]
+    }
+
+    /// The first `n` sequences (all if fewer).
+    pub fn take(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        Sequences {
+            tokens: self.tokens[..n * self.seq_len].to_vec(),
+            seq_len: self.seq_len,
+        }
+    }
+}
+
+/// Cuts the token stream of `lines` into sequences of `seq_len`, erroring (naming `what`) if the
+/// text is too short for even one.
+pub fn sequences(
+    tok: &Tokenizer,
+    lines: &[String],
+    seq_len: usize,
+    what: &str,
+) -> Result<Sequences> {
+    let stream = token_stream(tok, lines);
+    let seqs = Sequences::cut(&stream, seq_len);
+    if seqs.is_empty() {
+        return Err(Error::Config(format!(
+            "{what} has {} tokens, fewer than one sequence of {seq_len}; give more text or a \
+             smaller --seq-len",
+            stream.len()
+        )));
+    }
+    Ok(seqs)
+}
+
+/// Sequences of `max_len` cut from `lines` for evaluation; text shorter than one sequence becomes
+/// a single shorter sequence (possibly empty: the corruption's `check_len` then refuses it).
+pub fn eval_sequences(tok: &Tokenizer, lines: &[String], max_len: usize) -> Sequences {
+    let stream = token_stream(tok, lines);
+    if stream.len() >= max_len {
+        Sequences::cut(&stream, max_len)
+    } else {
+        Sequences::cut(&stream, stream.len().max(1))
+    }
+}
+
+/// How many times each token id occurs in `seqs` (length `vocab_size`).
+pub fn token_counts(seqs: &Sequences, vocab_size: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; vocab_size];
+    for &t in &seqs.tokens {
+        if let Some(c) = counts.get_mut(t as usize) {
+            *c += 1;
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::text::tokenizer::TokenizerKind;
+
+    #[test]
+    fn embedded_bible_splits_by_book() {
+        let s = load_default_text().unwrap();
+        assert_eq!(s.train.len(), KJV_TRAIN_LINES);
+        assert_eq!(s.val.len(), 31_102 - KJV_TRAIN_LINES);
+        assert!(s.train[0].starts_with("In the beginning God created"));
+        // Acts 28:31 closes the training part; Romans 1:1 opens the held-out part.
+        assert!(s.train.last().unwrap().contains("Lord Jesus Christ"));
+        assert!(s.val[0].starts_with("Paul, a servant of Jesus Christ"));
+    }
+
+    #[test]
+    fn reads_files_dirs_and_gzip_and_rejects_bad_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(p("b.txt"), "two\n\n  \nthree  \n").unwrap();
+        std::fs::create_dir(p("sub")).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, b"one\n").unwrap();
+        std::fs::write(p("sub/c.txt.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::write(p(".hidden"), [0xff]).unwrap();
+        assert_eq!(read_lines(dir.path()).unwrap(), ["two", "three", "one"]);
+        let s = load_text(dir.path()).unwrap();
+        assert_eq!((s.train.len(), s.val,), (2, vec!["one".to_string()]));
+
+        std::fs::write(p("bad.txt"), b"ok\n\xc3\x28oops").unwrap();
+        let e = read_lines(&p("bad.txt")).unwrap_err().to_string();
+        assert!(
+            e.contains("bad.txt") && e.contains("not UTF-8") && e.contains("offset 3"),
+            "{e}"
+        );
+        std::fs::write(p("empty.txt"), " \n\n").unwrap();
+        let e = read_lines(&p("empty.txt")).unwrap_err().to_string();
+        assert!(e.contains("empty corpus"), "{e}");
+        std::fs::write(p("one.txt"), "just one line\n").unwrap();
+        assert!(load_text(&p("one.txt"))
+            .unwrap_err()
+            .to_string()
+            .contains("at least 2"));
+    }
+
+    #[test]
+    fn sequences_are_cut_from_the_joined_stream() {
+        let lines = vec!["abc".to_string(), "de".to_string()];
+        let tok = Tokenizer::fit(TokenizerKind::Char, &lines, 0).unwrap();
+        // a b c \n d e: 6 tokens -> two sequences of 3, or one of 4 with the tail dropped.
+        let s = sequences(&tok, &lines, 3, "x").unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(tok.decode(s.get(1)), "\nde");
+        assert_eq!(sequences(&tok, &lines, 4, "x").unwrap().len(), 1);
+        let e = sequences(&tok, &lines, 7, "held-out text")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("held-out text has 6 tokens"), "{e}");
+        let short = eval_sequences(&tok, &lines, 10);
+        assert_eq!((short.len(), short.seq_len), (1, 6));
+        assert_eq!(eval_sequences(&tok, &lines, 4).len(), 1);
+        let counts = token_counts(&s, tok.vocab_size());
+        assert_eq!(counts.iter().sum::<u64>(), 6);
+    }
+}

@@ -1,0 +1,281 @@
+//! A Transformer encoder for masked language modeling, from Burn's modules: token embedding plus
+//! learned or sinusoidal positions, pre-norm [`TransformerEncoder`] layers, a final layer norm and
+//! a linear head to one logit per vocabulary token. It models p(x_t | x̃) at every position t.
+
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
+use burn::nn::{
+    Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+    PositionalEncoding, PositionalEncodingConfig,
+};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// How the model knows where a token is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Positions {
+    /// A learned embedding per position (BERT).
+    Learned,
+    /// Fixed sinusoids (Vaswani et al., 2017), Burn's `PositionalEncoding`. The default: on the
+    /// Bible it leaves the unigram plateau sooner than learned positions (BENCHMARKS.md).
+    #[default]
+    Sinusoidal,
+}
+
+impl std::fmt::Display for Positions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Positions::Learned => "learned",
+            Positions::Sinusoidal => "sinusoidal",
+        })
+    }
+}
+
+/// Sizes of a [`MaskedLanguageModel`]; stored in a text run's `config.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransformerConfig {
+    /// Number of token ids (set from the fitted tokenizer).
+    pub vocab_size: usize,
+    /// Longest sequence the model takes (the training sequence length).
+    pub max_len: usize,
+    /// Width of every token's representation.
+    pub d_model: usize,
+    /// Attention heads per layer (must divide `d_model`).
+    pub n_heads: usize,
+    /// Encoder layers.
+    pub n_layers: usize,
+    /// Width of the position-wise feed-forward layers.
+    pub d_ff: usize,
+    /// Dropout inside the encoder layers (0 disables).
+    pub dropout: f64,
+    /// Learned or sinusoidal positions.
+    pub positions: Positions,
+}
+
+impl Default for TransformerConfig {
+    /// Small defaults that train on 2 CPU cores in minutes: 2 layers of width 128, 4 heads,
+    /// feed-forward 512, sequences of 64 tokens, sinusoidal positions, no dropout.
+    fn default() -> Self {
+        TransformerConfig {
+            vocab_size: 0,
+            max_len: 64,
+            d_model: 128,
+            n_heads: 4,
+            n_layers: 2,
+            d_ff: 512,
+            dropout: 0.0,
+            positions: Positions::Sinusoidal,
+        }
+    }
+}
+
+impl TransformerConfig {
+    /// Validates the sizes before any work is done.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.vocab_size < 3 {
+            return bad(format!(
+                "vocabulary of {} tokens: need [UNK], [MASK] and at least one regular token",
+                self.vocab_size
+            ));
+        }
+        if self.max_len < 2 {
+            return bad(format!(
+                "sequence length must be at least 2, got {}",
+                self.max_len
+            ));
+        }
+        if self.d_model == 0 || self.n_heads == 0 || self.n_layers == 0 || self.d_ff == 0 {
+            return bad(
+                "model width, heads, layers and feed-forward width must be positive".into(),
+            );
+        }
+        if !self.d_model.is_multiple_of(self.n_heads) {
+            return bad(format!(
+                "model width {} is not divisible by {} attention heads",
+                self.d_model, self.n_heads
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        Ok(())
+    }
+
+    /// Builds the model, freshly initialized, on `device`.
+    pub fn init(&self, device: &Device) -> MaskedLanguageModel {
+        let (learned, sinusoids) = match self.positions {
+            Positions::Learned => (
+                Some(EmbeddingConfig::new(self.max_len, self.d_model).init(device)),
+                None,
+            ),
+            Positions::Sinusoidal => (
+                None,
+                Some(
+                    PositionalEncodingConfig::new(self.d_model)
+                        .with_max_sequence_size(self.max_len)
+                        .init(device),
+                ),
+            ),
+        };
+        MaskedLanguageModel {
+            token_embedding: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
+            learned_positions: learned,
+            sinusoids,
+            encoder: TransformerEncoderConfig::new(
+                self.d_model,
+                self.d_ff,
+                self.n_heads,
+                self.n_layers,
+            )
+            .with_dropout(self.dropout)
+            .with_norm_first(true)
+            .init(device),
+            norm: LayerNormConfig::new(self.d_model).init(device),
+            head: LinearConfig::new(self.d_model, self.vocab_size).init(device),
+        }
+    }
+}
+
+/// Transformer encoder with a token-prediction head: x̃ → logits of p(x_t | x̃) per position.
+#[derive(Module, Debug)]
+pub struct MaskedLanguageModel {
+    token_embedding: Embedding,
+    learned_positions: Option<Embedding>,
+    sinusoids: Option<PositionalEncoding>,
+    encoder: TransformerEncoder,
+    norm: LayerNorm,
+    head: Linear,
+}
+
+impl MaskedLanguageModel {
+    /// The contextual representation of every position: `[batch, seq]` ids → `[batch, seq, d]`.
+    ///
+    /// # Panics
+    /// If the sequences are longer than the `max_len` the model was built with (callers check).
+    pub fn hidden(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let [_, len] = tokens.dims();
+        let mut x = self.token_embedding.forward(tokens);
+        if let Some(pos) = &self.learned_positions {
+            let table: Tensor<2> = pos.weight.val().narrow(0, 0, len);
+            x = x + table.unsqueeze::<3>();
+        }
+        if let Some(pe) = &self.sinusoids {
+            x = pe.forward(x);
+        }
+        let x = self.encoder.forward(TransformerEncoderInput::new(x));
+        self.norm.forward(x)
+    }
+
+    /// Logits `[rows, vocab]` of the rows of `hidden` (flattened `[batch·seq, d]`) listed in
+    /// `rows`: the head runs only where a prediction is needed.
+    pub fn logits_at(&self, hidden: Tensor<3>, rows: &[usize]) -> Tensor<2> {
+        let [b, t, d] = hidden.dims();
+        let device = hidden.device();
+        let idx: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [rows.len()]), &device);
+        self.head.forward(hidden.reshape([b * t, d]).select(0, idx))
+    }
+
+    /// Logits `[batch, seq, vocab]` at every position.
+    pub fn logits(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.head.forward(self.hidden(tokens))
+    }
+}
+
+/// A `[batch, seq]` tensor of token ids.
+pub fn token_tensor(ids: &[u32], batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
+    let v: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+    Tensor::from_data(TensorData::new(v, [batch, seq]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny(positions: Positions) -> TransformerConfig {
+        TransformerConfig {
+            vocab_size: 11,
+            max_len: 8,
+            d_model: 16,
+            n_heads: 2,
+            n_layers: 1,
+            d_ff: 32,
+            dropout: 0.0,
+            positions,
+        }
+    }
+
+    #[test]
+    fn shapes_and_selected_rows_agree_with_full_logits() {
+        let d = Device::flex();
+        for pos in [Positions::Learned, Positions::Sinusoidal] {
+            d.seed(1);
+            let m = tiny(pos).init(&d);
+            let ids: Vec<u32> = (0..12).map(|i| i % 11).collect();
+            let full = m.logits(token_tensor(&ids, 2, 6, &d));
+            assert_eq!(full.dims(), [2, 6, 11]);
+            let sel = m.logits_at(m.hidden(token_tensor(&ids, 2, 6, &d)), &[1, 7]);
+            let full = full
+                .reshape([12, 11])
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let sel = sel.into_data().try_to_vec::<f32>().unwrap();
+            for (k, row) in [1usize, 7].iter().enumerate() {
+                for v in 0..11 {
+                    assert!((sel[k * 11 + v] - full[row * 11 + v]).abs() < 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn positions_matter() {
+        // The same token at two positions gets two different representations.
+        let d = Device::flex();
+        let m = tiny(Positions::Learned).init(&d);
+        let h = m.hidden(token_tensor(&[5, 5], 1, 2, &d));
+        let v = h.into_data().try_to_vec::<f32>().unwrap();
+        assert!(v[..16]
+            .iter()
+            .zip(&v[16..])
+            .any(|(a, b)| (a - b).abs() > 1e-4));
+    }
+
+    #[test]
+    fn checks_reject_bad_sizes() {
+        let mut c = tiny(Positions::Learned);
+        assert!(c.check().is_ok());
+        c.n_heads = 3;
+        assert!(c.check().unwrap_err().to_string().contains("divisible"));
+        let mut c = tiny(Positions::Learned);
+        c.vocab_size = 2;
+        assert!(c.check().is_err());
+        let mut c = tiny(Positions::Learned);
+        c.max_len = 1;
+        assert!(c.check().is_err());
+    }
+
+    #[test]
+    fn record_round_trip_preserves_outputs() {
+        let d = Device::flex();
+        for pos in [Positions::Learned, Positions::Sinusoidal] {
+            let c = tiny(pos);
+            let m = c.init(&d);
+            let bytes = crate::run::checkpoint::model_bytes(&m).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("m.bpk");
+            std::fs::write(&path, bytes).unwrap();
+            let back = crate::run::checkpoint::load_module(&path, c.init(&d), "mlm").unwrap();
+            let ids = [3u32, 4, 5, 6];
+            let a = m.logits(token_tensor(&ids, 1, 4, &d)).into_data();
+            let b = back.logits(token_tensor(&ids, 1, 4, &d)).into_data();
+            assert_eq!(a, b);
+        }
+    }
+}
