@@ -7,13 +7,13 @@ use clap::{Args, ValueEnum};
 use dae::device::DeviceSpec;
 use dae::run::RunDir;
 use dae::tasks::image::model::{ModelConfig, ModelKind, ModelOptions};
-use dae::tasks::image::{self, ImageConfig, Loss};
+use dae::tasks::image::{self, ImageConfig, ImageTask, Loss};
 use dae::tasks::text::data::TextSplits;
 use dae::tasks::text::model::Positions;
 use dae::tasks::text::tokenizer::TokenizerKind;
-use dae::tasks::text::{self, MlmConfig, TokenNoise};
+use dae::tasks::text::{self, MlmConfig, MlmTask, TokenNoise};
 use dae::tasks::TaskKind;
-use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
+use dae::train::{fit, LrSchedule, ResumeOverrides, RunSettings, Start, Task};
 
 use crate::args::ModelArg;
 use crate::progress::Progress;
@@ -256,7 +256,6 @@ impl TrainArgs {
             config.noise = TokenNoise::parse(spec)?;
         }
         config.run = self.settings(config.run);
-        config.check()?;
         Ok(config)
     }
 }
@@ -284,24 +283,21 @@ fn train_image(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         None => {
             let data = image::data::load(a.data.as_deref())?;
             let config = a.image_config((data.train.height, data.train.width))?;
-            config.check()?;
             let run = a.out(&config.model.kind().to_string());
             (config, run, data)
         }
     };
+    // The task is the checked config with its data: nothing runs before it exists.
+    let task = ImageTask::new(config, &data)?;
+    let config = task.config();
     let s = &config.run;
     let n = |limit: Option<usize>, len: usize| limit.map_or(len, |n| n.min(len));
     eprintln!(
-        "dae train: {} model, loss {}, noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  \
+        "dae train: {} model, loss {}, noise {}, {s}\n  \
          data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
         config.model.kind(),
         config.loss,
         config.noise,
-        s.epochs,
-        s.batch_size,
-        s.lr,
-        s.lr_schedule,
-        s.seed,
         image::data::describe(s.data.as_deref()),
         n(s.train_limit, data.train.len()),
         n(s.val_limit, data.test.len()),
@@ -310,7 +306,7 @@ fn train_image(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         run.root.display()
     );
     let mut progress = Progress::default();
-    let result = image::train(&config, &run, start, &data, &mut |e| progress.event(e));
+    let result = fit(&task, &run, start, &mut |e| progress.event(e));
     progress.abandon();
     result?;
     let record = image::experiment::final_diagnostics(&run, &data)?;
@@ -339,12 +335,13 @@ fn train_text(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
             (config, a.out(text::TASK_NAME), data)
         }
     };
+    let task = MlmTask::new(config, &run, start, &data)?;
+    let config = task.config();
     let s = &config.run;
     let m = &config.model;
     eprintln!(
         "dae train --task mlm: {} tokenizer, transformer {}x{} ({} heads, {} positions), seq {}, \
-         noise {}, {} epochs, batch {}, lr {} ({}), seed {}\n  data: {} ({} train / {} held-out \
-         lines)\n  run directory: {}",
+         noise {}, {s}\n  data: {} ({} train / {} held-out lines)\n  run directory: {}",
         config.tokenizer,
         m.n_layers,
         m.d_model,
@@ -352,18 +349,13 @@ fn train_text(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         m.positions,
         m.max_len,
         config.noise,
-        s.epochs,
-        s.batch_size,
-        s.lr,
-        s.lr_schedule,
-        s.seed,
         text::data::describe(s.data.as_deref()),
         data.train.len(),
         data.val.len(),
         run.root.display()
     );
     let mut progress = Progress::default();
-    let result = text::train_mlm(&config, &run, start, &data, &mut |e| progress.event(e));
+    let result = fit(&task, &run, start, &mut |e| progress.event(e));
     progress.abandon();
     result?;
     eprintln!(

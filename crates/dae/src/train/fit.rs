@@ -8,6 +8,7 @@ use burn::optim::GradientsParams;
 use rand::seq::SliceRandom;
 
 use super::ahead::fold_batches;
+use super::settings::TaskConfig;
 use super::task::{EpochTotals, Start, Task, TrainEvent};
 use crate::fsio::write_atomic;
 use crate::run::checkpoint::model_bytes;
@@ -26,7 +27,7 @@ pub fn fit<T: Task>(
     start: Start,
     observer: &mut dyn FnMut(TrainEvent),
 ) -> Result<Vec<T::Record>> {
-    let settings = task.settings();
+    let settings = task.config().settings();
     let base = settings.device.device()?;
     let device = base.clone().autodiff();
     let optimizer = settings.optimizer();

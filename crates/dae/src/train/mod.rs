@@ -8,5 +8,5 @@ mod settings;
 mod task;
 
 pub use fit::fit;
-pub use settings::{LrSchedule, ResumeOverrides, RunSettings};
+pub use settings::{resume_config, LrSchedule, ResumeOverrides, RunSettings, TaskConfig};
 pub use task::{EpochTotals, Start, Task, TrainEvent};

@@ -2,13 +2,36 @@
 //! and the device. Each task's config flattens one [`RunSettings`] into its `config.json`, so the
 //! fields sit at the top level, as they always did.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::adamw::AdamWSettings;
 use crate::device::DeviceSpec;
+use crate::run::RunDir;
 use crate::{Error, Result};
+
+/// A task's configuration, as its `config.json` holds it: task-specific fields and one flattened
+/// [`RunSettings`].
+pub trait TaskConfig: Serialize + DeserializeOwned + Clone {
+    /// What a run of the task is called in errors ("image run").
+    const RUN_NAME: &'static str;
+    /// The shared settings.
+    fn settings(&self) -> &RunSettings;
+    /// The shared settings, to change.
+    fn settings_mut(&mut self) -> &mut RunSettings;
+    /// Validates every value that the types do not already guarantee; the message names it.
+    fn check(&self) -> Result<()>;
+}
+
+/// The stored config of the run at `root` with what `--resume` may change applied: what the loop
+/// needs, with the run's data, to continue the run.
+pub fn resume_config<C: TaskConfig>(root: &Path, overrides: &ResumeOverrides) -> Result<C> {
+    let mut config: C = RunDir::new(root).read_config(C::RUN_NAME)?;
+    config.settings_mut().apply(overrides);
+    Ok(config)
+}
 
 /// The run settings shared by every task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,6 +111,17 @@ impl RunSettings {
         if let Some(s) = overrides.lr_schedule {
             self.lr_schedule = s;
         }
+    }
+}
+
+impl std::fmt::Display for RunSettings {
+    /// The settings a run's header line shows: `3 epochs, batch 32, lr 0.002 (constant), seed 0`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} epochs, batch {}, lr {} ({}), seed {}",
+            self.epochs, self.batch_size, self.lr, self.lr_schedule, self.seed
+        )
     }
 }
 

@@ -8,9 +8,8 @@
 
 use burn::module::Module;
 use burn::prelude::*;
-use serde::Serialize;
 
-use super::settings::RunSettings;
+use super::settings::TaskConfig;
 use crate::corrupt::Rng;
 use crate::run::metrics::EpochRecord;
 use crate::run::RunDir;
@@ -30,7 +29,7 @@ pub struct EpochTotals {
 /// A learning problem the generic loop can train.
 pub trait Task: Sync {
     /// The configuration stored as the run's `config.json`.
-    type Config: Serialize;
+    type Config: TaskConfig;
     /// The model trained: a Burn module, on the autodiff device while training.
     type Model: Module + 'static;
     /// One training batch, gathered and corrupted on a helper thread one batch ahead.
@@ -40,8 +39,6 @@ pub trait Task: Sync {
 
     /// The configuration to write into `config.json`.
     fn config(&self) -> &Self::Config;
-    /// The settings shared by every task (epochs, batch size, optimizer, seed, device).
-    fn settings(&self) -> &RunSettings;
     /// What the model is called in errors ("conv", "masked language").
     fn model_name(&self) -> String;
     /// Number of training samples (the loop shuffles `0..train_len()` each epoch).

@@ -95,7 +95,6 @@ pub fn run_bench(
     train.run.seed = config.seed;
     train.run.device = config.device;
     train.run.data = data_dir.map(Path::to_path_buf);
-    train.check()?;
 
     let run = RunDir::new(&config.scratch);
     if config.scratch.exists() {

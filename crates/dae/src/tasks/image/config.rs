@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::loss::Loss;
 use super::model::{ModelConfig, ModelKind};
 use crate::corrupt::NoiseSpec;
-use crate::train::RunSettings;
+use crate::train::{RunSettings, TaskConfig};
 use crate::{Error, Result};
 
 /// Everything that determines an image run: same config and seed, same numbers.
@@ -47,9 +47,20 @@ impl ImageConfig {
             run: RunSettings::new(10, if conv { 64 } else { 128 }, 1e-3),
         }
     }
+}
 
-    /// Validates every value that the types do not already guarantee.
-    pub fn check(&self) -> Result<()> {
+impl TaskConfig for ImageConfig {
+    const RUN_NAME: &'static str = "image run";
+
+    fn settings(&self) -> &RunSettings {
+        &self.run
+    }
+
+    fn settings_mut(&mut self) -> &mut RunSettings {
+        &mut self.run
+    }
+
+    fn check(&self) -> Result<()> {
         self.model.check()?;
         self.run.check()?;
         if self.masked_loss && !self.loss.is_elementwise() {

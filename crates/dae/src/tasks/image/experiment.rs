@@ -16,7 +16,7 @@ use crate::corrupt::NoiseSpec;
 use crate::fsio::write_json;
 use crate::run::checkpoint::completed_epochs;
 use crate::run::{ExperimentDir, RunDir};
-use crate::train::{Start, TrainEvent};
+use crate::train::{Start, TaskConfig, TrainEvent};
 use crate::{Error, Result};
 
 /// The default training corruptions: Gaussian of fixed and of random strength, pixel masking,

@@ -17,7 +17,9 @@ use crate::run::checkpoint::load_module;
 use crate::run::metrics::EpochRecord;
 use crate::run::RunDir;
 use crate::seed::{self, Purpose};
-use crate::train::{fit, EpochTotals, ResumeOverrides, RunSettings, Start, Task, TrainEvent};
+use crate::train::{
+    fit, resume_config, EpochTotals, ResumeOverrides, Start, Task, TaskConfig, TrainEvent,
+};
 use crate::{Error, Result};
 
 /// How many held-out images the grid shows.
@@ -136,9 +138,6 @@ impl Task for ImageTask {
     fn config(&self) -> &ImageConfig {
         &self.config
     }
-    fn settings(&self) -> &RunSettings {
-        &self.config.run
-    }
     fn model_name(&self) -> String {
         self.config.model.kind().to_string()
     }
@@ -240,9 +239,7 @@ pub fn train(
 /// The stored config of the image run at `root` with what `--resume` may change applied, and its
 /// data: what [`train`] needs to continue the run.
 pub fn prepare_resume(root: &Path, overrides: &ResumeOverrides) -> Result<(ImageConfig, Splits)> {
-    let mut config: ImageConfig = RunDir::new(root).read_config("image run")?;
-    config.run.apply(overrides);
-    config.check()?;
+    let config: ImageConfig = resume_config(root, overrides)?;
     let data = super::data::load(config.run.data.as_deref())?;
     Ok((config, data))
 }

@@ -7,7 +7,7 @@ use super::corrupt::{TokenNoise, TokenSpace};
 use super::model::TransformerConfig;
 use super::tokenizer::{TokenizerKind, FIRST_REGULAR, MASK_ID};
 use super::TASK_NAME;
-use crate::train::RunSettings;
+use crate::train::{RunSettings, TaskConfig};
 use crate::Result;
 
 /// The `task` field of a text run's `config.json`: always `"mlm"`; another value is refused.
@@ -72,17 +72,28 @@ impl Default for MlmConfig {
     }
 }
 
-impl MlmConfig {
+impl TaskConfig for MlmConfig {
+    const RUN_NAME: &'static str = "text run";
+
+    fn settings(&self) -> &RunSettings {
+        &self.run
+    }
+
+    fn settings_mut(&mut self) -> &mut RunSettings {
+        &mut self.run
+    }
+
     /// Validates every value that can be checked before the tokenizer is fitted.
-    pub fn check(&self) -> Result<()> {
+    fn check(&self) -> Result<()> {
         self.noise.get().check_len(self.model.max_len)?;
         let mut model = self.model.clone();
         model.vocab_size = model.vocab_size.max(3);
         model.check()?;
-        self.run.check()?;
-        Ok(())
+        self.run.check()
     }
+}
 
+impl MlmConfig {
     /// The ids the corruption may write, for this run's vocabulary.
     pub fn token_space(&self) -> TokenSpace {
         TokenSpace {

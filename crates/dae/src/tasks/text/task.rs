@@ -19,7 +19,9 @@ use crate::device::DeviceSpec;
 use crate::run::checkpoint::load_module;
 use crate::run::metrics::EpochRecord;
 use crate::run::RunDir;
-use crate::train::{fit, EpochTotals, ResumeOverrides, RunSettings, Start, Task, TrainEvent};
+use crate::train::{
+    fit, resume_config, EpochTotals, ResumeOverrides, Start, Task, TaskConfig, TrainEvent,
+};
 use crate::{Error, Result};
 
 /// Sequences per held-out inference batch.
@@ -135,9 +137,6 @@ impl Task for MlmTask {
     fn config(&self) -> &MlmConfig {
         &self.config
     }
-    fn settings(&self) -> &RunSettings {
-        &self.config.run
-    }
     fn model_name(&self) -> String {
         MODEL_NAME.into()
     }
@@ -235,9 +234,7 @@ fn most_frequent(seqs: &Sequences, vocab_size: usize) -> u32 {
 /// The stored config of the text run at `root` with what `--resume` may change applied, and its
 /// text: what [`train_mlm`] needs to continue the run.
 pub fn prepare_resume(root: &Path, overrides: &ResumeOverrides) -> Result<(MlmConfig, TextSplits)> {
-    let mut config: MlmConfig = RunDir::new(root).read_config("text run")?;
-    config.run.apply(overrides);
-    config.check()?;
+    let config: MlmConfig = resume_config(root, overrides)?;
     let data = super::data::load(config.run.data.as_deref())?;
     Ok((config, data))
 }
