@@ -14,6 +14,24 @@
 //! - the tasks: [`tasks::image`] (image denoising: data, models, losses, evaluation, robustness,
 //!   probes, report, bench) and [`tasks::text`] (masked language modeling), with the registry
 //!   [`tasks::TaskKind`].
+//!
+//! ## The API
+//!
+//! What is `pub` is the API: everything the `dae` binary does, a program can do through it (the
+//! binary is such a program). The entry points:
+//!
+//! - train: build a task's config ([`tasks::image::ImageConfig`], [`tasks::text::MlmConfig`]),
+//!   its task ([`tasks::image::ImageTask`], [`tasks::text::MlmTask`]) and run [`train::fit`];
+//!   resume with [`train::resume_config`];
+//! - use a run: [`tasks::TaskKind::of_run`], [`tasks::load_image_run`] /
+//!   [`tasks::load_text_run`], then [`tasks::image::Predictor`] (denoise),
+//!   [`tasks::image::model::Denoiser::encode`] (codes), [`tasks::image::robustness`] (evaluate),
+//!   [`tasks::image::report::write_report`], [`tasks::text::fill`];
+//! - corrupt data: [`corrupt::NoiseSpec`] and [`corrupt::corrupt_batch`];
+//! - files of a run: [`run::RunDir`].
+//!
+//! The CPU kernels, the plotting primitives and the HTML helpers are internal (`pub(crate)`);
+//! the models reach the kernels through Burn modules.
 
 #![warn(missing_docs)]
 

@@ -1,14 +1,14 @@
 //! Custom tensor operations, written through Burn's backend-extension mechanism where Burn's own
 //! CPU kernels were measured to be the bottleneck (see BENCHMARKS.md, "Performance").
 //!
-//! Each operation is a method of [`DaeKernels`] with
+//! Each operation is a method of `DaeKernels` with
 //! - a default body that composes Burn's own primitives (the reference the kernels are tested
 //!   against),
 //! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `conv.rs`),
 //! - an autodiff implementation with a handwritten backward pass (`autodiff.rs`).
 //!
-//! The model code calls the `Tensor`-level wrappers ([`relu_max_pool2d`], [`conv2d`],
-//! [`conv_transpose2d`]) and stays backend-generic: on devices other than `flex` (CUDA), and for
+//! The model code calls the `Tensor`-level wrappers (`relu_max_pool2d`, `conv2d`,
+//! `conv_transpose2d`) and stays backend-generic: on devices other than `flex` (CUDA), and for
 //! layer options the kernels do not cover, the wrappers run Burn's standard ops. Every
 //! specialized kernel is tested against the reference on random shapes.
 
@@ -30,7 +30,7 @@ use burn::prelude::*;
 
 /// dae's custom operations. Shapes are `[batch, channels, height, width]`.
 #[backend_extension(Autodiff, Flex)]
-pub trait DaeKernels: Backend {
+pub(crate) trait DaeKernels: Backend {
     /// `relu(max_pool2d(x, kernel 2, stride 2))`, which equals `max_pool2d(relu(x))`: the
     /// encoder's ReLU + MaxPool2d(2) in one pass. Odd trailing rows/columns are dropped, as in
     /// PyTorch's floor mode.
@@ -313,25 +313,25 @@ impl DaeKernels for Flex {
 /// The environment variable that, set to `1`, makes the models use Burn's standard layers
 /// everywhere: the unoptimized path, for A/B measurements and for checking that the kernels
 /// learn the same.
-pub const BURN_KERNELS_ENV: &str = "DAE_BURN_KERNELS";
+pub(crate) const BURN_KERNELS_ENV: &str = "DAE_BURN_KERNELS";
 
 /// Whether `device` runs the specialized CPU kernels (Burn's `flex`, with or without autodiff,
 /// unless [`BURN_KERNELS_ENV`] is `1`); elsewhere the model code uses Burn's standard layers.
-pub fn has_custom_kernels(device: &Device) -> bool {
+pub(crate) fn has_custom_kernels(device: &Device) -> bool {
     static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let off = *OFF.get_or_init(|| std::env::var_os(BURN_KERNELS_ENV).is_some_and(|v| v == "1"));
     !off && is_cpu(device)
 }
 
 /// Whether `device` is the CPU (Burn's `flex`, with or without autodiff).
-pub fn is_cpu(device: &Device) -> bool {
+pub(crate) fn is_cpu(device: &Device) -> bool {
     device.clone().inner() == Device::flex()
 }
 
 /// `layer.forward(relu(x))` for `x` of shape `[batch, channels, height, width]`, through the fused
 /// kernel when the layer is a 2x2, stride 2 max pool without padding, dilation or ceil mode (the
 /// conv DAE's `MaxPool2d(2)`).
-pub fn relu_max_pool2d(layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn relu_max_pool2d(layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     let covered = layer.kernel_size == [2, 2]
         && layer.stride == [2, 2]
         && layer.dilation == [1, 1]
@@ -351,7 +351,7 @@ pub fn relu_max_pool2d(layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `layer.forward(x)`, through the im2col kernel when the layer has stride 1, dilation 1, one
 /// group, a bias and symmetric explicit (or no) padding (the conv DAE's encoder layers).
-pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let padding = match layer.padding {
         PaddingConfig2d::Valid => Some((0, 0)),
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
@@ -377,7 +377,7 @@ pub fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `layer.forward(x)`, through the GEMM + scatter kernel when the layer's stride equals its
 /// kernel, without padding, dilation or groups, with a bias (the conv DAE's decoder layers).
-pub fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
     let covered = layer.stride == layer.kernel_size
         && layer.padding == [0, 0]
         && layer.padding_out == [0, 0]
@@ -397,7 +397,7 @@ pub fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `act(layer.forward(x))` for `x` `[batch, features]`, through the fused kernel when the layer
 /// has a bias (the MLP's layers).
-pub fn linear(layer: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
+pub(crate) fn linear(layer: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
     match &layer.bias {
         Some(bias) if has_custom_kernels(&x.device()) => {
             Tensor::from_dispatch(<Dispatch as DaeKernels>::linear_act(

@@ -1,5 +1,5 @@
-//! The AdamW settings both run kinds share (image [`super::TrainConfig`] and text
-//! [`super::mlm::MlmConfig`]): one check of their values and one way to build the optimizer.
+//! The AdamW settings every task's run shares (part of [`super::RunSettings`]): one check of
+//! their values and one way to build the optimizer.
 
 use burn::optim::{AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, Optimizer};
 use burn::prelude::*;

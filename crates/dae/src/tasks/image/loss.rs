@@ -10,7 +10,7 @@
 //!
 //! e.g. `mse`, `ssim`, `0.84*ssim+0.16*l1` (the mixture of Zhao et al. 2017, "Loss Functions for
 //! Image Restoration with Neural Networks"). `ssim` is 1 − SSIM and `msssim` is 1 − MS-SSIM (see
-//! [`super::ssim`] for the exact windows and scales); a mixture is the weighted sum of its terms.
+//! [`mod@super::ssim`] for the exact windows and scales); a mixture is the weighted sum of its terms.
 
 use std::fmt;
 use std::str::FromStr;
@@ -114,7 +114,7 @@ impl Loss {
     /// or changed an entry, 0 elsewhere): masked modeling's L = (1/|M|) Σ_{i∈M} ℓ(x̂_i, x_i).
     /// Entries outside M contribute nothing, not even to the gradient. `masked` is |M|; a batch
     /// with no corrupted entry gives 0. Only for [`Loss::is_elementwise`] losses
-    /// ([`super::TrainConfig::check`] refuses the others); an SSIM term is computed over the
+    /// (the image config's check refuses the others); an SSIM term is computed over the
     /// whole image.
     pub fn compute_masked<const D: usize>(
         &self,

@@ -12,7 +12,7 @@
 //! - [`probe`]: representation probes of the encoder's codes;
 //! - [`denoise`]: denoising images of any size (pad, denoise, crop);
 //! - [`report`]: the self-contained HTML report of a run;
-//! - [`bench`]: the throughput benchmark of `dae bench`.
+//! - [`mod@bench`]: the throughput benchmark of `dae bench`.
 
 pub mod bench;
 pub mod config;
@@ -20,8 +20,8 @@ pub mod data;
 pub mod denoise;
 pub mod diagnostics;
 pub mod experiment;
-pub mod grid;
-pub mod heatmap;
+pub(crate) mod grid;
+pub(crate) mod heatmap;
 pub mod heldout;
 pub mod loss;
 pub mod metrics;

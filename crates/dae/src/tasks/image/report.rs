@@ -1,7 +1,7 @@
 //! `report.html`: one self-contained page per run directory (no external files, no network):
 //! config, training curves and metrics, the clean | noisy | denoised grid, evaluations with
 //! their failure-mode diagnostics and warnings, the robustness matrix and the latent map.
-//! The page, its figures and its scripts are [`crate::report::page`]'s; this file writes the
+//! The page, its figures and its scripts are the core `report::page`'s; this file writes the
 //! sections of an image run.
 
 use std::fmt::Write as _;

@@ -16,25 +16,25 @@ use super::ImageSet;
 use crate::{Error, Result};
 
 /// Magic number of an IDX file of `u8` images (3 dimensions: count, rows, cols).
-pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
+pub(crate) const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an IDX file of `u8` labels (1 dimension: count).
-pub const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
+pub(crate) const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 
 /// Reads an IDX image file (raw or gzip) into an [`ImageSet`] with values `byte / 255` and no
 /// labels.
-pub fn read_idx_images(path: &Path) -> Result<ImageSet> {
+pub(crate) fn read_idx_images(path: &Path) -> Result<ImageSet> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_idx_images(&bytes, path)
 }
 
 /// Reads an IDX label file (raw or gzip) into one `u8` per example.
-pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     parse_idx_labels(&bytes, path)
 }
 
 /// Parses the bytes of an IDX image file (raw or gzip); `name` is the path used in errors.
-pub fn parse_idx_images(bytes: &[u8], name: impl AsRef<Path>) -> Result<ImageSet> {
+pub(crate) fn parse_idx_images(bytes: &[u8], name: impl AsRef<Path>) -> Result<ImageSet> {
     let name = name.as_ref();
     let data = decompress(bytes, name)?;
     let dims = parse_header(&data, name, IDX_IMAGES_MAGIC, "image")?;
@@ -50,7 +50,7 @@ pub fn parse_idx_images(bytes: &[u8], name: impl AsRef<Path>) -> Result<ImageSet
 }
 
 /// Parses the bytes of an IDX label file (raw or gzip); `name` is the path used in errors.
-pub fn parse_idx_labels(bytes: &[u8], name: impl AsRef<Path>) -> Result<Vec<u8>> {
+pub(crate) fn parse_idx_labels(bytes: &[u8], name: impl AsRef<Path>) -> Result<Vec<u8>> {
     let name = name.as_ref();
     let data = decompress(bytes, name)?;
     let dims = parse_header(&data, name, IDX_LABELS_MAGIC, "label")?;

@@ -5,8 +5,7 @@
 //! - [`conv`]: the document's `ConvDenoisingAutoencoder`, layer for layer;
 //! - [`unet`]: a small U-Net (skip connections by concatenation, sigmoid output);
 //! - [`dncnn`]: a DnCNN-like residual network that predicts the noise and subtracts it;
-//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names);
-//! - [`transformer`]: the Transformer encoder of masked language modeling (text, not images).
+//! - [`torch`]: weight interchange with PyTorch (safetensors with the document's layer names).
 
 pub mod conv;
 pub mod dncnn;
