@@ -1,8 +1,12 @@
-//! `dae report`: the self-contained report.html, rendered by headless Chromium.
+//! `dae report`: the self-contained report.html, and the same page rendered by headless Chromium.
 //!
-//! The browser check needs `/usr/bin/chromium` (Debian packages `chromium`, `chromium-driver`;
-//! `.ci/run` installs them) or `DAE_CHROMIUM=/path`. Without a browser the test fails, saying so;
-//! set `DAE_SKIP_BROWSER=1` to skip only the browser part, deliberately.
+//! `report_is_self_contained` always runs. `report_renders_every_figure_in_chromium` needs the
+//! browser that `build.rs` finds at build time: `$DAE_CHROMIUM`, else `/usr/bin/chromium` (Debian
+//! packages `chromium chromium-driver`). Without one it is built ignored, and `cargo test` prints
+//! it as `ignored, no Chromium found at build time: ...`: the page was not checked in a browser.
+//! Installing the browser (or setting `DAE_CHROMIUM`) re-runs `build.rs` on the next build.
+//! CI (`.ci/run`) sets `DAE_REQUIRE_BROWSER=1`, which makes the build fail without a browser, so
+//! there the check cannot be skipped; once built with a browser, the test fails if it cannot run.
 
 mod common;
 
@@ -15,21 +19,21 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn chromium() -> Option<PathBuf> {
-    if std::env::var("DAE_SKIP_BROWSER").as_deref() == Ok("1") {
-        return None;
-    }
-    let path = std::env::var_os("DAE_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+/// The browser `build.rs` found; a failure, never a skip, when there is none.
+fn chromium() -> PathBuf {
+    let found = env!("DAE_CHROMIUM_AT_BUILD");
+    assert!(
+        !found.is_empty(),
+        "no Chromium was found when this test was built: install the Debian packages \
+         `chromium chromium-driver` or set DAE_CHROMIUM=/path/to/chromium, then rebuild"
+    );
+    let path = PathBuf::from(found);
     assert!(
         path.is_file(),
-        "headless Chromium not found at {}: install the Debian packages `chromium chromium-driver` \
-         (as .ci/run does), point DAE_CHROMIUM at a Chromium binary, or set DAE_SKIP_BROWSER=1 \
-         to skip the browser check on purpose",
+        "Chromium was at {} when this test was built and is gone now: reinstall it or rebuild",
         path.display()
     );
-    Some(path)
+    path
 }
 
 /// Loads `page` in headless Chromium and returns the DOM after the load event.
@@ -71,10 +75,10 @@ fn body_attr(dom: &str, attr: &str) -> Option<String> {
     Some(tag[at..at + tag[at..].find('"')?].to_string())
 }
 
-#[test]
-fn report_is_self_contained_and_renders_every_figure() {
-    let tmp = tempfile::tempdir().unwrap();
-    let exp = tmp.path().join("exp");
+/// An experiment with one evaluated run holding a probe's outputs, under `dir`; returns the
+/// experiment directory and the run directory, whose report has every section and 5 figures.
+fn experiment_with_run(dir: &Path) -> (PathBuf, PathBuf) {
+    let exp = dir.join("exp");
     // One run inside an experiment directory, so the report finds the matrix on its own.
     dae_ok(&[
         "experiment",
@@ -112,10 +116,23 @@ fn report_is_self_contained_and_renders_every_figure() {
     )
     .unwrap();
 
-    let r = dae_ok(&["report", s(&run)]);
+    (exp, run)
+}
+
+/// Writes the run's report.html with `dae report`; returns its path and text.
+fn report(run: &Path) -> (PathBuf, String) {
+    let r = dae_ok(&["report", s(run)]);
     let page = run.join("report.html");
     assert_eq!(r.stdout.trim(), page.display().to_string());
     let html = std::fs::read_to_string(&page).unwrap();
+    (page, html)
+}
+
+#[test]
+fn report_is_self_contained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (exp, run) = experiment_with_run(tmp.path());
+    let (_, html) = report(&run);
     for needle in [
         "Configuration",
         "gaussian:sigma=0.3",
@@ -164,11 +181,20 @@ fn report_is_self_contained_and_renders_every_figure() {
         &["matrix.json"],
     );
     dae_err(&["report", s(tmp.path())], &["config.json"]);
+}
 
-    let Some(browser) = chromium() else {
-        eprintln!("DAE_SKIP_BROWSER=1: browser check skipped");
-        return;
-    };
+#[test]
+#[cfg_attr(
+    not(dae_has_chromium),
+    ignore = "no Chromium found at build time: report.html was NOT checked in a real browser; \
+              install the Debian packages chromium chromium-driver or set DAE_CHROMIUM=/path, \
+              then rebuild"
+)]
+fn report_renders_every_figure_in_chromium() {
+    let browser = chromium();
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, run) = experiment_with_run(tmp.path());
+    let (page, html) = report(&run);
     let profile = tempfile::tempdir().unwrap();
     let dom = render(&browser, &page, profile.path());
     assert_eq!(
@@ -186,4 +212,17 @@ fn report_is_self_contained_and_renders_every_figure() {
     let dom = render(&browser, &broken, profile.path());
     assert_eq!(body_attr(&dom, "data-figures-loaded").as_deref(), Some("4"));
     assert_ne!(body_attr(&dom, "data-errors").as_deref(), Some("0"));
+}
+
+/// CI sets DAE_REQUIRE_BROWSER=1, and then `build.rs` refuses to build without a browser; this
+/// catches a test binary built elsewhere without one and run under CI's settings.
+#[test]
+fn browser_check_is_built_in_when_required() {
+    let required = std::env::var("DAE_REQUIRE_BROWSER").as_deref() == Ok("1");
+    if required && !cfg!(dae_has_chromium) {
+        panic!(
+            "DAE_REQUIRE_BROWSER=1 but this test binary was built without Chromium, so the \
+             browser test is ignored"
+        );
+    }
 }
