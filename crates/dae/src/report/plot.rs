@@ -10,8 +10,8 @@
 //!
 //! A plot is one call of [`render_png`] with a closure that draws on the [`Canvas`]:
 //!
-//! ```no_run
-//! use dae::report::plot::{render_png, FONT};
+//! ```text
+//! use crate::report::plot::{render_png, FONT};
 //! use plotters::prelude::*;
 //!
 //! render_png(std::path::Path::new("/tmp/plot.png"), 320, 200, |area| {
