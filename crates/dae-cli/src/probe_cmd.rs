@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use dae::tasks::image::probe::{self, ProbeConfig, ProbeScores};
+use dae::probe::{default_pca_dims, pca_features, probe_features, ProbeConfig, ProbeScores};
+use dae::tasks::image::probe;
 use serde_json::json;
 
 /// Arguments of `dae probe`.
@@ -108,7 +109,7 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
 
     let pixels = train.pixels_per_image();
     let pca_dims = if a.pca_dim.is_empty() {
-        probe::default_pca_dims(code_dim, pixels, train.len())
+        default_pca_dims(code_dim, pixels, train.len())
     } else {
         a.pca_dim.clone()
     };
@@ -157,7 +158,7 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
     };
     let probe_row = |name: &str, tr: &[f32], te: &[f32], dim: usize| {
         let t = Instant::now();
-        let row = probe::probe_features(
+        let row = probe_features(
             name,
             tr,
             train_labels,
@@ -206,7 +207,7 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
     }
     for &k in baselines {
         let t = Instant::now();
-        let (tr, te) = probe::pca_features(&train.images, &test.images, pixels, k, a.seed)?;
+        let (tr, te) = pca_features(&train.images, &test.images, pixels, k, a.seed)?;
         let fit = t.elapsed().as_secs_f64();
         let (row, s) = probe_row(&format!("PCA-{k} of pixels"), &tr, &te, k)?;
         emit(row, s + fit);
