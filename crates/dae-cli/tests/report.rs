@@ -11,6 +11,9 @@ use std::process::Command;
 
 use common::*;
 
+/// What `dae probe` leaves in a run directory: the file of the compat fixture's mlp run.
+const PROBE_JSON: &str = include_str!("fixtures/compat/runs/mlp/probe.json");
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -106,11 +109,7 @@ fn report_is_self_contained_and_renders_every_figure() {
     ]);
     // What the probe command leaves in a run directory.
     write_png(&run.join("latent_map.png"), 40, 60);
-    std::fs::write(
-        run.join("probe.json"),
-        r#"{"linear_probe_accuracy": 0.71, "knn_accuracy": 0.74}"#,
-    )
-    .unwrap();
+    std::fs::write(run.join("probe.json"), PROBE_JSON).unwrap();
 
     let r = dae_ok(&["report", s(&run)]);
     let page = run.join("report.html");
@@ -125,7 +124,9 @@ fn report_is_self_contained_and_renders_every_figure() {
         "saltpepper:p=0.1",
         "Robustness matrix",
         "Latent space",
-        "linear_probe_accuracy",
+        "<th>5-NN</th><th>P@10</th>",
+        "<td>PCA-8 of pixels</td><td>8</td>",
+        "<td>0.5740</td></tr>",
         "Warnings",
     ] {
         assert!(html.contains(needle), "report lacks `{needle}`");
@@ -164,6 +165,16 @@ fn report_is_self_contained_and_renders_every_figure() {
         &["matrix.json"],
     );
     dae_err(&["report", s(tmp.path())], &["config.json"]);
+    // A probe.json that is not one is named, not rendered as a broken section.
+    std::fs::write(
+        lone.join("probe.json"),
+        r#"{"linear_probe_accuracy": 0.71}"#,
+    )
+    .unwrap();
+    dae_err(
+        &["report", s(&lone)],
+        &["probe.json", "not a dae probe.json"],
+    );
 
     let Some(browser) = chromium() else {
         eprintln!("DAE_SKIP_BROWSER=1: browser check skipped");
