@@ -15,6 +15,9 @@ use std::process::Command;
 
 use common::*;
 
+/// What `dae probe` leaves in a run directory: the file of the compat fixture's mlp run.
+const PROBE_JSON: &str = include_str!("fixtures/compat/runs/mlp/probe.json");
+
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -110,11 +113,7 @@ fn experiment_with_run(dir: &Path) -> (PathBuf, PathBuf) {
     ]);
     // What the probe command leaves in a run directory.
     write_png(&run.join("latent_map.png"), 40, 60);
-    std::fs::write(
-        run.join("probe.json"),
-        r#"{"linear_probe_accuracy": 0.71, "knn_accuracy": 0.74}"#,
-    )
-    .unwrap();
+    std::fs::write(run.join("probe.json"), PROBE_JSON).unwrap();
 
     (exp, run)
 }
@@ -142,7 +141,9 @@ fn report_is_self_contained() {
         "saltpepper:p=0.1",
         "Robustness matrix",
         "Latent space",
-        "linear_probe_accuracy",
+        "<th>5-NN</th><th>P@10</th>",
+        "<td>PCA-8 of pixels</td><td>8</td>",
+        "<td>0.5740</td></tr>",
         "Warnings",
     ] {
         assert!(html.contains(needle), "report lacks `{needle}`");
@@ -181,6 +182,16 @@ fn report_is_self_contained() {
         &["matrix.json"],
     );
     dae_err(&["report", s(tmp.path())], &["config.json"]);
+    // A probe.json that is not one is named, not rendered as a broken section.
+    std::fs::write(
+        lone.join("probe.json"),
+        r#"{"linear_probe_accuracy": 0.71}"#,
+    )
+    .unwrap();
+    dae_err(
+        &["report", s(&lone)],
+        &["probe.json", "not a dae probe.json"],
+    );
 }
 
 #[test]

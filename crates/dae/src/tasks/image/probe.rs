@@ -1,172 +1,343 @@
-//! Representation quality: how much of the labels' structure the encoder's code z carries, next
-//! to the same probes on raw pixels and on PCA scores, so that the code has to beat simple
-//! baselines rather than chance.
+//! `dae probe` as a library function: how much of the labels' structure the encoder's code z
+//! carries, next to the same probes on raw pixels and on PCA scores (the scoring itself is the
+//! core's [`crate::probe::scores`], which knows no images).
 //!
-//! Every feature set (rows of `dim` values for the train and held-out images) gets the same five
-//! scores:
-//!
-//! - **linear probe accuracy**: multinomial logistic regression trained on the train features,
-//!   scored on the held-out ones ([`super::linear`]);
-//! - **k-NN accuracy**: majority label of the k (5) most cosine-similar train images of each
-//!   held-out image ([`super::knn`]);
-//! - **precision@10**: the fraction of those 10 nearest train images sharing the query's label
-//!   (retrieval);
-//! - **NMI** and **ARI** of k-means (as many clusters as classes, k-means++, restarts) on the
-//!   held-out features (unit-normalized rows, so that it groups by direction like the k-NN
-//!   probes) against the labels ([`super::cluster`]).
-//!
-//! The code is z of the *clean* image (the representation of x, as used downstream);
-//! [`noisy_codes`] gives the codes of corrupted inputs for a robustness row.
+//! This file holds what is specific to images: the labels of an [`ImageSet`], the codes of a
+//! [`Denoiser`] (of clean inputs, the representation of x as used downstream, and of corrupted
+//! ones, [`noisy_codes`]), the whole procedure [`run_probe`] and its file `probe.json`
+//! ([`ProbeReport`]).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use burn::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::corrupt::{corrupt_batch, Corruption, SampleShape};
-use crate::probe::cluster::{ari, kmeans, nmi};
-use crate::probe::knn::{knn_accuracy, nearest_cosine, normalize_rows, precision_at};
-use crate::probe::linear::{linear_probe_accuracy, LinearProbeConfig};
-use crate::probe::pca::Pca;
+use super::data::{self, ImageSet, FASHION_MNIST_CLASSES};
+use super::model::{Denoiser, ModelKind};
+use super::task::load_run;
+use crate::corrupt::{corrupt_batch, Corruption, NoiseSpec, SampleShape};
+use crate::device::DeviceSpec;
+use crate::probe::{default_pca_dims, pca_features, probe_features, ProbeConfig, ProbeScores};
+use crate::run::RunDir;
 use crate::seed::{self, Purpose};
-use crate::tasks::image::data::ImageSet;
-use crate::tasks::image::model::Denoiser;
 use crate::{Error, Result};
 
-/// Settings shared by every row of a probe table.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProbeConfig {
-    /// Neighbours voting in the k-NN classifier.
-    pub knn_k: usize,
-    /// Neighbours retrieved for precision@k.
-    pub retrieval_k: usize,
-    /// k-means restarts (the best by inertia is kept).
-    pub kmeans_runs: usize,
-    /// The linear probe's solver settings.
-    pub linear: LinearProbeConfig,
-    /// Seed of k-means and of PCA's iterative solver.
+/// `probe.json`: what was probed and one [`ProbeScores`] per row, in the table's order. The
+/// fields are those every earlier `dae probe` wrote, so their files load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeReport {
+    /// The run directory as given.
+    pub run: PathBuf,
+    /// The data the probes ran on, described.
+    pub data: String,
+    /// The run's architecture.
+    pub model: ModelKind,
+    /// The run's training noise spec.
+    pub train_noise: String,
+    /// Whether the run's loss counted masked entries only.
+    pub masked_loss: bool,
+    /// Train images (linear probe training set, k-NN reference).
+    pub train_count: usize,
+    /// Held-out images (scored, and drawn in the latent map).
+    pub test_count: usize,
+    /// Seed of k-means, PCA and the `--encode-noise` corruption.
     pub seed: u64,
+    /// Which inputs the encoder row's codes are of (`clean images`).
+    pub encoded: String,
+    /// The scores, one per feature set.
+    pub rows: Vec<ProbeScores>,
 }
 
-impl Default for ProbeConfig {
-    /// k-NN with k = 5, precision@10, 10 k-means restarts, scikit-learn's logistic regression
-    /// defaults, seed 0.
+impl ProbeReport {
+    /// Reads a `probe.json`; a file that is not one is an error naming it.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| Error::format(path, format!("not a dae probe.json: {e}")))
+    }
+}
+
+/// What to probe and how: the typed flags of `dae probe`.
+#[derive(Clone, Debug)]
+pub struct ProbeOptions {
+    /// Labelled data: an MNIST-format directory (`None`: the run's own data and splits).
+    pub data: Option<PathBuf>,
+    /// Use only the first N train images (`None`: the run's train limit, else all).
+    pub train_limit: Option<usize>,
+    /// Use only the first N held-out images.
+    pub test_limit: Option<usize>,
+    /// PCA baseline dimensions, one row each (empty: [`default_pca_dims`]).
+    pub pca_dims: Vec<usize>,
+    /// Also probe the codes of inputs with this corruption.
+    pub encode_noise: Option<NoiseSpec>,
+    /// Probe the codes only, without the raw-pixel and PCA rows (they depend on the data alone,
+    /// so runs on the same data share them).
+    pub no_baselines: bool,
+    /// Neighbours voting in the k-NN classifier.
+    pub knn_k: usize,
+    /// Seed of k-means, PCA and the `encode_noise` corruption.
+    pub seed: u64,
+    /// Images per encoding batch.
+    pub batch_size: usize,
+    /// Compute device (`None`: the run's).
+    pub device: Option<DeviceSpec>,
+}
+
+impl Default for ProbeOptions {
+    /// The run's data and limits, default PCA rows, k-NN with k = 5, seed 0, batches of 500.
     fn default() -> Self {
         Self {
+            data: None,
+            train_limit: None,
+            test_limit: None,
+            pca_dims: Vec::new(),
+            encode_noise: None,
+            no_baselines: false,
             knn_k: 5,
-            retrieval_k: 10,
-            kmeans_runs: 10,
-            linear: LinearProbeConfig::default(),
             seed: 0,
+            batch_size: 500,
+            device: None,
         }
     }
 }
 
-impl ProbeConfig {
+impl ProbeOptions {
     /// Validates the values before any work is done.
     pub fn check(&self) -> Result<()> {
-        if self.knn_k == 0 || self.retrieval_k == 0 || self.kmeans_runs == 0 {
-            return Err(Error::Config(
-                "probe: k-NN k, retrieval k and k-means runs must be at least 1".into(),
-            ));
+        self.probe_config().check()?;
+        let fail = |m: &str| Err(Error::Config(m.into()));
+        if self.batch_size == 0 {
+            return fail("--batch-size must be at least 1");
         }
-        if !(self.linear.alpha.is_finite() && self.linear.alpha >= 0.0) {
-            return Err(Error::Config(format!(
-                "probe: the logistic regression penalty must be >= 0, got {}",
-                self.linear.alpha
-            )));
+        if self.train_limit == Some(0) || self.test_limit == Some(0) {
+            return fail("--train-limit / --test-limit must be at least 1");
+        }
+        if self.pca_dims.contains(&0) {
+            return fail("--pca-dim must be at least 1");
         }
         Ok(())
     }
+
+    fn probe_config(&self) -> ProbeConfig {
+        ProbeConfig {
+            knn_k: self.knn_k,
+            seed: self.seed,
+            ..ProbeConfig::default()
+        }
+    }
 }
 
-/// The scores of one feature set; one row of the probe table and one object of `probe.json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ProbeScores {
-    /// What the features are, e.g. `dae encoder`, `raw pixels`, `PCA-64`.
-    pub features: String,
-    /// Feature dimension.
-    pub dim: usize,
-    /// Held-out accuracy of the multinomial logistic regression.
-    pub linear_accuracy: f64,
-    /// Held-out accuracy of the k-NN classifier.
-    pub knn_accuracy: f64,
-    /// The k of the k-NN classifier.
-    pub knn_k: usize,
-    /// Mean retrieval precision at `retrieval_k`.
-    pub precision_at_k: f64,
-    /// The k of the retrieval precision.
-    pub retrieval_k: usize,
-    /// Normalized mutual information of k-means clusters and labels (held-out set).
-    pub nmi: f64,
-    /// Adjusted Rand index of k-means clusters and labels (held-out set).
-    pub ari: f64,
-    /// Train images (linear probe training set, k-NN reference).
-    pub train_count: usize,
-    /// Held-out images (scored).
-    pub test_count: usize,
+/// Progress of [`run_probe`], in order, so that a caller can show it as it happens.
+#[derive(Debug)]
+pub enum ProbeEvent<'a> {
+    /// The data is chosen and checked; encoding starts.
+    Start {
+        /// The run's architecture.
+        model: ModelKind,
+        /// Train images.
+        train_count: usize,
+        /// Held-out images.
+        test_count: usize,
+        /// Image height.
+        height: usize,
+        /// Image width.
+        width: usize,
+        /// The data, described.
+        data: &'a str,
+    },
+    /// The clean train and held-out images are encoded.
+    Encoded {
+        /// Code dimension.
+        dim: usize,
+        /// Seconds spent encoding.
+        seconds: f64,
+    },
+    /// One row is scored.
+    Row {
+        /// Its scores.
+        scores: &'a ProbeScores,
+        /// Seconds spent on it (encoding corrupted inputs or fitting PCA included).
+        seconds: f64,
+    },
 }
 
-/// The labels of `set`, or an error naming `what` if it has none.
-pub fn labels_of<'a>(set: &'a ImageSet, what: &str) -> Result<&'a [u8]> {
-    set.labels.as_deref().ok_or_else(|| {
-        Error::Config(format!(
-            "the {what} images have no labels; the probes need labelled data (MNIST-format IDX \
-             files with their labels-idx1 files, or the embedded Fashion-MNIST)"
-        ))
+/// What [`run_probe`] wrote.
+#[derive(Clone, Debug)]
+pub struct ProbeOutput {
+    /// The contents of `probe.json`.
+    pub report: ProbeReport,
+    /// Where `probe.json` was written.
+    pub probe_json: PathBuf,
+    /// Where `latent_map.png` was written.
+    pub latent_map: PathBuf,
+}
+
+/// Probes the codes of the image run at `run` (rows: the encoder on clean images, optionally on
+/// corrupted ones, raw pixels, PCA-k of pixels), reports progress to `on_event`, and writes
+/// `probe.json` and `latent_map.png` into the run. Nothing is written when anything fails.
+pub fn run_probe(
+    run: &Path,
+    options: &ProbeOptions,
+    on_event: &mut dyn FnMut(ProbeEvent<'_>),
+) -> Result<ProbeOutput> {
+    options.check()?;
+    let config = options.probe_config();
+    let loaded = load_run(run, options.device)?;
+    let data = options
+        .data
+        .as_deref()
+        .or(loaded.config.run.data.as_deref());
+    let splits = data::load(data)?;
+    let source = data::describe(data);
+    let train = match options.train_limit.or(loaded.config.run.train_limit) {
+        Some(n) => splits.train.take(n),
+        None => splits.train,
+    };
+    let test = match options.test_limit {
+        Some(n) => splits.test.take(n),
+        None => splits.test,
+    };
+    let train_labels = labels_of(&train, "train", &source)?;
+    let test_labels = labels_of(&test, "held-out", &source)?;
+    let kind = loaded.config.model.kind();
+    let data_context = format!("data {source}");
+    (loaded.config.model)
+        .accepts(test.height, test.width)
+        .map_err(|e| within(&data_context, e))?;
+    // User-given PCA dimensions are checked before the encoding work; the defaults always fit.
+    let pixels = train.pixels_per_image();
+    let most = pixels.min(train.len());
+    if let Some(&k) = options.pca_dims.iter().find(|&&k| k > most) {
+        return Err(Error::Config(format!(
+            "--pca-dim {k}: PCA of {} train images of {pixels} pixels has at most {most} \
+             components",
+            train.len()
+        )));
+    }
+
+    on_event(ProbeEvent::Start {
+        model: kind,
+        train_count: train.len(),
+        test_count: test.len(),
+        height: train.height,
+        width: train.width,
+        data: &source,
+    });
+    let (model, device, batch) = (&loaded.model, &loaded.device, options.batch_size);
+    let started = Instant::now();
+    let (train_codes, code_dim) = codes(model, &train, batch, device)?;
+    let (test_codes, _) = codes(model, &test, batch, device)?;
+    on_event(ProbeEvent::Encoded {
+        dim: code_dim,
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    let pca_dims = match options.pca_dims.is_empty() {
+        true => default_pca_dims(code_dim, pixels, train.len()),
+        false => options.pca_dims.clone(),
+    };
+
+    let probe_row = |name: &str, tr: &[f32], te: &[f32], dim: usize| {
+        probe_features(
+            name,
+            tr,
+            train_labels,
+            te,
+            test_labels,
+            dim,
+            &config,
+            device,
+        )
+        .map_err(|e| within(&format!("probing {name}"), e))
+    };
+    let mut rows: Vec<ProbeScores> = Vec::new();
+    let mut emit = |scores: ProbeScores, t: Instant| {
+        let seconds = t.elapsed().as_secs_f64();
+        on_event(ProbeEvent::Row {
+            scores: &scores,
+            seconds,
+        });
+        rows.push(scores);
+    };
+    let t = Instant::now();
+    let encoder = format!("dae encoder ({kind})");
+    emit(probe_row(&encoder, &train_codes, &test_codes, code_dim)?, t);
+    if let Some(spec) = &options.encode_noise {
+        let t = Instant::now();
+        let seed = options.seed;
+        let tr = noisy_codes(model, &train, spec.get(), seed, batch, device)?.0;
+        // A different stream for the held-out draw than for the train draw.
+        let te = noisy_codes(model, &test, spec.get(), seed ^ 1, batch, device)?.0;
+        let name = format!("dae encoder, input {spec}");
+        emit(probe_row(&name, &tr, &te, code_dim)?, t);
+    }
+    if !options.no_baselines {
+        let t = Instant::now();
+        emit(
+            probe_row("raw pixels", &train.images, &test.images, pixels)?,
+            t,
+        );
+        for &k in &pca_dims {
+            let t = Instant::now();
+            let (tr, te) = pca_features(&train.images, &test.images, pixels, k, options.seed)?;
+            emit(probe_row(&format!("PCA-{k} of pixels"), &tr, &te, k)?, t);
+        }
+    }
+
+    let report = ProbeReport {
+        run: run.to_path_buf(),
+        data: source,
+        model: kind,
+        train_noise: loaded.config.noise.as_str().to_string(),
+        masked_loss: loaded.config.masked_loss,
+        train_count: train.len(),
+        test_count: test.len(),
+        seed: options.seed,
+        encoded: "clean images".into(),
+        rows,
+    };
+    let dir = RunDir::new(run);
+    let (probe_json, latent_map) = (dir.probe(), dir.latent_map());
+    crate::fsio::write_json(&probe_json, &report)?;
+    let title = format!(
+        "{kind} codes ({code_dim}-d) of {} held-out images, PCA",
+        test.len()
+    );
+    // Fashion-MNIST's class names where the data is (or is named) Fashion-MNIST; numbers else.
+    let fashion = data.is_none_or(|p| p.to_string_lossy().to_lowercase().contains("fashion"));
+    let names: &[&str] = if fashion { &FASHION_MNIST_CLASSES } else { &[] };
+    crate::report::write_latent_map(
+        &latent_map,
+        &test_codes,
+        code_dim,
+        test_labels,
+        names,
+        &title,
+        options.seed,
+    )?;
+    Ok(ProbeOutput {
+        report,
+        probe_json,
+        latent_map,
     })
 }
 
-/// Runs every probe on one feature set: `train` and `test` hold rows of `dim` values, one per
-/// label.
-#[allow(clippy::too_many_arguments)]
-pub fn probe_features(
-    name: &str,
-    train: &[f32],
-    train_labels: &[u8],
-    test: &[f32],
-    test_labels: &[u8],
-    dim: usize,
-    config: &ProbeConfig,
-    device: &Device,
-) -> Result<ProbeScores> {
-    config.check()?;
-    if test_labels.is_empty() || train_labels.len() < config.knn_k.max(config.retrieval_k) {
-        return Err(Error::Config(format!(
-            "probe: {} train and {} held-out images are too few (need at least {} train images \
-             and one held-out)",
-            train_labels.len(),
-            test_labels.len(),
-            config.knn_k.max(config.retrieval_k)
-        )));
+/// `e` with `what` in front of its message, so that the user sees which step failed.
+fn within(what: &str, e: Error) -> Error {
+    match e {
+        Error::Config(m) => Error::Config(format!("{what}: {m}")),
+        Error::Shape(m) => Error::Shape(format!("{what}: {m}")),
+        e => e,
     }
-    let linear_accuracy =
-        linear_probe_accuracy(train, train_labels, test, test_labels, dim, config.linear)?;
-    let k = config.knn_k.max(config.retrieval_k);
-    let neighbours = nearest_cosine(train, test, dim, k, device)?;
-    let mut unit = test.to_vec();
-    normalize_rows(&mut unit, dim);
-    let mut classes: Vec<u8> = test_labels.to_vec();
-    classes.sort_unstable();
-    classes.dedup();
-    let clusters = kmeans(
-        &unit,
-        dim,
-        classes.len().min(test_labels.len()),
-        config.kmeans_runs,
-        config.seed,
-    )?;
-    let truth: Vec<usize> = test_labels.iter().map(|&l| l as usize).collect();
-    Ok(ProbeScores {
-        features: name.to_string(),
-        dim,
-        linear_accuracy,
-        knn_accuracy: knn_accuracy(&neighbours, train_labels, test_labels, config.knn_k),
-        knn_k: config.knn_k,
-        precision_at_k: precision_at(&neighbours, train_labels, test_labels, config.retrieval_k),
-        retrieval_k: config.retrieval_k,
-        nmi: nmi(&truth, &clusters),
-        ari: ari(&truth, &clusters),
-        train_count: train_labels.len(),
-        test_count: test_labels.len(),
+}
+
+/// The labels of `set` (the `what` images of `source`), or an error naming both if it has none.
+pub fn labels_of<'a>(set: &'a ImageSet, what: &str, source: &str) -> Result<&'a [u8]> {
+    set.labels.as_deref().ok_or_else(|| {
+        Error::Config(format!(
+            "{source}: the {what} images have no labels; the probes need labelled data \
+             (MNIST-format IDX files with their labels-idx1 files, or the embedded Fashion-MNIST)"
+        ))
     })
 }
 
@@ -233,96 +404,6 @@ fn encode_rows(
     Ok((out, dim))
 }
 
-/// PCA baseline of `k` components fitted on the train rows: (train scores, test scores).
-pub fn pca_features(
-    train: &[f32],
-    test: &[f32],
-    dim: usize,
-    k: usize,
-    seed: u64,
-) -> Result<(Vec<f32>, Vec<f32>)> {
-    let pca = Pca::fit(train, dim, k, seed)?;
-    Ok((pca.transform(train)?, pca.transform(test)?))
-}
-
-/// The PCA dimensions to probe by default for a code of dimension `code_dim` on `pixels`-pixel
-/// images and `n_train` train images: the code's own dimension where PCA can have it; else the
-/// most it can have (min(pixels, n_train)), which is the pixels rotated, so the MLP's 64 is
-/// added as a compact reference.
-pub fn default_pca_dims(code_dim: usize, pixels: usize, n_train: usize) -> Vec<usize> {
-    let most = pixels.min(n_train);
-    if code_dim <= most {
-        vec![code_dim]
-    } else {
-        let mut dims = vec![64.min(most), most];
-        dims.dedup();
-        dims
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_pca_dims_match_or_cap() {
-        assert_eq!(default_pca_dims(64, 784, 8000), vec![64]);
-        assert_eq!(default_pca_dims(3136, 784, 8000), vec![64, 784]);
-        assert_eq!(default_pca_dims(3136, 784, 500), vec![64, 500]);
-        assert_eq!(default_pca_dims(3136, 784, 40), vec![40]);
-    }
-
-    #[test]
-    fn perfectly_clustered_features_score_one() {
-        // Two classes pointing in opposite directions, with small jitter.
-        let row = |class: u8, j: f32| {
-            if class == 0 {
-                [1.0 + j, j]
-            } else {
-                [-1.0 - j, j]
-            }
-        };
-        let labels: Vec<u8> = (0..20).map(|i| (i % 2) as u8).collect();
-        let train: Vec<f32> = labels
-            .iter()
-            .enumerate()
-            .flat_map(|(i, &c)| row(c, 0.01 * i as f32))
-            .collect();
-        let test_labels = [0u8, 1, 1, 0];
-        let test: Vec<f32> = test_labels.iter().flat_map(|&c| row(c, 0.05)).collect();
-        let config = ProbeConfig {
-            knn_k: 3,
-            retrieval_k: 4,
-            kmeans_runs: 2,
-            ..Default::default()
-        };
-        let s = probe_features(
-            "toy",
-            &train,
-            &labels,
-            &test,
-            &test_labels,
-            2,
-            &config,
-            &Device::flex(),
-        )
-        .unwrap();
-        assert_eq!(
-            (s.linear_accuracy, s.knn_accuracy, s.precision_at_k),
-            (1.0, 1.0, 1.0)
-        );
-        assert!((s.nmi - 1.0).abs() < 1e-12 && (s.ari - 1.0).abs() < 1e-12);
-        assert_eq!((s.dim, s.train_count, s.test_count), (2, 20, 4));
-        let few = probe_features(
-            "toy",
-            &train[..6],
-            &labels[..3],
-            &test,
-            &test_labels,
-            2,
-            &config,
-            &Device::flex(),
-        );
-        assert!(few.is_err());
-    }
-}
+#[path = "probe_tests.rs"]
+mod tests;

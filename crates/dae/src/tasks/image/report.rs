@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::config::ImageConfig;
 use super::diagnostics::{GAIN_MIN_DB, HF_RATIO_MIN, INPUT_DISTANCE_RATIO_MIN};
 use super::experiment::read_matrix;
+use super::probe::ProbeReport;
 use super::robustness::{read_records, EvalRecord};
 use super::EpochMetrics;
 use crate::report::charts::{line_chart_svg, Series, PALETTE};
@@ -260,30 +261,44 @@ fn diagnostics_section(records: &[(String, EvalRecord)]) -> String {
     s
 }
 
-/// A flat JSON object of numbers and strings as a table; anything else pretty-printed.
+/// The table of `probe.json` (see [`ProbeReport`]): what was probed, then one row per feature
+/// set. A file that is not a `probe.json` is an error naming it, rather than a broken section.
 fn probe_section(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::format(path, e.to_string()))?;
-    if let Some(obj) = value
-        .as_object()
-        .filter(|o| o.values().all(|v| v.is_number() || v.is_string()))
-    {
-        let mut s = String::from("<table><tr><th>probe</th><th>value</th></tr>");
-        for (k, v) in obj {
-            let shown = v
-                .as_f64()
-                .map_or_else(|| v.as_str().unwrap_or("").to_string(), |f| num(f, 4));
-            let _ = write!(
-                s,
-                "<tr><td>{}</td><td>{}</td></tr>",
-                escape(k),
-                escape(&shown)
-            );
-        }
-        s.push_str("</table>");
-        return Ok(s);
+    let p = ProbeReport::read(path)?;
+    // Every row of one `dae probe` shares its k's; the first row's name the columns.
+    let (knn, retrieval) = p.rows.first().map_or(("k-NN".into(), "P@k".into()), |r| {
+        (format!("{}-NN", r.knn_k), format!("P@{}", r.retrieval_k))
+    });
+    let mut s = format!(
+        "<p class=\"muted\">Probes of the {model} codes of {encoded}: {train} train and {test} \
+         held-out images of {data} (training noise <code>{noise}</code>{masked}, seed {seed}). \
+         linear: logistic regression accuracy; {knn}: k-NN accuracy (cosine); {retrieval}: \
+         retrieval precision; NMI, ARI: k-means clusters against the labels.</p><table>\
+         <tr><th>features</th><th>dim</th><th>linear</th><th>{knn}</th><th>{retrieval}</th>\
+         <th>NMI</th><th>ARI</th></tr>",
+        model = escape(&p.model.to_string()),
+        encoded = escape(&p.encoded),
+        train = p.train_count,
+        test = p.test_count,
+        data = escape(&p.data),
+        noise = escape(&p.train_noise),
+        masked = if p.masked_loss { ", masked loss" } else { "" },
+        seed = p.seed,
+    );
+    for r in &p.rows {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             </tr>",
+            escape(&r.features),
+            r.dim,
+            num(r.linear_accuracy, 4),
+            num(r.knn_accuracy, 4),
+            num(r.precision_at_k, 4),
+            num(r.nmi, 4),
+            num(r.ari, 4)
+        );
     }
-    let pretty = serde_json::to_string_pretty(&value).unwrap_or(text);
-    Ok(format!("<pre>{}</pre>", escape(&pretty)))
+    s.push_str("</table>");
+    Ok(s)
 }
