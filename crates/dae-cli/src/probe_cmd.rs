@@ -64,6 +64,8 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
         device: a.device,
     };
     let mut rows = 0;
+    // A text run is refused by the registry, which names the commands that take it.
+    dae::tasks::TaskKind::Image.expect_run(&a.run)?;
     let out = run_probe(&a.run, &options, &mut |event| match event {
         ProbeEvent::Start {
             model,
