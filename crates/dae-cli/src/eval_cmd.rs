@@ -7,9 +7,9 @@ use clap::Args;
 use dae::corrupt::NoiseSpec;
 use dae::device::DeviceSpec;
 use dae::tasks::image::{self, Precision};
+use dae::tasks::text::heldout::{evaluate_run, TextEvalData, TextEvalOptions, TextEvalRecord};
 use dae::tasks::text::{self, TokenNoise};
 use dae::tasks::TaskKind;
-use serde_json::json;
 
 /// Arguments of `dae eval`.
 #[derive(Args, Debug)]
@@ -166,77 +166,44 @@ fn eval_text(a: &EvalArgs) -> anyhow::Result<()> {
         a.precision
     );
     let loaded = text::load_mlm_run(&a.run, a.device)?;
-    let cfg = &loaded.config;
-    let mut specs = a
-        .noise
-        .iter()
-        .map(|s| TokenNoise::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    if specs.is_empty() {
-        specs.push(cfg.noise.clone());
-    }
-    let (lines, label) = match &a.data {
-        Some(p) => (text::data::read_lines(p)?, p.display().to_string()),
-        None => (
-            text::data::load(cfg.run.data.as_deref())?.val,
-            format!(
-                "held-out split of {}",
-                text::data::describe(cfg.run.data.as_deref())
-            ),
-        ),
+    let options = TextEvalOptions {
+        noise: a
+            .noise
+            .iter()
+            .map(|s| TokenNoise::parse(s))
+            .collect::<Result<_, _>>()?,
+        data: a.data.clone(),
+        limit: a.limit,
+        seed: a.seed,
+        batch_size: a.batch_size,
     };
-    let mut seqs = text::data::eval_sequences(&loaded.tokenizer, &lines, cfg.model.max_len);
-    if let Some(n) = a.limit {
-        seqs = seqs.take(n);
-    }
-    for spec in &specs {
-        spec.get()
-            .check_len(seqs.seq_len)
-            .with_context(|| format!("evaluation text {label}"))?;
-    }
-    if !a.json {
-        println!(
-            "data: {label} ({} sequences of {} tokens)",
-            seqs.len(),
-            seqs.seq_len
-        );
-        println!(
-            "{:<40} {:>10} {:>9} {:>11} {:>9} {:>8}",
-            "noise", "masked acc", "NLL", "perplexity", "unigram", "masked"
-        );
-    }
-    for spec in &specs {
-        let setup = text::eval::MaskedEval {
-            corruption: spec.get(),
-            space: cfg.token_space(),
-            unigram_token: cfg.unigram_token,
-            seed: a.seed,
-            batch: a.batch_size,
-        };
-        let r = text::eval::evaluate_mlm(&loaded.model, &seqs, setup, &loaded.device)?;
+    let on_data = &mut |d: &TextEvalData| {
+        if !a.json {
+            println!(
+                "data: {} ({} sequences of {} tokens)",
+                d.label, d.sequences, d.seq_len
+            );
+            println!(
+                "{:<40} {:>10} {:>9} {:>11} {:>9} {:>8}",
+                "noise", "masked acc", "NLL", "perplexity", "unigram", "masked"
+            );
+        }
+    };
+    let on_record = &mut |r: &TextEvalRecord| {
         if a.json {
-            let row = json!({
-                "noise": spec.as_str(),
-                "data": label,
-                "val_masked_accuracy": r.masked_accuracy,
-                "val_nll": r.nll,
-                "val_perplexity": r.perplexity,
-                "unigram_accuracy": r.unigram_accuracy,
-                "masked_tokens": r.masked_tokens,
-                "sequences": r.sequences,
-            });
-            println!("{row}");
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
         } else {
             println!(
                 "{:<40} {:>10.4} {:>9.4} {:>11.2} {:>9.4} {:>8}",
-                spec.as_str(),
-                r.masked_accuracy,
-                r.nll,
-                r.perplexity,
+                r.noise,
+                r.val_masked_accuracy,
+                r.val_nll,
+                r.val_perplexity,
                 r.unigram_accuracy,
                 r.masked_tokens
             );
         }
-    }
+    };
+    evaluate_run(&loaded, &options, on_data, on_record)?;
     Ok(())
 }

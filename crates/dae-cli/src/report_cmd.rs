@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use dae::tasks::TaskKind;
 
 /// Arguments of `dae report`.
 #[derive(Args, Debug)]
@@ -17,7 +18,16 @@ pub struct ReportArgs {
 
 /// Runs `dae report`: writes RUN/report.html and prints its path.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
-    let path = dae::tasks::image::report::write_report(&a.run, a.matrix.as_deref())?;
+    let path = match TaskKind::of_run(&a.run)? {
+        TaskKind::Image => dae::tasks::image::report::write_report(&a.run, a.matrix.as_deref())?,
+        TaskKind::Mlm => {
+            anyhow::ensure!(
+                a.matrix.is_none(),
+                "--matrix is for image runs: a text run has no robustness matrix"
+            );
+            dae::tasks::text::report::write_report(&a.run)?
+        }
+    };
     println!("{}", path.display());
     Ok(())
 }

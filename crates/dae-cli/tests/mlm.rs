@@ -79,6 +79,22 @@ fn train_resume_eval_fill_end_to_end() {
         assert_eq!(lines3[1][k], lines2[1][k], "{k} differs after resume");
     }
 
+    // The report of a text run: its own sections on the shared page, both epochs in the table.
+    dae_ok(&["report", r]);
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    for needle in [
+        "<h2 id=\"config\">",
+        "<h2 id=\"training\">",
+        "Held-out masked-token accuracy",
+        "unigram baseline",
+        "<td>2</td>",
+        "tokens:rate=0.15,mask=0.8,random=0.1",
+    ] {
+        assert!(html.contains(needle), "text report lacks `{needle}`");
+    }
+    assert_eq!(html.matches("<img src=\"data:image/svg+xml").count(), 2);
+    dae_err(&["report", r, "--matrix", r], &["--matrix", "text run"]);
+
     // eval on the run's held-out split reproduces the last epoch's numbers (same seed 0).
     let out = dae_ok(&["eval", r, "--json", "--limit", "16"]).stdout;
     let row: serde_json::Value = serde_json::from_str(out.trim()).unwrap();

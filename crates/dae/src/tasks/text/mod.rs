@@ -7,14 +7,18 @@
 //! - [`model`]: the Transformer encoder;
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
 //! - [`eval`]: masked-token accuracy, NLL and perplexity; top-k predictions for `[MASK]`;
-//! - [`fill`]: filling the masks of a text, as `dae fill` prints it.
+//! - [`heldout`]: evaluating a trained run on held-out text under several corruptions;
+//! - [`fill`]: filling the masks of a text, as `dae fill` prints it;
+//! - [`report`]: the self-contained HTML report of a run.
 
 pub mod config;
 pub mod corrupt;
 pub mod data;
 pub mod eval;
 pub mod fill;
+pub mod heldout;
 pub mod model;
+pub mod report;
 pub mod task;
 pub mod tokenizer;
 
