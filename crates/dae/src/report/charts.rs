@@ -5,7 +5,9 @@
 
 use plotters::prelude::*;
 
+use super::page::{data_uri, img};
 use super::plot::{register_font, FONT};
+use crate::run::metrics::EpochRecord;
 use crate::{Error, Result};
 
 /// One named series of (x, y) points.
@@ -118,6 +120,49 @@ pub fn line_chart_svg(
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+/// One line of a per-epoch chart: its legend label and the value it plots of a record.
+pub(crate) type EpochLine<'a, R> = (&'a str, fn(&R) -> f64);
+
+/// One chart of per-epoch curves: a title, the y axis, the figure's description and one line per
+/// (label, value of a record).
+pub(crate) struct EpochChart<'a, R> {
+    /// Chart title.
+    pub title: &'a str,
+    /// The y axis label.
+    pub y_label: &'a str,
+    /// The figure's alt text.
+    pub alt: &'a str,
+    /// One line per (legend label, value of a record).
+    pub lines: Vec<EpochLine<'a, R>>,
+}
+
+/// `charts` of `records` (x = epoch) side by side, as inlined SVG figures.
+pub(crate) fn epoch_charts<R: EpochRecord>(
+    records: &[R],
+    charts: &[EpochChart<R>],
+) -> Result<String> {
+    let mut html = String::from("<div class=\"charts\">");
+    for chart in charts {
+        let series: Vec<Series> = chart
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, (label, value))| Series {
+                label: label.to_string(),
+                points: records
+                    .iter()
+                    .map(|r| (r.epoch() as f64, value(r)))
+                    .collect(),
+                colour: PALETTE[i % PALETTE.len()],
+            })
+            .collect();
+        let svg = line_chart_svg(chart.title, "epoch", chart.y_label, &series, (520, 320))?;
+        html.push_str(&img(&data_uri("image/svg+xml", svg.as_bytes()), chart.alt));
+    }
+    html.push_str("</div>");
+    Ok(html)
 }
 
 #[cfg(test)]

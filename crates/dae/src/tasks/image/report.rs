@@ -13,8 +13,8 @@ use super::experiment::read_matrix;
 use super::probe::ProbeReport;
 use super::robustness::{read_records, EvalRecord};
 use super::EpochMetrics;
-use crate::report::charts::{line_chart_svg, Series, PALETTE};
-use crate::report::page::{data_uri, escape, img, num, png_figure};
+use crate::report::charts::{epoch_charts, EpochChart};
+use crate::report::page::{escape, num, png_figure};
 use crate::run::metrics::read_records as read_epochs;
 use crate::run::{ExperimentDir, RunDir};
 use crate::{Error, Result};
@@ -74,43 +74,26 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
     if metrics.is_empty() {
         body.push_str("<p class=\"muted\">No epoch has finished yet.</p>");
     } else {
-        let pts = |f: fn(&EpochMetrics) -> f64| -> Vec<(f64, f64)> {
-            metrics.iter().map(|m| (m.epoch as f64, f(m))).collect()
-        };
-        let series = |label: &str, points, i: usize| Series {
-            label: label.into(),
-            points,
-            colour: PALETTE[i],
-        };
-        let loss = line_chart_svg(
-            "Training loss",
-            "epoch",
-            "loss",
-            &[series("train loss", pts(|m| m.train_loss), 0)],
-            (520, 320),
-        )?;
-        let psnr = line_chart_svg(
-            "Held-out PSNR",
-            "epoch",
-            "PSNR (dB)",
+        body.push_str(&epoch_charts(
+            &metrics,
             &[
-                series("denoised", pts(|m| m.val_psnr), 0),
-                series("noisy input", pts(|m| m.noisy_psnr), 1),
+                EpochChart {
+                    title: "Training loss",
+                    y_label: "loss",
+                    alt: "Training loss per epoch",
+                    lines: vec![("train loss", |m: &EpochMetrics| m.train_loss)],
+                },
+                EpochChart {
+                    title: "Held-out PSNR",
+                    y_label: "PSNR (dB)",
+                    alt: "Held-out PSNR per epoch (denoised output and noisy input)",
+                    lines: vec![
+                        ("denoised", |m: &EpochMetrics| m.val_psnr),
+                        ("noisy input", |m: &EpochMetrics| m.noisy_psnr),
+                    ],
+                },
             ],
-            (520, 320),
-        )?;
-        let _ = write!(
-            body,
-            "<div class=\"charts\">{}{}</div>",
-            img(
-                &data_uri("image/svg+xml", loss.as_bytes()),
-                "Training loss per epoch"
-            ),
-            img(
-                &data_uri("image/svg+xml", psnr.as_bytes()),
-                "Held-out PSNR per epoch (denoised output and noisy input)"
-            )
-        );
+        )?);
         body.push_str(
             "<table><tr><th>epoch</th><th>train loss</th><th>PSNR dB</th><th>noisy dB</th>\
              <th>gain</th><th>SSIM</th><th>noisy SSIM</th><th>seconds</th><th>img/s</th></tr>",

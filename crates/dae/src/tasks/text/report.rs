@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use super::config::MlmConfig;
 use super::task::MlmEpochMetrics;
 use crate::fsio::write_atomic;
-use crate::report::charts::{line_chart_svg, Series, PALETTE};
-use crate::report::page::{data_uri, escape, img, num, page};
+use crate::report::charts::{epoch_charts, EpochChart};
+use crate::report::page::{escape, num, page};
 use crate::run::metrics::read_records;
 use crate::run::RunDir;
 use crate::Result;
@@ -90,45 +90,29 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
 
 /// The loss and accuracy charts and the per-epoch table.
 fn training_section(metrics: &[MlmEpochMetrics]) -> Result<String> {
-    let pts = |f: fn(&MlmEpochMetrics) -> f64| -> Vec<(f64, f64)> {
-        metrics.iter().map(|m| (m.epoch as f64, f(m))).collect()
-    };
-    let series = |label: &str, points, i: usize| Series {
-        label: label.into(),
-        points,
-        colour: PALETTE[i],
-    };
-    let loss = line_chart_svg(
-        "Loss (masked-position NLL)",
-        "epoch",
-        "nats",
+    let mut s = epoch_charts(
+        metrics,
         &[
-            series("train", pts(|m| m.train_loss), 0),
-            series("held-out", pts(|m| m.val_nll), 1),
+            EpochChart {
+                title: "Loss (masked-position NLL)",
+                y_label: "nats",
+                alt: "Training and held-out loss per epoch",
+                lines: vec![
+                    ("train", |m: &MlmEpochMetrics| m.train_loss),
+                    ("held-out", |m: &MlmEpochMetrics| m.val_nll),
+                ],
+            },
+            EpochChart {
+                title: "Held-out masked-token accuracy",
+                y_label: "accuracy",
+                alt: "Held-out masked-token accuracy per epoch, beside the unigram baseline",
+                lines: vec![
+                    ("model", |m: &MlmEpochMetrics| m.val_masked_accuracy),
+                    ("unigram baseline", |m: &MlmEpochMetrics| m.unigram_accuracy),
+                ],
+            },
         ],
-        (520, 320),
     )?;
-    let accuracy = line_chart_svg(
-        "Held-out masked-token accuracy",
-        "epoch",
-        "accuracy",
-        &[
-            series("model", pts(|m| m.val_masked_accuracy), 0),
-            series("unigram baseline", pts(|m| m.unigram_accuracy), 1),
-        ],
-        (520, 320),
-    )?;
-    let mut s = format!(
-        "<div class=\"charts\">{}{}</div>",
-        img(
-            &data_uri("image/svg+xml", loss.as_bytes()),
-            "Training and held-out loss per epoch"
-        ),
-        img(
-            &data_uri("image/svg+xml", accuracy.as_bytes()),
-            "Held-out masked-token accuracy per epoch, beside the unigram baseline"
-        )
-    );
     s.push_str(
         "<table><tr><th>epoch</th><th>train loss</th><th>held-out NLL</th><th>perplexity</th>\
          <th>masked acc</th><th>unigram</th><th>masked tokens</th><th>seconds</th>\
