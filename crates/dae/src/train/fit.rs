@@ -17,16 +17,27 @@ use crate::run::RunDir;
 use crate::seed::{self, Purpose};
 use crate::{Error, Result};
 
+/// Held while a run trains (see [`fit`]).
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Trains `task` into `run`, from scratch or from its last checkpoint. Returns the records of the
 /// epochs run by this call. A non-finite loss stops the run with [`Error::Diverged`]; the
 /// checkpoint of the last good epoch stays in place. Same seed and data, same numbers; a resumed
-/// run computes what an uninterrupted one would.
+/// run computes what an uninterrupted one would. Runs started from several threads of one process
+/// train one after the other.
 pub fn fit<T: Task>(
     task: &T,
     run: &RunDir,
     start: Start,
     observer: &mut dyn FnMut(TrainEvent),
 ) -> Result<Vec<T::Record>> {
+    // Burn seeds a device's generator for the whole process: two runs training at once would
+    // draw each other's initial weights and dropout masks. One trains at a time, so the same seed
+    // gives the same numbers whatever else the process does. (A poisoned lock only means another
+    // run panicked; the generator is reseeded below all the same.)
+    let _one_run_at_a_time = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let settings = task.config().settings();
     let base = settings.device.device()?;
     let device = base.clone().autodiff();
