@@ -10,7 +10,3 @@ mod task;
 pub use fit::fit;
 pub use settings::{resume_config, LrSchedule, ResumeOverrides, RunSettings, TaskConfig};
 pub use task::{EpochTotals, Start, Task, TrainEvent};
-
-#[cfg(test)]
-#[path = "fit_tests.rs"]
-mod fit_tests;

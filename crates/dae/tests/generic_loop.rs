@@ -1,7 +1,11 @@
-//! Tests of [`super::fit`] on a task small enough to reason about: fitting y = 2x + 1 with one
-//! linear unit, the inputs corrupted by Gaussian noise drawn from the loop's generator. They pin
-//! what every task relies on: exact resume, the refusal to overwrite a run, and the stop on a
-//! non-finite loss with the last good checkpoint kept.
+//! The generic training loop (`dae::train::fit`) on a task defined outside the library, as a new
+//! modality would be: fitting y = 2x + 1 with one linear unit, the inputs corrupted by Gaussian
+//! noise drawn from the loop's generator. The tests pin what every task relies on: exact resume,
+//! the refusal to overwrite a run, the stop on a non-finite loss with the last good checkpoint
+//! kept, the events, and runs started together in one process keeping their numbers.
+//!
+//! Its own test binary (its own process): Burn's device generator is process-wide, so a unit
+//! test elsewhere initializing a model at the same moment would shift these draws.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -9,10 +13,10 @@ use burn::prelude::*;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-use super::*;
-use crate::corrupt::Rng;
-use crate::run::metrics::{read_records, EpochRecord};
-use crate::run::RunDir;
+use dae::corrupt::Rng;
+use dae::run::metrics::{read_records, EpochRecord};
+use dae::run::RunDir;
+use dae::train::{fit, EpochTotals, RunSettings, Start, Task, TaskConfig, TrainEvent};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct LineConfig {
@@ -30,7 +34,7 @@ impl TaskConfig for LineConfig {
     fn settings_mut(&mut self) -> &mut RunSettings {
         &mut self.run
     }
-    fn check(&self) -> crate::Result<()> {
+    fn check(&self) -> dae::Result<()> {
         self.run.check()
     }
 }
@@ -96,7 +100,7 @@ impl Task for LineTask {
             linear: LinearConfig::new(1, 1).init(device),
         }
     }
-    fn draw_batch(&self, indices: &[usize], rng: &mut Rng) -> crate::Result<Self::Batch> {
+    fn draw_batch(&self, indices: &[usize], rng: &mut Rng) -> dae::Result<Self::Batch> {
         let noise = Normal::new(0.0f32, 0.1).unwrap();
         let clean: Vec<f32> = indices.iter().map(|&i| self.xs[i]).collect();
         let noisy = clean.iter().map(|x| x + noise.sample(rng)).collect();
@@ -110,8 +114,8 @@ impl Task for LineTask {
         let err = model.linear.forward(x) - y;
         (err.clone() * err).mean() * self.config.loss_scale
     }
-    fn record(&self, model: &Line, _: &Device, t: EpochTotals) -> crate::Result<LineRecord> {
-        let scalar = |t: Tensor<2>| t.into_data().to_vec::<f32>().unwrap()[0] as f64;
+    fn record(&self, model: &Line, _: &Device, t: EpochTotals) -> dae::Result<LineRecord> {
+        let scalar = |t: Tensor<2>| t.sum().into_scalar::<f32>() as f64;
         Ok(LineRecord {
             epoch: t.epoch,
             train_loss: t.train_loss,
@@ -180,7 +184,7 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     );
     assert!(message.contains("checkpoint of epoch 1"), "{message}");
     assert_eq!(
-        crate::run::checkpoint::completed_epochs(&run).unwrap(),
+        dae::run::checkpoint::completed_epochs(&run).unwrap(),
         Some(1)
     );
 }
