@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 use dae::device::DeviceSpec;
 use dae::run::RunDir;
@@ -109,9 +110,9 @@ pub struct TrainArgs {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Image denoising (--task image)")]
 struct ImageArgs {
-    /// Architecture.
-    #[arg(long, value_enum, default_value = "conv")]
-    model: ModelArg,
+    /// Architecture [default: conv].
+    #[arg(long, value_enum)]
+    model: Option<ModelArg>,
     /// MLP hidden widths, comma-separated, outermost first [default: 256].
     #[arg(long, value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
@@ -128,9 +129,9 @@ struct ImageArgs {
     #[arg(long)]
     residual: bool,
     /// Reconstruction loss: mse, l1, ssim (1 - SSIM), msssim (1 - MS-SSIM), or a weighted sum
-    /// such as `0.84*ssim+0.16*l1`.
-    #[arg(long, default_value = "mse")]
-    loss: Loss,
+    /// such as `0.84*ssim+0.16*l1` [default: mse].
+    #[arg(long)]
+    loss: Option<Loss>,
     /// Loss on the corrupted entries only (masked image modeling, e.g. with
     /// `--noise patch:size=7,ratio=0.5`).
     #[arg(long)]
@@ -141,30 +142,30 @@ struct ImageArgs {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Masked language modeling (--task mlm)")]
 struct MlmArgs {
-    /// Tokenizer, fitted on the training text and saved as vocab.json.
-    #[arg(long, value_enum, default_value = "bpe")]
-    tokenizer: TokenizerArg,
-    /// BPE vocabulary size, special tokens included.
-    #[arg(long, default_value_t = 1000)]
-    vocab_size: usize,
-    /// Tokens per training sequence (also the longest text `dae fill` takes).
-    #[arg(long, default_value_t = 64)]
-    seq_len: usize,
-    /// Transformer width.
-    #[arg(long, default_value_t = 128)]
-    d_model: usize,
-    /// Transformer encoder layers.
-    #[arg(long, default_value_t = 2)]
-    layers: usize,
-    /// Attention heads (must divide --d-model).
-    #[arg(long, default_value_t = 4)]
-    heads: usize,
-    /// Feed-forward width.
-    #[arg(long, default_value_t = 512)]
-    d_ff: usize,
-    /// Position encoding.
-    #[arg(long, value_enum, default_value = "sinusoidal")]
-    positions: PositionsArg,
+    /// Tokenizer, fitted on the training text and saved as vocab.json [default: bpe].
+    #[arg(long, value_enum)]
+    tokenizer: Option<TokenizerArg>,
+    /// BPE vocabulary size, special tokens included [default: 1000].
+    #[arg(long)]
+    vocab_size: Option<usize>,
+    /// Tokens per training sequence (also the longest text `dae fill` takes) [default: 64].
+    #[arg(long)]
+    seq_len: Option<usize>,
+    /// Transformer width [default: 128].
+    #[arg(long)]
+    d_model: Option<usize>,
+    /// Transformer encoder layers [default: 2].
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Attention heads (must divide --d-model) [default: 4].
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Feed-forward width [default: 512].
+    #[arg(long)]
+    d_ff: Option<usize>,
+    /// Position encoding [default: sinusoidal].
+    #[arg(long, value_enum)]
+    positions: Option<PositionsArg>,
 }
 
 impl TrainArgs {
@@ -215,7 +216,7 @@ impl TrainArgs {
             depth: i.depth,
             residual: i.residual,
         };
-        let kind = ModelKind::from(i.model);
+        let kind = ModelKind::from(i.model.unwrap_or(ModelArg::Conv));
         let mut config = ImageConfig::new(ModelConfig::with_options(
             kind,
             (1, height, width),
@@ -224,7 +225,7 @@ impl TrainArgs {
         if let Some(spec) = &self.noise {
             config.noise = dae::tasks::parse_image_noise(spec)?;
         }
-        config.loss = i.loss.clone();
+        config.loss = i.loss.clone().unwrap_or_default();
         config.masked_loss = i.masked_loss;
         config.run = self.settings(config.run);
         Ok(config)
@@ -233,30 +234,66 @@ impl TrainArgs {
     /// A text run's config from the flags.
     fn mlm_config(&self) -> anyhow::Result<MlmConfig> {
         let m = &self.mlm;
-        let mut config = MlmConfig {
-            tokenizer: match m.tokenizer {
+        let mut config = MlmConfig::default();
+        if let Some(t) = m.tokenizer {
+            config.tokenizer = match t {
                 TokenizerArg::Char => TokenizerKind::Char,
                 TokenizerArg::Bpe => TokenizerKind::Bpe,
-            },
-            vocab_size: m.vocab_size,
-            ..MlmConfig::default()
-        };
+            };
+        }
+        config.vocab_size = m.vocab_size.unwrap_or(config.vocab_size);
         let model = &mut config.model;
-        model.max_len = m.seq_len;
-        model.d_model = m.d_model;
-        model.n_layers = m.layers;
-        model.n_heads = m.heads;
-        model.d_ff = m.d_ff;
+        model.max_len = m.seq_len.unwrap_or(model.max_len);
+        model.d_model = m.d_model.unwrap_or(model.d_model);
+        model.n_layers = m.layers.unwrap_or(model.n_layers);
+        model.n_heads = m.heads.unwrap_or(model.n_heads);
+        model.d_ff = m.d_ff.unwrap_or(model.d_ff);
         model.dropout = self.dropout.unwrap_or(model.dropout);
-        model.positions = match m.positions {
-            PositionsArg::Learned => Positions::Learned,
-            PositionsArg::Sinusoidal => Positions::Sinusoidal,
-        };
+        if let Some(p) = m.positions {
+            model.positions = match p {
+                PositionsArg::Learned => Positions::Learned,
+                PositionsArg::Sinusoidal => Positions::Sinusoidal,
+            };
+        }
         if let Some(spec) = &self.noise {
             config.noise = TokenNoise::parse(spec)?;
         }
         config.run = self.settings(config.run);
         Ok(config)
+    }
+}
+
+impl ImageArgs {
+    /// The image flags given on the command line.
+    fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--model", self.model.is_some()),
+            ("--hidden", self.hidden.is_some()),
+            ("--latent-dim", self.latent_dim.is_some()),
+            ("--width", self.width.is_some()),
+            ("--depth", self.depth.is_some()),
+            ("--residual", self.residual),
+            ("--loss", self.loss.is_some()),
+            ("--masked-loss", self.masked_loss),
+        ];
+        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+    }
+}
+
+impl MlmArgs {
+    /// The text flags given on the command line.
+    fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--tokenizer", self.tokenizer.is_some()),
+            ("--vocab-size", self.vocab_size.is_some()),
+            ("--seq-len", self.seq_len.is_some()),
+            ("--d-model", self.d_model.is_some()),
+            ("--layers", self.layers.is_some()),
+            ("--heads", self.heads.is_some()),
+            ("--d-ff", self.d_ff.is_some()),
+            ("--positions", self.positions.is_some()),
+        ];
+        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
     }
 }
 
@@ -268,6 +305,28 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         None if a.task == TaskArg::Mlm => (TaskKind::Mlm, Start::Fresh),
         None => (TaskKind::Image, Start::Fresh),
     };
+    // A flag of the other task, or one that shapes a run being resumed, would be silently
+    // ignored: refuse it by name instead.
+    let (image, text) = (a.image.given(), a.mlm.given());
+    if start == Start::Resume && !(image.is_empty() && text.is_empty()) {
+        bail!(
+            "{} cannot change a run being resumed (--resume takes --epochs, --lr and \
+             --lr-schedule)",
+            [image, text].concat().join(", ")
+        );
+    }
+    match task {
+        TaskKind::Image if !text.is_empty() => {
+            bail!("{} apply to --task mlm, not to image runs", text.join(", "))
+        }
+        TaskKind::Mlm if !image.is_empty() => {
+            bail!(
+                "{} apply to image runs, not to --task mlm",
+                image.join(", ")
+            )
+        }
+        _ => {}
+    }
     match task {
         TaskKind::Image => train_image(&a, start),
         TaskKind::Mlm => train_text(&a, start),

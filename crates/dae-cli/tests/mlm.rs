@@ -206,6 +206,18 @@ fn bad_text_input_gives_clear_errors() {
         args.extend_from_slice(extra);
         dae_err(&args, needles);
     };
+    // A flag of the other task is refused by name, not ignored, and nothing is written.
+    dae_err(
+        &[
+            "train", "--task", "mlm", "--model", "unet", "--loss", "l1", "--out", &out,
+        ],
+        &["--model, --loss", "image runs"],
+    );
+    dae_err(
+        &["train", "--seq-len", "32", "--out", &out],
+        &["--seq-len", "--task mlm"],
+    );
+    assert!(!p("out").exists(), "a refused run writes nothing");
     train(
         &s(&p("latin1.txt")),
         &[],

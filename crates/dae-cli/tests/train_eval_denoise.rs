@@ -147,6 +147,12 @@ fn resume_continues_exactly_where_the_run_stopped() {
         &["train", "--epochs", "1", "--train-limit", "64", "--out", s],
         &["already holds a run", "--resume"],
     );
+    // Resuming keeps the run's shape: a flag that would change it is refused, not ignored.
+    dae_err(
+        &["train", "--resume", s, "--epochs", "3", "--model", "mlp"],
+        &["--model", "cannot change a run being resumed"],
+    );
+    assert_eq!(jsonl(&split.join("metrics.jsonl")).len(), 2);
 }
 
 #[test]
