@@ -28,6 +28,7 @@ struct LineConfig {
 
 impl TaskConfig for LineConfig {
     const RUN_NAME: &'static str = "line run";
+    const TASK: Option<&'static str> = None;
     fn settings(&self) -> &RunSettings {
         &self.run
     }

@@ -94,17 +94,28 @@ enum Layer {
     Registry,
 }
 
+/// The tasks: the folders under `src/tasks/`.
+fn task_names() -> Vec<String> {
+    let tasks = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tasks");
+    let mut names: Vec<String> = std::fs::read_dir(tasks)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn layer(path: &[String]) -> Layer {
     match path.first().map(String::as_str) {
         None => Layer::Root,
         Some(m) if LEAVES.contains(&m) => Layer::Leaf,
         Some(m) if CORE.contains(&m) => Layer::Core(m.to_string()),
+        // `crate::tasks::image::…` is the image task's; `crate::tasks::TaskKind` and the other
+        // items of tasks/mod.rs are the registry's.
         Some("tasks") => match path.get(1) {
-            // `crate::tasks::TaskKind` and the registry's functions are the registry's.
-            Some(t) if t.chars().next().is_some_and(char::is_lowercase) && path.len() > 2 => {
-                Layer::Task(t.clone())
-            }
-            Some(t) if t == "image" || t == "text" => Layer::Task(t.clone()),
+            Some(t) if task_names().contains(t) => Layer::Task(t.clone()),
             _ => Layer::Registry,
         },
         Some(other) => panic!("module `{other}` is in no layer of docs/architecture.md"),

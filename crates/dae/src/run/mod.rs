@@ -117,12 +117,49 @@ impl RunDir {
 
     /// Reads `config.json` as `C`; `what` names the kind of run in the error if it is not one.
     pub fn read_config<C: DeserializeOwned>(&self, what: &str) -> Result<C> {
-        let path = self.config();
-        let text = self.config_bytes()?;
-        serde_json::from_slice(&text).map_err(|e| Error::Checkpoint {
-            path,
+        self.read_config_with_text(what).map(|(config, _)| config)
+    }
+
+    /// Reads `config.json` as the config of the task stored under the name `task` (`None`: image
+    /// runs, which store none); a run of another task is refused by name, from the same read.
+    pub fn read_task_config<C: DeserializeOwned>(
+        &self,
+        task: Option<&str>,
+        what: &str,
+    ) -> Result<C> {
+        let (value, _): (serde_json::Value, String) = self.read_config_with_text(what)?;
+        let found = value.get("task").and_then(|t| t.as_str());
+        if found != task {
+            return Err(Error::Checkpoint {
+                path: self.root.clone(),
+                reason: format!("holds a {} run, not a {what}", found.unwrap_or("image")),
+            });
+        }
+        serde_json::from_value(value).map_err(|e| Error::Checkpoint {
+            path: self.config(),
             reason: format!("not a dae {what} config: {e}"),
         })
+    }
+
+    /// Reads `config.json` once: as `C` and as the text it stores (a report shows both).
+    pub fn read_config_with_text<C: DeserializeOwned>(&self, what: &str) -> Result<(C, String)> {
+        let path = self.config();
+        let text = String::from_utf8(self.config_bytes()?)
+            .map_err(|_| Error::format(&path, "not UTF-8 text"))?;
+        let config = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+            path,
+            reason: format!("not a dae {what} config: {e}"),
+        })?;
+        Ok((config, text))
+    }
+
+    /// The run's name for titles: the directory's own name (resolved, so `.` names the run).
+    pub fn name(&self) -> String {
+        self.root
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| self.root.display().to_string())
     }
 
     /// The task name of the run (`config.json`'s `task` field), or `None` when it has none: an
@@ -135,12 +172,6 @@ impl RunDir {
         }
         let t: TaskOnly = self.read_config("run")?;
         Ok(t.name)
-    }
-
-    /// The text of `config.json` as stored (the report shows it).
-    pub fn config_text(&self) -> Result<String> {
-        String::from_utf8(self.config_bytes()?)
-            .map_err(|_| Error::format(self.config(), "not UTF-8 text"))
     }
 
     fn config_bytes(&self) -> Result<Vec<u8>> {

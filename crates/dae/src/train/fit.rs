@@ -51,7 +51,6 @@ pub fn fit<T: Task>(
                 )));
             }
             run.create()?;
-            run.write_config(task.config())?;
             task.write_new_run_files(run)?;
             write_atomic(&run.metrics(), b"")?;
             device.seed(seed::derive(settings.seed, Purpose::Init, 0));
@@ -61,7 +60,8 @@ pub fn fit<T: Task>(
             run.load_checkpoint(task.init_model(&device), &task.model_name(), optimizer)?
         }
     };
-    // Recorded on resume too: a resumed run may extend the epochs or change the learning rate.
+    // Written for a new run and again on resume: a resumed run may extend the epochs or change
+    // the learning rate.
     run.write_config(task.config())?;
     let mut history: Vec<T::Record> = read_records(run, done)?;
 

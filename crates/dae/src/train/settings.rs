@@ -17,6 +17,8 @@ use crate::{Error, Result};
 pub trait TaskConfig: Serialize + DeserializeOwned + Clone {
     /// What a run of the task is called in errors ("image run").
     const RUN_NAME: &'static str;
+    /// The `task` value its `config.json` stores (`None` for image runs, which store none).
+    const TASK: Option<&'static str>;
     /// The shared settings.
     fn settings(&self) -> &RunSettings;
     /// The shared settings, to change.
@@ -28,7 +30,7 @@ pub trait TaskConfig: Serialize + DeserializeOwned + Clone {
 /// The stored config of the run at `root` with what `--resume` may change applied: what the loop
 /// needs, with the run's data, to continue the run.
 pub fn resume_config<C: TaskConfig>(root: &Path, overrides: &ResumeOverrides) -> Result<C> {
-    let mut config: C = RunDir::new(root).read_config(C::RUN_NAME)?;
+    let mut config: C = RunDir::new(root).read_task_config(C::TASK, C::RUN_NAME)?;
     config.settings_mut().apply(overrides);
     Ok(config)
 }

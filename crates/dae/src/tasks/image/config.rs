@@ -51,6 +51,7 @@ impl ImageConfig {
 
 impl TaskConfig for ImageConfig {
     const RUN_NAME: &'static str = "image run";
+    const TASK: Option<&'static str> = None;
 
     fn settings(&self) -> &RunSettings {
         &self.run

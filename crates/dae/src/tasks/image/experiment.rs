@@ -148,7 +148,7 @@ fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
     let Some(done) = completed_epochs(run)? else {
         return Ok(RunAction::Train);
     };
-    let mut same: ImageConfig = run.read_config("image run")?;
+    let mut same: ImageConfig = run.read_task_config(ImageConfig::TASK, ImageConfig::RUN_NAME)?;
     same.run.epochs = config.run.epochs;
     if same != *config {
         return Err(Error::Config(format!(

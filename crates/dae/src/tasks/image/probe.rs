@@ -175,7 +175,8 @@ pub struct ProbeOutput {
 
 /// Probes the codes of the image run at `run` (rows: the encoder on clean images, optionally on
 /// corrupted ones, raw pixels, PCA-k of pixels), reports progress to `on_event`, and writes
-/// `probe.json` and `latent_map.png` into the run. Nothing is written when anything fails.
+/// `probe.json` and `latent_map.png` into the run. Nothing is written before every row is
+/// scored.
 pub fn run_probe(
     run: &Path,
     options: &ProbeOptions,

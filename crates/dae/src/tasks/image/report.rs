@@ -24,14 +24,9 @@ use crate::{Error, Result};
 /// when it holds a `matrix.json` (a run inside `dae experiment robustness`).
 pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf> {
     let run = RunDir::new(run_dir);
-    let config: ImageConfig = run.read_config("image run")?;
-    let config_text = run.config_text()?;
+    let (config, config_text): (ImageConfig, String) = run.read_config_with_text("image run")?;
     let metrics: Vec<EpochMetrics> = read_epochs(&run, usize::MAX)?;
-    let name = run_dir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| run_dir.display().to_string());
+    let name = run.name();
 
     let mut body = String::new();
     let mut warnings: Vec<String> = Vec::new();

@@ -122,11 +122,6 @@ impl ImageTask {
             shape,
         })
     }
-
-    /// The held-out images the per-epoch validation uses.
-    pub fn val_set(&self) -> &ImageSet {
-        &self.val_set
-    }
 }
 
 impl Task for ImageTask {
@@ -258,15 +253,7 @@ pub struct LoadedRun {
 /// device the run trained on). A text run is refused by name.
 pub fn load_run(root: &Path, device: Option<crate::device::DeviceSpec>) -> Result<LoadedRun> {
     let run = RunDir::new(root);
-    if let Some(task) = run.task_name()? {
-        return Err(Error::Checkpoint {
-            path: root.to_path_buf(),
-            reason: format!(
-                "is a {task} run, not an image denoiser; use `dae fill` or `dae eval` on it"
-            ),
-        });
-    }
-    let config: ImageConfig = run.read_config("image run")?;
+    let config: ImageConfig = run.read_task_config(ImageConfig::TASK, ImageConfig::RUN_NAME)?;
     config.model.check()?;
     let device = device.unwrap_or(config.run.device).device()?;
     let model = load_module(

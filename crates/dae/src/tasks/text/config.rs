@@ -1,35 +1,22 @@
 //! The configuration of a masked-language-modeling run, stored as its `config.json` with
 //! `"task": "mlm"`.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use super::corrupt::{TokenNoise, TokenSpace};
 use super::model::TransformerConfig;
 use super::tokenizer::{TokenizerKind, FIRST_REGULAR, MASK_ID};
-use super::TASK_NAME;
 use crate::train::{RunSettings, TaskConfig};
 use crate::Result;
 
-/// The `task` field of a text run's `config.json`: always `"mlm"`; another value is refused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MlmTag;
-
-impl Serialize for MlmTag {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(TASK_NAME)
-    }
-}
-
-impl<'de> Deserialize<'de> for MlmTag {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        match name == TASK_NAME {
-            true => Ok(MlmTag),
-            false => Err(serde::de::Error::custom(format!(
-                "task `{name}` is not a text run (`{TASK_NAME}`)"
-            ))),
-        }
-    }
+/// The `task` field of a text run's `config.json`: always `"mlm"` ([`super::TASK_NAME`]); another
+/// value is refused when read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MlmTag {
+    /// Masked language modeling.
+    #[default]
+    #[serde(rename = "mlm")]
+    Mlm,
 }
 
 /// Everything that determines a text run.
@@ -60,7 +47,7 @@ impl Default for MlmConfig {
     /// steps to leave the unigram plateau than 5e-4; BENCHMARKS.md).
     fn default() -> Self {
         MlmConfig {
-            task: MlmTag,
+            task: MlmTag::Mlm,
             model: TransformerConfig::default(),
             tokenizer: TokenizerKind::Bpe,
             vocab_size: 1000,
@@ -74,6 +61,7 @@ impl Default for MlmConfig {
 
 impl TaskConfig for MlmConfig {
     const RUN_NAME: &'static str = "text run";
+    const TASK: Option<&'static str> = Some(super::TASK_NAME);
 
     fn settings(&self) -> &RunSettings {
         &self.run
@@ -101,5 +89,24 @@ impl MlmConfig {
             mask_id: MASK_ID,
             first_regular: FIRST_REGULAR,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_task_field_is_the_task_name_and_only_it() {
+        let json = serde_json::to_value(MlmConfig::default()).unwrap();
+        assert_eq!(json["task"], super::super::TASK_NAME);
+        let image = json
+            .to_string()
+            .replace("\"task\":\"mlm\"", "\"task\":\"image\"");
+        assert!(serde_json::from_str::<MlmConfig>(&image).is_err());
+        assert_eq!(
+            serde_json::from_value::<MlmConfig>(json).unwrap(),
+            MlmConfig::default()
+        );
     }
 }

@@ -27,4 +27,4 @@ pub const TASK_NAME: &str = "mlm";
 
 pub use config::MlmConfig;
 pub use corrupt::{parse_tokens, TokenNoise};
-pub use task::{load_mlm_run, train_mlm, LoadedMlm, MlmEpochMetrics, MlmTask};
+pub use task::{load_mlm_run, LoadedMlm, MlmEpochMetrics, MlmTask};

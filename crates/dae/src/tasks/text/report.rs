@@ -16,14 +16,9 @@ use crate::Result;
 /// Writes `RUN_DIR/report.html` for the text run at `run_dir` and returns its path.
 pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
     let run = RunDir::new(run_dir);
-    let config: MlmConfig = run.read_config("text run")?;
-    let config_text = run.config_text()?;
+    let (config, config_text): (MlmConfig, String) = run.read_config_with_text("text run")?;
     let metrics: Vec<MlmEpochMetrics> = read_records(&run, usize::MAX)?;
-    let name = run_dir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| run_dir.display().to_string());
+    let name = run.name();
     let m = &config.model;
     let s = &config.run;
 

@@ -19,9 +19,7 @@ use crate::device::DeviceSpec;
 use crate::run::checkpoint::load_module;
 use crate::run::metrics::EpochRecord;
 use crate::run::RunDir;
-use crate::train::{
-    fit, resume_config, EpochTotals, ResumeOverrides, Start, Task, TaskConfig, TrainEvent,
-};
+use crate::train::{resume_config, EpochTotals, ResumeOverrides, Start, Task, TaskConfig};
 use crate::{Error, Result};
 
 /// Sequences per held-out inference batch.
@@ -206,23 +204,6 @@ impl Task for MlmTask {
     }
 }
 
-/// Trains a masked language model per `config` on `data` into `run` (see [`fit`]): besides the
-/// loop's files, `vocab.json`. Returns this call's epochs.
-pub fn train_mlm(
-    config: &MlmConfig,
-    run: &RunDir,
-    start: Start,
-    data: &TextSplits,
-    observer: &mut dyn FnMut(TrainEvent),
-) -> Result<Vec<MlmEpochMetrics>> {
-    fit(
-        &MlmTask::new(config.clone(), run, start, data)?,
-        run,
-        start,
-        observer,
-    )
-}
-
 /// The most frequent regular token of `seqs` (ties: the smallest id).
 fn most_frequent(seqs: &Sequences, vocab_size: usize) -> u32 {
     let counts = token_counts(seqs, vocab_size);
@@ -232,7 +213,7 @@ fn most_frequent(seqs: &Sequences, vocab_size: usize) -> u32 {
 }
 
 /// The stored config of the text run at `root` with what `--resume` may change applied, and its
-/// text: what [`train_mlm`] needs to continue the run.
+/// text: what [`MlmTask::new`] needs to continue the run.
 pub fn prepare_resume(root: &Path, overrides: &ResumeOverrides) -> Result<(MlmConfig, TextSplits)> {
     let config: MlmConfig = resume_config(root, overrides)?;
     let data = super::data::load(config.run.data.as_deref())?;
@@ -255,14 +236,7 @@ pub struct LoadedMlm {
 /// own device). Errors if it is not a text run.
 pub fn load_mlm_run(root: &Path, device: Option<DeviceSpec>) -> Result<LoadedMlm> {
     let run = RunDir::new(root);
-    if run.task_name()?.as_deref() != Some(super::TASK_NAME) {
-        return Err(Error::Checkpoint {
-            path: root.to_path_buf(),
-            reason: "is an image run, not a masked language model (train one with --task mlm)"
-                .into(),
-        });
-    }
-    let config: MlmConfig = run.read_config("text run")?;
+    let config: MlmConfig = run.read_task_config(MlmConfig::TASK, MlmConfig::RUN_NAME)?;
     config.model.check()?;
     let tokenizer = Tokenizer::load(&run.vocab())?;
     if tokenizer.vocab_size() != config.model.vocab_size {
