@@ -158,13 +158,13 @@ fn measure_in_child(
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or_default();
-    serde_json::from_str(line).with_context(|| format!("unreadable bench output `{line}`"))
+    dae::json::from_str(line).with_context(|| format!("unreadable bench output `{line}`"))
 }
 
 fn print(reports: &[BenchReport], json: bool) -> anyhow::Result<()> {
     if json {
         for r in reports {
-            println!("{}", serde_json::to_string(r)?);
+            println!("{}", dae::json::to_string(r)?);
         }
         return Ok(());
     }

@@ -115,7 +115,7 @@ fn eval_image(a: &EvalArgs) -> anyhow::Result<()> {
         a.batch_size,
         &mut |r| {
             if a.json {
-                println!("{}", serde_json::to_string(r).unwrap_or_default());
+                println!("{}", dae::json::to_string(r).unwrap_or_default());
             } else {
                 println!(
                     "{:<32} {:>9.2} {:>9.2} {:>+7.2} {:>11.4} {:>10.4} {:>8.2} {:>8.2} {:>6.2} {:>7}",
@@ -191,7 +191,7 @@ fn eval_text(a: &EvalArgs) -> anyhow::Result<()> {
     };
     let on_record = &mut |r: &TextEvalRecord| {
         if a.json {
-            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            println!("{}", dae::json::to_string(r).unwrap_or_default());
         } else {
             println!(
                 "{:<40} {:>10.4} {:>9.4} {:>11.2} {:>9.4} {:>8}",

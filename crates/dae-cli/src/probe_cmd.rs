@@ -101,7 +101,7 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
 /// One row as a JSON line, or as a table line (after the header, for the first).
 fn print_row(row: &ProbeScores, json: bool, first: bool) {
     if json {
-        println!("{}", serde_json::to_string(row).unwrap_or_default());
+        println!("{}", dae::json::to_string(row).unwrap_or_default());
         return;
     }
     if first {

@@ -74,12 +74,12 @@ pub struct TrainArgs {
     /// [default: constant; with --resume: the run's, unless given].
     #[arg(long)]
     lr_schedule: Option<LrSchedule>,
-    /// AdamW weight decay (PyTorch's default).
-    #[arg(long, default_value_t = 0.01)]
-    weight_decay: f64,
-    /// Seed of every random draw.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// AdamW weight decay [default: 0.01, PyTorch's].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Seed of every random draw [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
     /// Use only the first N training images.
     #[arg(long)]
     train_limit: Option<usize>,
@@ -89,9 +89,10 @@ pub struct TrainArgs {
     /// Dropout inside encoder and decoder (mlp, conv, mlm) [default: 0].
     #[arg(long)]
     dropout: Option<f64>,
-    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
-    #[arg(long, default_value = "cpu")]
-    device: DeviceSpec,
+    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature)
+    /// [default: cpu].
+    #[arg(long)]
+    device: Option<DeviceSpec>,
     /// Run directory to create (default: runs/<model>-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -176,13 +177,30 @@ impl TrainArgs {
         s.batch_size = self.batch_size.unwrap_or(s.batch_size);
         s.lr = self.lr.unwrap_or(s.lr);
         s.lr_schedule = self.lr_schedule.unwrap_or(s.lr_schedule);
-        s.adamw.weight_decay = self.weight_decay;
-        s.seed = self.seed;
+        s.adamw.weight_decay = self.weight_decay.unwrap_or(s.adamw.weight_decay);
+        s.seed = self.seed.unwrap_or(s.seed);
         s.train_limit = self.train_limit;
         s.val_limit = self.val_limit;
         s.data = self.data.clone();
-        s.device = self.device;
+        s.device = self.device.unwrap_or(s.device);
         s
+    }
+
+    /// The flags shared by every task that shape a run, given on the command line: a resumed
+    /// run keeps its own, so these are refused with --resume.
+    fn run_shaping_given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--data", self.data.is_some()),
+            ("--noise", self.noise.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--weight-decay", self.weight_decay.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--train-limit", self.train_limit.is_some()),
+            ("--val-limit", self.val_limit.is_some()),
+            ("--dropout", self.dropout.is_some()),
+            ("--device", self.device.is_some()),
+        ];
+        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
     }
 
     /// What a resumed run may change.
@@ -308,11 +326,13 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     // A flag of the other task, or one that shapes a run being resumed, would be silently
     // ignored: refuse it by name instead.
     let (image, text) = (a.image.given(), a.mlm.given());
-    if start == Start::Resume && !(image.is_empty() && text.is_empty()) {
+    let shaping = [a.run_shaping_given(), image.clone(), text.clone()].concat();
+    if start == Start::Resume && !shaping.is_empty() {
         bail!(
-            "{} cannot change a run being resumed (--resume takes --epochs, --lr and \
-             --lr-schedule)",
-            [image, text].concat().join(", ")
+            "{} cannot change a run being resumed: it continues with the data, noise, model and \
+             settings stored in its config.json (--resume takes --epochs, --lr, --lr-schedule \
+             and --threads)",
+            shaping.join(", ")
         );
     }
     match task {

@@ -217,7 +217,11 @@ fn eval_and_denoise_refuse_bad_runs_images_and_specs() {
     assert!(!out.join("good.png").exists());
 
     // A corrupt checkpoint state and a corrupt config.
-    std::fs::write(run.join("checkpoint/state.json"), b"{ not json").unwrap();
+    std::fs::write(
+        run.join("checkpoint/epoch-000001/state.json"),
+        b"{ not json",
+    )
+    .unwrap();
     dae_err(
         &["train", "--resume", s(&run), "--epochs", "2"],
         &["state.json"],
@@ -243,17 +247,17 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
         "--out",
         r,
     ]);
-    let model_before = std::fs::read(run.join("checkpoint/model.bpk")).unwrap();
+    let model_before = std::fs::read(run.join("checkpoint/epoch-000001/model.bpk")).unwrap();
 
     // An absurd learning rate overflows the weights: the loss turns NaN in epoch 2.
     dae_err(
         &["train", "--resume", r, "--epochs", "2", "--lr", "1e38"],
         &["diverged", "epoch 2", "checkpoint of epoch 1"],
     );
-    let state = std::fs::read_to_string(run.join("checkpoint/state.json")).unwrap();
+    let state = std::fs::read_to_string(run.join("checkpoint/epoch-000001/state.json")).unwrap();
     assert!(state.contains("\"epoch\": 1"), "{state}");
     assert_eq!(
-        std::fs::read(run.join("checkpoint/model.bpk")).unwrap(),
+        std::fs::read(run.join("checkpoint/epoch-000001/model.bpk")).unwrap(),
         model_before
     );
     assert_eq!(jsonl(&run.join("metrics.jsonl")).len(), 1);

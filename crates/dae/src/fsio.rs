@@ -1,9 +1,13 @@
 //! Atomic file writing: the one way dae puts a file on disk.
 //!
-//! Every file is written to a hidden temporary sibling and renamed into place, so a run that dies
-//! mid-write never leaves a half-written model, metrics line, image or report behind: a reader
-//! sees the old file or the new one, never a mix.
+//! Every file is written to a hidden temporary sibling, flushed to the disk, and renamed into
+//! place, and the rename itself is flushed with the folder: a run that dies mid-write (or a
+//! machine that loses power) never leaves a half-written model, metrics line, image or report
+//! behind; a reader sees the old file or the new one, never a mix. A temporary file is named
+//! `.NAME.PID.tmp`, so the leftovers of a killed process can be told from a live writer's
+//! ([`remove_stale_temporaries`]).
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -17,19 +21,95 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp_name.push(file_name);
     tmp_name.push(format!(".{}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let result = write_synced(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
+    sync_dir(parent_of(path))
+}
+
+/// Writes `bytes` to a new file at `path` and flushes it to the disk.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Flushes a folder's entries (a rename, a new file) to the disk.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    // Opening a folder read-only and syncing it is how POSIX makes a rename durable; platforms
+    // that cannot open folders (Windows) make renames durable themselves.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))?;
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
-/// Serializes `value` as pretty JSON and writes it atomically to `path`.
+/// The folder `path` lies in (`.` for a bare file name).
+pub fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Serializes `value` as pretty JSON (non-finite floats kept, [`crate::json`]) and writes it
+/// atomically to `path`.
 pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
-    let json = serde_json::to_vec_pretty(value)
+    let json = crate::json::to_vec_pretty(value)
         .map_err(|e| Error::Config(format!("cannot serialize {}: {e}", path.display())))?;
     write_atomic(path, &json)
+}
+
+/// The id of the process that wrote the temporary file `name` (`.NAME.PID.tmp`), if it is one.
+pub fn temporary_owner(name: &str) -> Option<u32> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, pid) = inner.rsplit_once('.')?;
+    pid.parse().ok()
+}
+
+/// Whether the process `pid` is alive (on platforms that cannot tell: assumed alive).
+pub fn process_alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Removes the temporary files in `dir` (not recursively) whose writer is dead: what a killed
+/// process left behind. A live writer's files are left alone. Returns how many were removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temporary_owner) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            let path = entry.path();
+            let gone = match entry.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+                _ => std::fs::remove_file(&path),
+            };
+            gone.map_err(|e| Error::io(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -45,6 +125,41 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "only the file itself remains");
+    }
+
+    #[test]
+    fn temporaries_of_dead_writers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        // Process ids wrap below 2^22 on Linux: this one cannot be running.
+        let dead = 1u32 << 30;
+        for name in [
+            format!(".a.txt.{dead}.tmp"),
+            format!(".a.txt.{me}.tmp"),
+            "a.txt".into(),
+            ".hidden".into(),
+            "b.x.tmp".into(),
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join(format!(".epoch-3.{dead}.tmp"))).unwrap();
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 2);
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                format!(".a.txt.{me}.tmp"),
+                ".hidden".into(),
+                "a.txt".into(),
+                "b.x.tmp".into()
+            ]
+        );
+        assert_eq!(temporary_owner(".model.bpk.12.tmp"), Some(12));
+        assert_eq!(temporary_owner("model.bpk.12.tmp"), None);
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub mod corrupt;
 pub mod device;
 pub mod error;
 pub mod fsio;
+pub mod json;
 pub mod kernels;
 pub mod perf;
 pub mod probe;

@@ -1,4 +1,12 @@
-//! Checkpoints: the model, the optimizer state and the epoch they close, in `checkpoint/`.
+//! Checkpoints: the model, the optimizer state and the epoch they close, saved as one unit.
+//!
+//! `checkpoint/epoch-000003/` holds `model.bpk`, `optimizer.bpk` and `state.json`. A checkpoint is
+//! written into a hidden temporary folder beside it, every file flushed to the disk, then renamed
+//! to its name in one step (and the rename flushed); only then is the previous one removed. A
+//! process killed at any instant leaves the previous checkpoint, the new one or both, never a
+//! model of one epoch beside the optimizer or epoch of another; the newest whole one counts.
+//! Runs written before this layout hold the three files directly in `checkpoint/`; they load the
+//! same way, and the next save replaces them.
 
 use std::path::{Path, PathBuf};
 
@@ -9,15 +17,17 @@ use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::RunDir;
-use crate::fsio::{write_atomic, write_json};
+use crate::fsio::{sync_dir, write_synced};
 use crate::{Error, Result};
 
 /// The checkpoint's model file (Burn's burnpack format).
 pub(crate) const MODEL_FILE: &str = "model.bpk";
 /// The checkpoint's optimizer state.
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
-/// The checkpoint's progress file, written last.
+/// The checkpoint's progress file.
 const STATE_FILE: &str = "state.json";
+/// The folder name of the checkpoint of an epoch, before its zero-padded number.
+const EPOCH_PREFIX: &str = "epoch-";
 
 /// Progress saved beside the weights: which epoch the checkpoint closes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -26,9 +36,56 @@ pub struct CheckpointState {
     pub epoch: usize,
 }
 
-/// `checkpoint/state.json` of `run`.
-pub(crate) fn state_path(run: &RunDir) -> PathBuf {
-    run.checkpoint_dir().join(STATE_FILE)
+/// The newest whole checkpoint of `run`: its epoch and folder, or `None` if it has none.
+pub(crate) fn latest(run: &RunDir) -> Result<Option<(usize, PathBuf)>> {
+    let parent = run.checkpoint_dir();
+    let entries = match std::fs::read_dir(&parent) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&parent, e)),
+    };
+    let newest = entries
+        .flatten()
+        .filter_map(|e| {
+            let epoch = e
+                .file_name()
+                .to_str()?
+                .strip_prefix(EPOCH_PREFIX)?
+                .parse()
+                .ok()?;
+            e.path().is_dir().then_some((epoch, e.path()))
+        })
+        .max_by_key(|(epoch, _)| *epoch);
+    let Some((epoch, dir)) = newest.or_else(|| {
+        // A run of the older layout: its three files directly in checkpoint/.
+        parent
+            .join(STATE_FILE)
+            .is_file()
+            .then(|| (0, parent.clone()))
+    }) else {
+        return Ok(None);
+    };
+    let state = read_state(&dir.join(STATE_FILE))?;
+    if dir != parent && state.epoch != epoch {
+        return Err(Error::Checkpoint {
+            path: dir,
+            reason: format!("its state.json says epoch {}", state.epoch),
+        });
+    }
+    Ok(Some((state.epoch, dir)))
+}
+
+fn read_state(path: &Path) -> Result<CheckpointState> {
+    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    crate::json::from_slice(&text).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: format!("not a checkpoint state file: {e}"),
+    })
+}
+
+/// The model file of the newest checkpoint of `run`, if it has one.
+pub(crate) fn latest_model(run: &RunDir) -> Result<Option<PathBuf>> {
+    Ok(latest(run)?.map(|(_, dir)| dir.join(MODEL_FILE)))
 }
 
 /// Serializes a model's parameters (Burn's burnpack format); any Burn module.
@@ -58,35 +115,78 @@ pub fn load_module<M: Module>(path: &Path, fresh: M, kind: &str) -> Result<M> {
 
 /// The completed epochs of the checkpoint in `run`, or `None` if it holds none.
 pub fn completed_epochs(run: &RunDir) -> Result<Option<usize>> {
-    let path = state_path(run);
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let state: CheckpointState = serde_json::from_slice(&text).map_err(|e| Error::Checkpoint {
-        path: path.clone(),
-        reason: format!("not a checkpoint state file: {e}"),
-    })?;
-    Ok(Some(state.epoch))
+    Ok(latest(run)?.map(|(epoch, _)| epoch))
 }
 
 impl RunDir {
-    /// Saves model, optimizer state and epoch; the state file is written last, so a checkpoint
-    /// counts only once all of it is on disk.
+    /// Saves model, optimizer state and epoch as one checkpoint, which replaces the previous one
+    /// only once all of it is on the disk.
     pub fn save_checkpoint<M: Module>(
         &self,
         model: &M,
         optim: &ModuleOptimizer,
         epoch: usize,
     ) -> Result<()> {
-        let dir = self.checkpoint_dir();
-        write_atomic(&dir.join(MODEL_FILE), &model_bytes(model)?)?;
+        let parent = self.checkpoint_dir();
+        std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+        let name = format!("{EPOCH_PREFIX}{epoch:06}");
+        let staging = parent.join(format!(".{name}.{}.tmp", std::process::id()));
         let optim_bytes = optim
             .into_bytes()
             .map_err(|e| Error::Config(format!("cannot serialize the optimizer: {e:?}")))?;
-        write_atomic(&dir.join(OPTIMIZER_FILE), &optim_bytes)?;
-        write_json(&dir.join(STATE_FILE), &CheckpointState { epoch })
+        let state = crate::json::to_vec_pretty(&CheckpointState { epoch })
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let files = [
+            (MODEL_FILE, model_bytes(model)?),
+            (OPTIMIZER_FILE, optim_bytes.to_vec()),
+            (STATE_FILE, state),
+        ];
+        let _ = std::fs::remove_dir_all(&staging);
+        let written = std::fs::create_dir(&staging).and_then(|()| {
+            files
+                .iter()
+                .try_for_each(|(file, bytes)| write_synced(&staging.join(file), bytes))
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(Error::io(&staging, e));
+        }
+        sync_dir(&staging)?;
+        let target = parent.join(&name);
+        // Only a run resumed from an older checkpoint by hand can meet its own future here.
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+        }
+        std::fs::rename(&staging, &target).map_err(|e| Error::io(&target, e))?;
+        sync_dir(&parent)?;
+        self.remove_checkpoints_before(epoch)
+    }
+
+    /// Removes the checkpoints older than `epoch`'s (and the files of the older layout).
+    fn remove_checkpoints_before(&self, epoch: usize) -> Result<()> {
+        let parent = self.checkpoint_dir();
+        for file in [MODEL_FILE, OPTIMIZER_FILE, STATE_FILE] {
+            let path = parent.join(file);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&path, e))
+                }
+                _ => {}
+            }
+        }
+        let entries = std::fs::read_dir(&parent).map_err(|e| Error::io(&parent, e))?;
+        for entry in entries.flatten() {
+            let older = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix(EPOCH_PREFIX)?.parse::<usize>().ok())
+                .is_some_and(|e| e < epoch);
+            if older {
+                let path = entry.path();
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Loads the latest checkpoint into `fresh` (a newly built model of the run's shape, named
@@ -97,11 +197,10 @@ impl RunDir {
         kind: &str,
         optim: ModuleOptimizer,
     ) -> Result<(M, ModuleOptimizer, usize)> {
-        let epoch = completed_epochs(self)?.ok_or_else(|| Error::Checkpoint {
+        let (epoch, dir) = latest(self)?.ok_or_else(|| Error::Checkpoint {
             path: self.root.clone(),
             reason: "holds no checkpoint to resume from".into(),
         })?;
-        let dir = self.checkpoint_dir();
         let model = load_module(&dir.join(MODEL_FILE), fresh, kind)?;
         let optim_path = dir.join(OPTIMIZER_FILE);
         let bytes = std::fs::read(&optim_path).map_err(|e| Error::io(&optim_path, e))?;

@@ -17,6 +17,7 @@
 //! matrix files.
 
 pub mod checkpoint;
+mod claim;
 pub mod metrics;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::fsio::write_json;
 use crate::{Error, Result};
 
 pub use checkpoint::CheckpointState;
+pub use claim::RunLock;
 
 /// The files of a run directory.
 #[derive(Clone, Debug)]
@@ -93,21 +95,20 @@ impl RunDir {
     pub fn checkpoint_dir(&self) -> PathBuf {
         self.root.join("checkpoint")
     }
-    /// Whether the directory holds a checkpoint (a run was started in it).
+    /// Whether the directory holds a checkpoint (at least one epoch was completed).
     pub fn has_checkpoint(&self) -> bool {
-        checkpoint::state_path(self).exists()
+        matches!(checkpoint::latest(self), Ok(Some(_)))
     }
     /// The final model if the run finished, else the last checkpoint's; an error if neither
     /// exists.
     pub fn trained_model(&self) -> Result<PathBuf> {
-        let last = self.checkpoint_dir().join(checkpoint::MODEL_FILE);
-        [self.model(), last]
-            .into_iter()
-            .find(|p| p.exists())
-            .ok_or_else(|| Error::Checkpoint {
-                path: self.root.clone(),
-                reason: "holds no trained model yet (no model.bpk, no checkpoint)".into(),
-            })
+        if self.model().exists() {
+            return Ok(self.model());
+        }
+        checkpoint::latest_model(self)?.ok_or_else(|| Error::Checkpoint {
+            path: self.root.clone(),
+            reason: "holds no trained model yet (no model.bpk, no checkpoint)".into(),
+        })
     }
 
     /// Writes `config` as `config.json`.
@@ -127,15 +128,17 @@ impl RunDir {
         task: Option<&str>,
         what: &str,
     ) -> Result<C> {
-        let (value, _): (serde_json::Value, String) = self.read_config_with_text(what)?;
-        let found = value.get("task").and_then(|t| t.as_str());
-        if found != task {
+        let (found, text): (TaskOnly, String) = self.read_config_with_text(what)?;
+        if found.name.as_deref() != task {
             return Err(Error::Checkpoint {
                 path: self.root.clone(),
-                reason: format!("holds a {} run, not a {what}", found.unwrap_or("image")),
+                reason: format!(
+                    "holds a {} run, not a {what}",
+                    found.name.as_deref().unwrap_or("image")
+                ),
             });
         }
-        serde_json::from_value(value).map_err(|e| Error::Checkpoint {
+        crate::json::from_str(&text).map_err(|e| Error::Checkpoint {
             path: self.config(),
             reason: format!("not a dae {what} config: {e}"),
         })
@@ -146,7 +149,7 @@ impl RunDir {
         let path = self.config();
         let text = String::from_utf8(self.config_bytes()?)
             .map_err(|_| Error::format(&path, "not UTF-8 text"))?;
-        let config = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+        let config = crate::json::from_str(&text).map_err(|e| Error::Checkpoint {
             path,
             reason: format!("not a dae {what} config: {e}"),
         })?;
@@ -165,11 +168,6 @@ impl RunDir {
     /// The task name of the run (`config.json`'s `task` field), or `None` when it has none: an
     /// image run, as every run written before text runs existed.
     pub fn task_name(&self) -> Result<Option<String>> {
-        #[derive(Deserialize)]
-        struct TaskOnly {
-            #[serde(default, rename = "task")]
-            name: Option<String>,
-        }
         let t: TaskOnly = self.read_config("run")?;
         Ok(t.name)
     }
@@ -183,6 +181,13 @@ impl RunDir {
             },
         })
     }
+}
+
+/// The one field of `config.json` that says which task wrote it.
+#[derive(Deserialize)]
+struct TaskOnly {
+    #[serde(default, rename = "task")]
+    name: Option<String>,
 }
 
 /// The files of an experiment directory: one run directory per training noise and the matrix.

@@ -40,19 +40,27 @@ impl AdamWSettings {
     /// the value.
     pub fn check(&self, lr: f64) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
-        if !(lr.is_finite() && lr > 0.0) {
-            return bad(format!("learning rate must be a positive number, got {lr}"));
+        // The update runs in f32: a value finite in f64 may not be in f32 (1e39), and a positive
+        // one may round to 0 (1e-50).
+        let as_f32 = |v: f64| v as f32;
+        if !(lr > 0.0 && as_f32(lr).is_finite() && as_f32(lr) > 0.0) {
+            return bad(format!(
+                "learning rate must be a positive number that f32 can hold (at most {:e}), got {lr:e}",
+                f32::MAX
+            ));
         }
         let wd = self.weight_decay;
-        if !(wd.is_finite() && wd >= 0.0) {
-            return bad(format!("weight decay must be >= 0, got {wd}"));
+        if !(wd >= 0.0 && as_f32(wd).is_finite() && as_f32(lr * wd).is_finite()) {
+            return bad(format!(
+                "weight decay must be >= 0 and finite in f32, got {wd}"
+            ));
         }
         for (name, b) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
             if !(0.0..1.0).contains(&b) {
                 return bad(format!("{name} must be in [0, 1), got {b}"));
             }
         }
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+        if !(as_f32(self.epsilon).is_finite() && as_f32(self.epsilon) > 0.0) {
             return bad(format!("epsilon must be > 0, got {}", self.epsilon));
         }
         Ok(())
@@ -265,6 +273,12 @@ mod tests {
         assert!(check(1e-3, 0.01, 0.9, 0.999, 1e-8).is_ok());
         for (args, name) in [
             ((0.0, 0.01, 0.9, 0.999, 1e-8), "learning rate"),
+            ((1e39, 0.01, 0.9, 0.999, 1e-8), "learning rate"),
+            ((1e-50, 0.01, 0.9, 0.999, 1e-8), "learning rate"),
+            ((f64::NAN, 0.01, 0.9, 0.999, 1e-8), "learning rate"),
+            ((1e-3, 1e39, 0.9, 0.999, 1e-8), "weight decay"),
+            ((1e-3, f64::NAN, 0.9, 0.999, 1e-8), "weight decay"),
+            ((1e-3, 0.01, 0.9, 0.999, 1e-60), "epsilon"),
             ((1e-3, -1.0, 0.9, 0.999, 1e-8), "weight decay"),
             ((1e-3, 0.01, 1.0, 0.999, 1e-8), "beta_1"),
             ((1e-3, 0.01, 0.9, -0.1, 1e-8), "beta_2"),

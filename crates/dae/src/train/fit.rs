@@ -3,16 +3,17 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
 
 use super::ahead::fold_batches;
 use super::settings::TaskConfig;
 use super::task::{EpochTotals, Start, Task, TrainEvent};
 use crate::fsio::write_atomic;
-use crate::run::checkpoint::model_bytes;
-use crate::run::metrics::{read_records, write_records};
+use crate::run::checkpoint::{completed_epochs, model_bytes};
+use crate::run::metrics::{read_record_lines, record_line, write_lines, EpochRecord};
 use crate::run::RunDir;
 use crate::seed::{self, Purpose};
 use crate::{Error, Result};
@@ -21,10 +22,13 @@ use crate::{Error, Result};
 static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Trains `task` into `run`, from scratch or from its last checkpoint. Returns the records of the
-/// epochs run by this call. A non-finite loss stops the run with [`Error::Diverged`]; the
-/// checkpoint of the last good epoch stays in place. Same seed and data, same numbers; a resumed
-/// run computes what an uninterrupted one would. Runs started from several threads of one process
-/// train one after the other.
+/// epochs run by this call. A new run's directory appears whole ([`RunDir::create_new`]: only a
+/// missing or empty folder becomes one); the run is locked against a second writer while it
+/// trains. A non-finite loss, weights or validation loss stop the run with [`Error::Diverged`];
+/// the checkpoint of the last sound epoch stays in place, and no non-finite model is ever saved.
+/// Same seed and data, same numbers; a resumed run computes what an uninterrupted one would,
+/// whenever the previous process died. Runs started from several threads of one process train one
+/// after the other.
 pub fn fit<T: Task>(
     task: &T,
     run: &RunDir,
@@ -42,28 +46,30 @@ pub fn fit<T: Task>(
     let base = settings.device.device()?;
     let device = base.clone().autodiff();
     let optimizer = settings.optimizer();
-    let (mut model, mut optim, done) = match start {
-        Start::Fresh => {
-            if run.has_checkpoint() {
-                return Err(Error::Config(format!(
-                    "{} already holds a run; use --resume to continue it or choose another --out",
-                    run.root.display()
-                )));
-            }
-            run.create()?;
-            task.write_new_run_files(run)?;
-            write_atomic(&run.metrics(), b"")?;
-            device.seed(seed::derive(settings.seed, Purpose::Init, 0));
-            (task.init_model(&device), optimizer, 0)
-        }
+    // The config is written last into a new run, so a directory with a config.json holds a
+    // whole start; it is written again on resume, which may extend the epochs or change the rate.
+    let _writer = match start {
+        Start::Fresh => run.create_new(|new| {
+            task.write_new_run_files(new)?;
+            write_atomic(&new.metrics(), b"")?;
+            new.write_config(task.config())
+        })?,
         Start::Resume => {
-            run.load_checkpoint(task.init_model(&device), &task.model_name(), optimizer)?
+            let lock = run.lock()?;
+            run.write_config(task.config())?;
+            lock
         }
     };
-    // Written for a new run and again on resume: a resumed run may extend the epochs or change
-    // the learning rate.
-    run.write_config(task.config())?;
-    let mut history: Vec<T::Record> = read_records(run, done)?;
+    let (mut model, mut optim, done) = match completed_epochs(run)? {
+        Some(_) => run.load_checkpoint(task.init_model(&device), &task.model_name(), optimizer)?,
+        // A new run, or one that died before its first checkpoint: it starts from its seed.
+        None => {
+            device.seed(seed::derive(settings.seed, Purpose::Init, 0));
+            (numbered_params(task.init_model(&device)), optimizer, 0)
+        }
+    };
+    // The lines of the epochs kept are copied as written, not re-encoded.
+    let mut lines = read_record_lines::<T::Record>(run, done)?;
 
     let n = task.train_len();
     let batches = n.div_ceil(settings.batch_size);
@@ -99,7 +105,7 @@ pub fn fit<T: Task>(
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 let value = loss.into_scalar::<f32>() as f64;
                 if !value.is_finite() {
-                    return Err(diverged(run, epoch, value));
+                    return Err(diverged(run, epoch, &format!("the loss became {value}")));
                 }
                 let lr =
                     settings
@@ -110,15 +116,28 @@ pub fn fit<T: Task>(
             },
         )?;
         model = stepped;
+        let valid = model.valid();
+        if !all_finite(&valid) {
+            return Err(diverged(run, epoch, "the weights became non-finite"));
+        }
         let totals = EpochTotals {
             epoch,
             train_loss: loss_sum / batches as f64,
             train_seconds: timer.elapsed().as_secs_f64(),
         };
-        let record = task.record(&model.valid(), &base, totals)?;
+        let record = task.record(&valid, &base, totals)?;
+        if let Some(loss) = record.validation_loss().filter(|l| !l.is_finite()) {
+            return Err(diverged(
+                run,
+                epoch,
+                &format!("the validation loss became {loss}"),
+            ));
+        }
+        // Metrics before the checkpoint: a run killed between the two redoes the epoch and
+        // writes its line again; the reverse order would lose the line.
+        lines.push(record_line(&record)?);
+        write_lines(run, &lines)?;
         run.save_checkpoint(&model, &optim, epoch)?;
-        history.push(record.clone());
-        write_records(run, &history)?;
         observer(TrainEvent::EpochEnd(&record));
         new_records.push(record);
     }
@@ -129,8 +148,38 @@ pub fn fit<T: Task>(
     Ok(new_records)
 }
 
-/// The error of a loss that became `value` in `epoch`, saying which checkpoint is kept.
-fn diverged(run: &RunDir, epoch: usize, value: f64) -> Error {
+/// `model` with its parameters numbered 1, 2, … in the module's order. Burn gives each parameter
+/// a random id, saved with the weights (and keying the optimizer's state): numbered instead, two
+/// runs of one seed write the same model and checkpoint files, byte for byte.
+fn numbered_params<M: Module>(model: M) -> M {
+    struct Numbered(u64);
+    impl ModuleMapper for Numbered {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            self.0 += 1;
+            let (_, value, mapper) = param.consume();
+            Param::from_mapped_value(ParamId::from(self.0), value, mapper)
+        }
+    }
+    model.map(&mut Numbered(0))
+}
+
+/// Whether every float parameter of `model` is finite.
+fn all_finite<M: Module>(model: &M) -> bool {
+    struct Finite(bool);
+    impl burn::module::ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.0 {
+                self.0 = param.val().is_finite().all().into_scalar::<bool>();
+            }
+        }
+    }
+    let mut check = Finite(true);
+    model.visit(&mut check);
+    check.0
+}
+
+/// The error of a run that became unsound (`what`) in `epoch`, saying which checkpoint is kept.
+fn diverged(run: &RunDir, epoch: usize, what: &str) -> Error {
     let kept = match epoch - 1 {
         0 => "no epoch had completed, so no checkpoint was written".to_string(),
         e => format!(
@@ -139,6 +188,6 @@ fn diverged(run: &RunDir, epoch: usize, value: f64) -> Error {
         ),
     };
     Error::Diverged(format!(
-        "loss became {value} in epoch {epoch}; {kept}. Try a lower --lr."
+        "{what} in epoch {epoch}; {kept}. Try a lower --lr."
     ))
 }

@@ -145,9 +145,12 @@ pub enum RunAction {
 
 /// Decides what to do with `run` for `config`; errors when the directory holds a different run.
 fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
-    let Some(done) = completed_epochs(run)? else {
+    // A folder holds a run once its config.json is there; a run that died before its first
+    // checkpoint resumes from epoch 0.
+    if !run.config().exists() {
         return Ok(RunAction::Train);
-    };
+    }
+    let done = completed_epochs(run)?.unwrap_or(0);
     let mut same: ImageConfig = run.read_task_config(ImageConfig::TASK, ImageConfig::RUN_NAME)?;
     same.run.epochs = config.run.epochs;
     if same != *config {
@@ -260,7 +263,7 @@ pub fn final_diagnostics(run: &RunDir, data: &Splits) -> Result<EvalRecord> {
 /// Reads an experiment's `matrix.json`.
 pub fn read_matrix(path: &Path) -> Result<RobustnessMatrix> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::format(path, e.to_string()))
+    crate::json::from_slice(&bytes).map_err(|e| Error::format(path, e.to_string()))
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ impl ProbeReport {
     /// Reads a `probe.json`; a file that is not one is an error naming it.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_slice(&text)
+        crate::json::from_slice(&text)
             .map_err(|e| Error::format(path, format!("not a dae probe.json: {e}")))
     }
 }

@@ -128,7 +128,7 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
     if diag_path.is_file() {
         let text = std::fs::read_to_string(&diag_path).map_err(|e| Error::io(&diag_path, e))?;
         let r: EvalRecord =
-            serde_json::from_str(&text).map_err(|e| Error::format(&diag_path, e.to_string()))?;
+            crate::json::from_str(&text).map_err(|e| Error::format(&diag_path, e.to_string()))?;
         records.push(("after training".into(), r));
     }
     let eval_path = run.eval_records();

@@ -172,7 +172,7 @@ pub fn evaluate_specs(
 pub fn write_records(path: &Path, records: &[EvalRecord]) -> Result<()> {
     let mut text = String::new();
     for r in records {
-        text.push_str(&serde_json::to_string(r).map_err(|e| Error::Config(e.to_string()))?);
+        text.push_str(&crate::json::to_string(r).map_err(|e| Error::Config(e.to_string()))?);
         text.push('\n');
     }
     write_atomic(path, text.as_bytes())
@@ -185,7 +185,8 @@ pub fn read_records(path: &Path) -> Result<Vec<EvalRecord>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
+            crate::json::from_str(l)
+                .map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
         })
         .collect()
 }

@@ -56,6 +56,9 @@ impl EpochRecord for EpochMetrics {
     fn epoch(&self) -> usize {
         self.epoch
     }
+    fn validation_loss(&self) -> Option<f64> {
+        Some(self.val_mse)
+    }
 }
 
 impl std::fmt::Display for EpochMetrics {

@@ -54,6 +54,9 @@ impl EpochRecord for MlmEpochMetrics {
     fn epoch(&self) -> usize {
         self.epoch
     }
+    fn validation_loss(&self) -> Option<f64> {
+        Some(self.val_nll)
+    }
 }
 
 impl std::fmt::Display for MlmEpochMetrics {
