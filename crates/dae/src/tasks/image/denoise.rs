@@ -19,7 +19,8 @@ fn pad_edge(img: &[f32], h: usize, w: usize, ph: usize, pw: usize) -> Vec<f32> {
 /// Checks that `model` can denoise a `h x w` image once padded; the error says why not.
 pub fn check_size(model: &ModelConfig, h: usize, w: usize) -> Result<()> {
     let (ph, pw) = model.padded_size(h, w);
-    model.accepts(ph, pw)
+    model.accepts(ph, pw)?;
+    model.check_activations(1, ph, pw)
 }
 
 /// Denoises one grayscale `h x w` image (`h * w` values in \[0,1\], row-major): pads it to the
