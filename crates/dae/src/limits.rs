@@ -99,6 +99,22 @@ impl Limit {
     }
 }
 
+impl Limit {
+    /// The error for something that exceeds the limit by an amount not worth counting (a stream
+    /// read only to one byte past the limit); `what` says what it is, "more than" included.
+    pub fn exceeded(&self, what: impl Into<String>) -> Error {
+        match self.get() {
+            Ok(limit) => Error::TooLarge {
+                what: what.into(),
+                limit,
+                unit: self.unit,
+                env: self.env,
+            },
+            Err(e) => e,
+        }
+    }
+}
+
 /// Parses the text of a limit's variable: a positive integer, `_` allowed between digits.
 fn parse(env: &str, text: &str) -> std::result::Result<u64, String> {
     let digits: String = text.trim().chars().filter(|&c| c != '_').collect();
