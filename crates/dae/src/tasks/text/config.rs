@@ -138,9 +138,11 @@ mod tests {
             "rate below 1",
         );
         // The character tokenizer ignores the requested BPE size.
-        let mut c = MlmConfig::default();
-        c.tokenizer = TokenizerKind::Char;
-        c.vocab_size = 1 << 40;
+        let c = MlmConfig {
+            tokenizer: TokenizerKind::Char,
+            vocab_size: 1 << 40,
+            ..MlmConfig::default()
+        };
         assert!(c.check().is_ok());
     }
 }
