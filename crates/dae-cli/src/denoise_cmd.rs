@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use dae::device::DeviceSpec;
-use dae::tasks::image::denoise::{check_size, denoise_image};
+use dae::tasks::image::denoise;
 
 /// Arguments of `dae denoise`.
 #[derive(Args, Debug)]
@@ -35,22 +35,20 @@ pub fn run(a: DenoiseArgs) -> anyhow::Result<()> {
     let loaded = dae::tasks::load_image_run(&a.run, a.device)?;
     let predictor = crate::print::predictor(&loaded, a.precision)?;
     let model_config = &loaded.config.model;
-    // Read and check every input before writing anything.
+    // Where each result goes, refused if two would collide or one would replace an input; then
+    // every input is read and checked, all before anything is written.
+    let outputs = denoise::output_paths(&a.inputs, &a.out)?;
     let mut images = Vec::new();
     for path in &a.inputs {
         let (pixels, h, w) = dae::tasks::image::data::image_folder::read_png(path)?;
-        let Some(name) = path.file_name() else {
-            bail!("{}: not a file name", path.display());
-        };
-        check_size(model_config, h, w).with_context(|| format!("{}", path.display()))?;
-        images.push((name.to_owned(), pixels, h, w));
+        denoise::check_size(model_config, h, w).with_context(|| format!("{}", path.display()))?;
+        images.push((pixels, h, w));
     }
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
-    for (name, pixels, h, w) in images {
-        let denoised = denoise_image(&predictor, model_config, &pixels, h, w)?;
-        let dest = a.out.join(&name);
-        dae::tasks::image::data::image_folder::write_png_gray(&dest, &denoised, h, w)?;
+    for (dest, (pixels, h, w)) in outputs.iter().zip(images) {
+        let denoised = denoise::denoise_image(&predictor, model_config, &pixels, h, w)?;
+        dae::tasks::image::data::image_folder::write_png_gray(dest, &denoised, h, w)?;
         eprintln!("{}", dest.display());
     }
     Ok(())

@@ -47,6 +47,19 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An input or a configuration asks for more than a resource limit allows
+    /// ([`crate::limits`], docs/limits.md).
+    #[error("{what} is above the limit of {limit} {unit}; set {env} to raise it (docs/limits.md)")]
+    TooLarge {
+        /// What was measured, with its size.
+        what: String,
+        /// The limit in force.
+        limit: u64,
+        /// What the limit counts.
+        unit: &'static str,
+        /// The environment variable that raises it.
+        env: &'static str,
+    },
     /// Training diverged (the loss became NaN or infinite).
     #[error("training diverged: {0}")]
     Diverged(String),

@@ -5,7 +5,8 @@
 //! knows no modality and one folder per task:
 //!
 //! - leaves: [`error`], [`seed`] (one seed drives every draw), [`fsio`] (atomic writes),
-//!   [`device`] (the compute device, parsed once);
+//!   [`device`] (the compute device, parsed once), [`limits`] (the resource limits checked
+//!   before an allocation, docs/limits.md);
 //! - the core: [`kernels`] (CPU kernels behind the models' hot paths), [`corrupt`] (the
 //!   `--noise` grammar, mixtures and the corruptions of numeric samples), [`run`] (the run
 //!   directory: every file by name, config, checkpoints, metrics), [`train`] (the generic
@@ -41,6 +42,7 @@ pub mod error;
 pub mod fsio;
 pub mod json;
 pub mod kernels;
+pub mod limits;
 pub mod perf;
 pub mod probe;
 pub mod report;

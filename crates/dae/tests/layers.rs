@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Modules that import nothing of the crate but other leaves.
-const LEAVES: [&str; 5] = ["error", "seed", "fsio", "json", "device"];
+const LEAVES: [&str; 6] = ["error", "seed", "fsio", "json", "device", "limits"];
 /// The core: knows no modality.
 const CORE: [&str; 7] = [
     "kernels", "corrupt", "run", "train", "probe", "report", "perf",

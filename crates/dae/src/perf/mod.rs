@@ -2,6 +2,10 @@
 
 use crate::{Error, Result};
 
+/// The most kernel threads [`set_threads`] accepts: each one reserves a stack, and beyond the
+/// cores there are only switches to pay for; a huge `--threads` would abort on thread creation.
+pub const MAX_THREADS: usize = 1024;
+
 /// Sets the number of CPU threads the tensor kernels use, for the rest of the process.
 ///
 /// Burn's `flex` backend and its GEMM run on rayon's global pool, so this must be called before
@@ -9,6 +13,13 @@ use crate::{Error, Result};
 pub fn set_threads(threads: usize) -> Result<()> {
     if threads == 0 {
         return Err(Error::Config("--threads must be at least 1".into()));
+    }
+    if threads > MAX_THREADS {
+        return Err(Error::Config(format!(
+            "--threads {threads} is more than the {MAX_THREADS} threads dae runs (this machine \
+             has {} cores)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        )));
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -42,6 +53,15 @@ fn parse_vm_hwm(status: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_counts_beyond_the_bound_are_refused_before_any_pool_is_built() {
+        // Refused before rayon is asked, so the global pool stays unset for the other tests.
+        for n in [0, MAX_THREADS + 1, usize::MAX] {
+            let e = set_threads(n).unwrap_err().to_string();
+            assert!(e.contains("--threads"), "{e}");
+        }
+    }
 
     #[test]
     fn vm_hwm_is_parsed_in_bytes() {

@@ -63,6 +63,8 @@ impl TaskConfig for ImageConfig {
 
     fn check(&self) -> Result<()> {
         self.model.check()?;
+        let m = &self.model;
+        m.check_activations(self.run.batch_size, m.height, m.width)?;
         self.run.check()?;
         if self.masked_loss && !self.loss.is_elementwise() {
             return Err(Error::Config(format!(

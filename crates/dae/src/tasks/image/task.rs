@@ -257,7 +257,9 @@ pub struct LoadedRun {
 pub fn load_run(root: &Path, device: Option<crate::device::DeviceSpec>) -> Result<LoadedRun> {
     let run = RunDir::new(root);
     let config: ImageConfig = run.read_task_config(ImageConfig::TASK, ImageConfig::RUN_NAME)?;
-    config.model.check()?;
+    // The checks `dae train` made, again: a config.json edited since is refused here, before a
+    // model is built from it.
+    config.check()?;
     let device = device.unwrap_or(config.run.device).device()?;
     let model = load_module(
         &run.trained_model()?,

@@ -72,11 +72,20 @@ impl TaskConfig for MlmConfig {
     }
 
     /// Validates every value that can be checked before the tokenizer is fitted.
+    ///
+    /// The model's size is checked with the vocabulary it may reach: the requested BPE size
+    /// (the tokenizer stops at or below it), so that a huge `--vocab-size` is refused before the
+    /// tokenizer is fitted or anything is written.
     fn check(&self) -> Result<()> {
         self.noise.get().check_len(self.model.max_len)?;
         let mut model = self.model.clone();
-        model.vocab_size = model.vocab_size.max(3);
+        let requested = match self.tokenizer {
+            TokenizerKind::Bpe => self.vocab_size,
+            TokenizerKind::Char => 0,
+        };
+        model.vocab_size = model.vocab_size.max(requested).max(3);
         model.check()?;
+        model.check_activations(self.run.batch_size)?;
         self.run.check()
     }
 }
@@ -108,5 +117,32 @@ mod tests {
             serde_json::from_value::<MlmConfig>(json).unwrap(),
             MlmConfig::default()
         );
+    }
+
+    #[test]
+    fn sizes_that_would_exhaust_memory_are_refused_by_the_check() {
+        assert!(MlmConfig::default().check().is_ok());
+        let refused = |edit: fn(&mut MlmConfig), needle: &str| {
+            let mut c = MlmConfig::default();
+            edit(&mut c);
+            let e = c.check().unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        refused(|c| c.vocab_size = 1 << 40, "DAE_MAX_MODEL_PARAMS");
+        refused(|c| c.model.d_ff = 1 << 40, "DAE_MAX_MODEL_PARAMS");
+        refused(|c| c.model.n_layers = 1 << 40, "DAE_MAX_MODEL_PARAMS");
+        refused(|c| c.run.batch_size = 1 << 40, "DAE_MAX_ACTIVATIONS");
+        refused(|c| c.model.max_len = 10_001, "at most 10000 tokens");
+        refused(
+            |c| c.noise = TokenNoise::parse("tokens:rate=1").unwrap(),
+            "rate below 1",
+        );
+        // The character tokenizer ignores the requested BPE size.
+        let c = MlmConfig {
+            tokenizer: TokenizerKind::Char,
+            vocab_size: 1 << 40,
+            ..MlmConfig::default()
+        };
+        assert!(c.check().is_ok());
     }
 }

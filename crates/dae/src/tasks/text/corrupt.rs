@@ -112,6 +112,34 @@ impl TokenMasking {
     pub fn n_chosen(rate: f32, len: usize) -> usize {
         ((rate as f64 * len as f64).round() as usize).clamp(1, len.max(1))
     }
+
+    /// The shortest sequence length at which `rate` leaves at least one position unchosen, or
+    /// `None` at rate 1 (and above), where no length does.
+    ///
+    /// In closed form: round(r·l) < l exactly when r·l < l − ½, i.e. l > ½ / (1 − r); the
+    /// candidate is then corrected by a few steps against [`Self::n_chosen`] itself, since the
+    /// division rounds. A search over lengths would not end at rate 1.
+    pub fn shortest_len_with_context(rate: f32) -> Option<usize> {
+        let r = f64::from(rate);
+        if r.is_nan() || r >= 1.0 {
+            return None;
+        }
+        let bound = 0.5 / (1.0 - r);
+        // Rates this close to 1 need more positions than any sequence can have.
+        if bound >= (usize::MAX / 2) as f64 {
+            return None;
+        }
+        let fits = |l: usize| Self::n_chosen(rate, l) < l;
+        let mut l = (bound.floor() as usize + 1).max(2);
+        for _ in 0..4 {
+            if l > 2 && fits(l - 1) {
+                l -= 1;
+            } else if !fits(l) {
+                l += 1;
+            }
+        }
+        fits(l).then_some(l)
+    }
 }
 
 pub(crate) fn build(p: &Params) -> std::result::Result<Box<dyn TokenCorruption>, String> {
@@ -166,18 +194,19 @@ impl TokenCorruption for TokenMasking {
 
     fn check_len(&self, len: usize) -> Result<()> {
         let n = Self::n_chosen(self.rate.hi(), len);
-        if n >= len {
-            return Err(Error::Config(format!(
-                "sequences of {len} token(s) are too short for `{}`: it would choose {n} of \
-                 {len} positions and leave no context to predict them from; use a longer \
-                 --seq-len (at least {}) or a lower rate",
-                self.spec(),
-                (2..)
-                    .find(|&l| Self::n_chosen(self.rate.hi(), l) < l)
-                    .unwrap_or(2)
-            )));
+        if n < len {
+            return Ok(());
         }
-        Ok(())
+        let remedy = match Self::shortest_len_with_context(self.rate.hi()) {
+            Some(l) => format!("use a longer --seq-len (at least {l}) or a lower rate"),
+            // Rate 1 chooses every position of any sequence.
+            None => "no sequence length leaves context at rate 1; use a rate below 1".into(),
+        };
+        Err(Error::Config(format!(
+            "sequences of {len} token(s) are too short for `{}`: it would choose {n} of {len} \
+             positions and leave no context to predict them from; {remedy}",
+            self.spec(),
+        )))
     }
 
     fn spec(&self) -> String {
@@ -368,6 +397,46 @@ mod tests {
         assert!(c.check_len(5).is_err());
         assert!(c.check_len(20).is_ok());
         assert!(corrupt_tokens_batch(c.as_ref(), &[1, 2, 3], 2, SPACE, &mut rng(0)).is_err());
+    }
+
+    #[test]
+    fn rate_one_is_refused_at_every_length_without_searching() {
+        // Rate 1 is a valid corruption (it masks every position) but leaves no context: every
+        // length is refused, with a message that says so instead of a length to use.
+        for spec in ["tokens:rate=1", "tokens:rate=0.1..1"] {
+            let c = parse_tokens(spec).unwrap();
+            for len in [1, 2, 64, 10_000] {
+                let e = c.check_len(len).unwrap_err().to_string();
+                assert!(e.contains("use a rate below 1"), "{e}");
+            }
+        }
+        assert_eq!(TokenMasking::shortest_len_with_context(1.0), None);
+        assert_eq!(TokenMasking::shortest_len_with_context(f32::NAN), None);
+    }
+
+    #[test]
+    fn the_shortest_length_is_the_first_that_leaves_context() {
+        // Checked against a plain search, which ends for every rate below 1.
+        for rate in [
+            0.01f32, 0.15, 0.5, 0.6, 0.75, 0.9, 0.95, 0.99, 0.999, 0.999_9,
+        ] {
+            let want = (2..)
+                .find(|&l| TokenMasking::n_chosen(rate, l) < l)
+                .unwrap();
+            assert_eq!(
+                TokenMasking::shortest_len_with_context(rate),
+                Some(want),
+                "{rate}"
+            );
+        }
+        // The largest f32 below 1 needs about 8.4 million positions: computed, not searched.
+        let l = TokenMasking::shortest_len_with_context(1.0 - f32::EPSILON / 2.0).unwrap();
+        assert!(l > 8_000_000 && TokenMasking::n_chosen(1.0 - f32::EPSILON / 2.0, l) < l);
+        let c = parse_tokens("tokens:rate=0.95").unwrap();
+        let want = TokenMasking::shortest_len_with_context(0.95).unwrap();
+        let e = c.check_len(want - 1).unwrap_err().to_string();
+        assert!(e.contains(&format!("at least {want})")), "{e}");
+        assert!(c.check_len(want).is_ok());
     }
 
     #[test]

@@ -6,10 +6,12 @@
 //! Acts train, Romans to Revelation (the Epistles and Revelation, 3,171 verses) are never seen in
 //! training.
 
-use std::io::Read;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::tokenizer::Tokenizer;
+use crate::limits::MAX_INPUT_BYTES;
 use crate::{Error, Result};
 
 const EMBEDDED_KJV: &[u8] = include_bytes!("../../../../../data/text/kjv.txt.gz");
@@ -32,7 +34,9 @@ pub struct TextSplits {
 /// The embedded King James Bible: 27,931 training verses (Genesis–Acts) and 3,171 held-out
 /// verses (Romans–Revelation).
 pub fn load_default_text() -> Result<TextSplits> {
-    let lines = decode_lines(Path::new("<embedded>/data/text/kjv.txt.gz"), EMBEDDED_KJV)?;
+    let name = Path::new("<embedded>/data/text/kjv.txt.gz");
+    let text = read_bounded(EMBEDDED_KJV, name, MAX_INPUT_BYTES.get()?)?;
+    let lines = decode_lines(name, &text.ok_or_else(|| too_much(name))?)?;
     let mut train = lines;
     if train.len() <= KJV_TRAIN_LINES {
         return Err(Error::format(
@@ -82,17 +86,26 @@ pub fn load_text(path: &Path) -> Result<TextSplits> {
 
 /// Every non-empty line (trimmed of trailing whitespace) of a file or directory of UTF-8 text.
 /// Errors name the file: unreadable, not UTF-8 (with the byte offset), or no text at all.
+///
+/// A directory is walked without entering one directory twice (a symlink loop is read once),
+/// reading regular files only, and the text of all files together, after gunzip, may not exceed
+/// [`MAX_INPUT_BYTES`]: each file is read, or inflated, no further than what is left of it.
 pub fn read_lines(path: &Path) -> Result<Vec<String>> {
     let files = if path.is_dir() {
         let mut files = Vec::new();
-        collect_files(path, &mut files)?;
+        collect_files(path, &mut files, &mut HashSet::new())?;
         files
     } else {
         vec![path.to_path_buf()]
     };
+    let mut left = MAX_INPUT_BYTES.get()?;
     let mut lines = Vec::new();
     for file in &files {
-        let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+        let reader = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+        let Some(bytes) = read_bounded(reader, file, left)? else {
+            return Err(too_much(path));
+        };
+        left -= bytes.len() as u64;
         lines.extend(decode_lines(file, &bytes)?);
     }
     if lines.is_empty() {
@@ -106,7 +119,22 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The error for a corpus at `path` whose text exceeds [`MAX_INPUT_BYTES`].
+fn too_much(path: &Path) -> Error {
+    MAX_INPUT_BYTES.exceeded(format!(
+        "{}: a corpus of more text than the limit (after gunzip)",
+        path.display()
+    ))
+}
+
+/// The files below `dir` in name order, hidden ones skipped. `seen` holds the canonical path of
+/// every directory entered, so a directory reached again through a symlink is not read twice
+/// and a symlink loop ends.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Result<()> {
+    let canonical = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    if !seen.insert(canonical) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
@@ -121,25 +149,41 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if p.is_dir() {
-            collect_files(&p, out)?;
-        } else {
+            collect_files(&p, out, seen)?;
+        } else if p.is_file() {
+            // Regular files only: a device or a pipe (/dev/zero) has no end to read to.
             out.push(p);
         }
     }
     Ok(())
 }
 
-/// The non-empty lines of `bytes` (gunzipped first if they start with the gzip magic).
-fn decode_lines(path: &Path, bytes: &[u8]) -> Result<Vec<String>> {
-    let mut owned = Vec::new();
-    let raw = if bytes.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_end(&mut owned)
-            .map_err(|e| Error::format(path, format!("cannot decompress gzip: {e}")))?;
-        &owned[..]
+/// The bytes of `source`, gunzipped if they start with the gzip magic, or `None` if they exceed
+/// `limit`: at most `limit + 1` bytes are ever read or inflated.
+fn read_bounded(source: impl Read, path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    let mut source = BufReader::new(source);
+    let gzip = source
+        .fill_buf()
+        .map_err(|e| Error::io(path, e))?
+        .starts_with(&[0x1f, 0x8b]);
+    let mut out = Vec::new();
+    let read = if gzip {
+        flate2::read::GzDecoder::new(source)
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| Error::format(path, format!("cannot decompress gzip: {e}")))
     } else {
-        bytes
+        source
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| Error::io(path, e))
     };
+    read?;
+    Ok((out.len() as u64 <= limit).then_some(out))
+}
+
+/// The non-empty lines of the UTF-8 text `raw`.
+fn decode_lines(path: &Path, raw: &[u8]) -> Result<Vec<String>> {
     let text = std::str::from_utf8(raw).map_err(|e| {
         Error::format(
             path,
@@ -302,6 +346,47 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("at least 2"));
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_symlink_loop_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("a.txt"), "alpha\nbeta\n").unwrap();
+        // sub/loop -> .. and sub/self -> . : without the check the walk never ends.
+        std::os::unix::fs::symlink(dir.path(), sub.join("loop")).unwrap();
+        std::os::unix::fs::symlink(&sub, sub.join("self")).unwrap();
+        assert_eq!(read_lines(dir.path()).unwrap(), ["alpha", "beta"]);
+        // A device is not a regular file: skipped, not read forever.
+        std::os::unix::fs::symlink("/dev/zero", sub.join("zero.txt")).unwrap();
+        assert_eq!(read_lines(dir.path()).unwrap(), ["alpha", "beta"]);
+    }
+
+    #[test]
+    fn reading_stops_one_byte_past_the_limit() {
+        let text = b"0123456789".repeat(10);
+        let gz = {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut e, &text).unwrap();
+            e.finish().unwrap()
+        };
+        for bytes in [&text[..], &gz[..]] {
+            let p = Path::new("t");
+            assert_eq!(read_bounded(bytes, p, 100).unwrap().unwrap(), text);
+            assert_eq!(read_bounded(bytes, p, 99).unwrap(), None);
+        }
+        // An endless source is read only to the limit.
+        assert_eq!(
+            read_bounded(std::io::repeat(b'x'), Path::new("t"), 1 << 20).unwrap(),
+            None
+        );
+        let e = too_much(Path::new("corpus")).to_string();
+        assert!(
+            e.contains("corpus") && e.contains("DAE_MAX_INPUT_BYTES"),
+            "{e}"
+        );
     }
 
     #[test]

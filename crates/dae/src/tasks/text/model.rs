@@ -12,7 +12,12 @@ use burn::nn::{
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{product, sum, MAX_ACTIVATIONS, MAX_MODEL_PARAMS};
 use crate::{Error, Result};
+
+/// The longest sequence sinusoidal positions cover: the time scale of Burn's sinusoids, which
+/// refuses (panics on) longer ones.
+pub const MAX_SINUSOIDAL_LEN: usize = 10_000;
 
 /// How the model knows where a token is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +108,82 @@ impl TransformerConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
         }
-        Ok(())
+        if self.positions == Positions::Sinusoidal {
+            // Burn's sinusoids pair a sine and a cosine per frequency and stop at their time
+            // scale; it panics outside both.
+            if !self.d_model.is_multiple_of(2) {
+                return bad(format!(
+                    "sinusoidal positions need an even model width (--d-model), got {}; use an \
+                     even width or --positions learned",
+                    self.d_model
+                ));
+            }
+            if self.max_len > MAX_SINUSOIDAL_LEN {
+                return bad(format!(
+                    "sinusoidal positions cover at most {MAX_SINUSOIDAL_LEN} tokens, got \
+                     --seq-len {}; use a shorter sequence or --positions learned",
+                    self.max_len
+                ));
+            }
+        }
+        MAX_MODEL_PARAMS.check(self.param_count(), || {
+            format!(
+                "a transformer of {} layers, width {}, feed-forward {}, {} positions and {} \
+                 tokens",
+                self.n_layers, self.d_model, self.d_ff, self.max_len, self.vocab_size
+            )
+        })
+    }
+
+    /// The number of parameters [`Self::init`] builds, or `None` if it overflows: embeddings,
+    /// per layer four attention projections, two layer norms and the feed-forward pair, the
+    /// final norm and the head.
+    pub fn param_count(&self) -> Option<u128> {
+        let (d, f, v) = (self.d_model, self.d_ff, self.vocab_size);
+        let learned = match self.positions {
+            Positions::Learned => product(&[self.max_len, d]),
+            Positions::Sinusoidal => Some(0),
+        };
+        let layer = sum([
+            product(&[4, d, d]),
+            product(&[8, d]),
+            product(&[2, d, f]),
+            Some(f as u128 + d as u128),
+        ]);
+        sum([
+            product(&[v, d]),
+            learned,
+            layer.and_then(|l| l.checked_mul(self.n_layers as u128)),
+            product(&[2, d]),
+            product(&[d, v]),
+            Some(v as u128),
+        ])
+    }
+
+    /// An estimate of the activation values of one training step on `batch` sequences: per
+    /// token and layer about ten `d_model`-wide values (projections, residuals, norms) and two
+    /// feed-forward-wide ones, the attention maps (scores, softmax, dropout: three per head and
+    /// pair of positions), then the final norm and the logits.
+    pub fn activation_count(&self, batch: usize) -> Option<u128> {
+        let (d, f, h, len) = (self.d_model, self.d_ff, self.n_heads, self.max_len);
+        let per_layer = sum([product(&[10, d]), product(&[2, f]), product(&[3, h, len])]);
+        let per_token = sum([
+            per_layer.and_then(|p| p.checked_mul(self.n_layers as u128)),
+            product(&[2, d]),
+            Some(self.vocab_size as u128),
+        ]);
+        per_token.and_then(|t| t.checked_mul(product(&[batch, len])?))
+    }
+
+    /// Errors if one training step on `batch` sequences would exceed the activation limit.
+    pub fn check_activations(&self, batch: usize) -> Result<()> {
+        MAX_ACTIVATIONS.check(self.activation_count(batch), || {
+            format!(
+                "a training step of --batch-size {batch} on sequences of {} tokens through {} \
+                 layers of width {} ({} heads)",
+                self.max_len, self.n_layers, self.d_model, self.n_heads
+            )
+        })
     }
 
     /// Builds the model, freshly initialized, on `device`.
@@ -259,6 +339,57 @@ mod tests {
         let mut c = tiny(Positions::Learned);
         c.max_len = 1;
         assert!(c.check().is_err());
+        // Burn's sinusoids panic on an odd width or more than 10,000 positions: refused here.
+        let mut c = tiny(Positions::Sinusoidal);
+        c.d_model = 3;
+        c.n_heads = 1;
+        let e = c.check().unwrap_err().to_string();
+        assert!(
+            e.contains("even model width") && e.contains("learned"),
+            "{e}"
+        );
+        c.positions = Positions::Learned;
+        assert!(c.check().is_ok());
+        let mut c = tiny(Positions::Sinusoidal);
+        c.max_len = MAX_SINUSOIDAL_LEN + 1;
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("at most 10000 tokens"), "{e}");
+        c.max_len = MAX_SINUSOIDAL_LEN;
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn parameter_count_matches_the_built_model_and_huge_sizes_are_refused() {
+        let d = Device::flex();
+        for pos in [Positions::Learned, Positions::Sinusoidal] {
+            let c = tiny(pos);
+            assert_eq!(c.param_count(), Some(c.init(&d).num_params() as u128));
+        }
+        let mut c = tiny(Positions::Learned);
+        c.d_model = 1 << 20;
+        c.n_heads = 1;
+        let e = c.check().unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
+        assert!(e.to_string().contains("DAE_MAX_MODEL_PARAMS"), "{e}");
+        c.d_model = usize::MAX;
+        assert_eq!(c.param_count(), None);
+        assert!(c.check().is_err());
+    }
+
+    #[test]
+    fn activation_estimate_grows_with_the_square_of_the_sequence() {
+        let c = tiny(Positions::Learned);
+        // 2 sequences of 8: per layer 10·16 + 2·32 + 3·2·8 = 272, plus 2·16 + 11 = 43.
+        assert_eq!(c.activation_count(2), Some(2 * 8 * (272 + 43)));
+        assert!(c.check_activations(32).is_ok());
+        let mut long = tiny(Positions::Learned);
+        long.max_len = 100_000;
+        let e = long.check_activations(32).unwrap_err().to_string();
+        assert!(
+            e.contains("DAE_MAX_ACTIVATIONS") && e.contains("--batch-size 32"),
+            "{e}"
+        );
+        assert!(c.check_activations(usize::MAX).is_err());
     }
 
     #[test]

@@ -240,6 +240,9 @@ pub struct LoadedMlm {
 pub fn load_mlm_run(root: &Path, device: Option<DeviceSpec>) -> Result<LoadedMlm> {
     let run = RunDir::new(root);
     let config: MlmConfig = run.read_task_config(MlmConfig::TASK, MlmConfig::RUN_NAME)?;
+    // The checks `dae train` made, again: a config.json edited since is refused here, before a
+    // model is built from it.
+    config.check()?;
     config.model.check()?;
     let tokenizer = Tokenizer::load(&run.vocab())?;
     if tokenizer.vocab_size() != config.model.vocab_size {

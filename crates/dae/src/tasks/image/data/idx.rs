@@ -4,15 +4,19 @@
 //! DD = number of dimensions), then DD big-endian `u32` sizes, then the elements. Images are
 //! `0x00000803` (count, rows, cols), labels `0x00000801` (count). Files are recognised as gzip by
 //! their magic bytes `1f 8b`, not by their name, so `foo-idx3-ubyte` and `foo-idx3-ubyte.gz` both
-//! work whatever they contain. Every check names the file and what is wrong with it: wrong magic,
+//! work whatever they contain. The header is read first and its dimensions are checked against
+//! the limits ([`crate::limits`]) before the body is read or inflated. Every check names the file and what is wrong with it: wrong magic,
 //! a zero dimension, a truncated body, trailing bytes, a corrupt gzip stream.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use flate2::read::GzDecoder;
 
+use super::image_folder::check_image_size;
 use super::ImageSet;
+use crate::limits::{product, MAX_INPUT_BYTES};
 use crate::{Error, Result};
 
 /// Magic number of an IDX file of `u8` images (3 dimensions: count, rows, cols).
@@ -23,39 +27,45 @@ pub(crate) const IDX_LABELS_MAGIC: u32 = 0x0000_0801;
 /// Reads an IDX image file (raw or gzip) into an [`ImageSet`] with values `byte / 255` and no
 /// labels.
 pub(crate) fn read_idx_images(path: &Path) -> Result<ImageSet> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_idx_images(&bytes, path)
+    let (file, len) = open(path)?;
+    images_from(file, Some(len), path)
 }
 
 /// Reads an IDX label file (raw or gzip) into one `u8` per example.
 pub(crate) fn read_idx_labels(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_idx_labels(&bytes, path)
+    let (file, len) = open(path)?;
+    labels_from(file, Some(len), path)
 }
 
 /// Parses the bytes of an IDX image file (raw or gzip); `name` is the path used in errors.
 pub(crate) fn parse_idx_images(bytes: &[u8], name: impl AsRef<Path>) -> Result<ImageSet> {
-    let name = name.as_ref();
-    let data = decompress(bytes, name)?;
-    let dims = parse_header(&data, name, IDX_IMAGES_MAGIC, "image")?;
-    let (n, rows, cols) = (dims[0], dims[1], dims[2]);
-    let what = format!("{n} images of {rows}x{cols}");
-    let body = checked_body(&data, name, 16, &[n, rows, cols], &what)?;
-    Ok(ImageSet {
-        images: body.iter().map(|&b| f32::from(b) / 255.0).collect(),
-        labels: None,
-        height: rows,
-        width: cols,
-    })
+    images_from(bytes, Some(bytes.len() as u64), name.as_ref())
 }
 
 /// Parses the bytes of an IDX label file (raw or gzip); `name` is the path used in errors.
 pub(crate) fn parse_idx_labels(bytes: &[u8], name: impl AsRef<Path>) -> Result<Vec<u8>> {
-    let name = name.as_ref();
-    let data = decompress(bytes, name)?;
-    let dims = parse_header(&data, name, IDX_LABELS_MAGIC, "label")?;
-    let what = format!("{} labels", dims[0]);
-    Ok(checked_body(&data, name, 8, &dims, &what)?.to_vec())
+    labels_from(bytes, Some(bytes.len() as u64), name.as_ref())
+}
+
+/// The file at `path`, buffered, and its length.
+fn open(path: &Path) -> Result<(BufReader<File>, u64)> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    Ok((BufReader::new(file), len))
+}
+
+fn images_from(source: impl Read, len: Option<u64>, name: &Path) -> Result<ImageSet> {
+    let (dims, body) = read_idx(source, len, name, IDX_IMAGES_MAGIC, "image")?;
+    Ok(ImageSet {
+        images: body.iter().map(|&b| f32::from(b) / 255.0).collect(),
+        labels: None,
+        height: dims[1],
+        width: dims[2],
+    })
+}
+
+fn labels_from(source: impl Read, len: Option<u64>, name: &Path) -> Result<Vec<u8>> {
+    Ok(read_idx(source, len, name, IDX_LABELS_MAGIC, "label")?.1)
 }
 
 /// Reads an image file and, if given, its label file, checking that the counts agree.
@@ -104,32 +114,106 @@ fn attach_labels(
     Ok(())
 }
 
-/// Gunzips `bytes` if they start with the gzip magic `1f 8b`; otherwise returns them as they are.
-fn decompress<'a>(bytes: &'a [u8], name: &Path) -> Result<std::borrow::Cow<'a, [u8]>> {
-    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
-        return Ok(std::borrow::Cow::Borrowed(bytes));
+/// Reads one IDX file from `source` (`len`: its length in bytes, for messages about raw files):
+/// the header first, from the stream, then its dimensions checked against the limits and, for a
+/// raw file, against its length, and only then exactly the body the header declares. A gzip
+/// stream is inflated no further than the header and that body (and one byte to tell that more
+/// follows), so a small file cannot inflate to more than the limits allow.
+fn read_idx(
+    source: impl Read,
+    len: Option<u64>,
+    name: &Path,
+    magic: u32,
+    kind: &str,
+) -> Result<(Vec<usize>, Vec<u8>)> {
+    let mut source = BufReader::new(source);
+    let peek = source.fill_buf().map_err(|e| Error::io(name, e))?;
+    let gzip = peek.starts_with(&[0x1f, 0x8b]);
+    let (mut stream, raw_len): (Box<dyn Read + '_>, Option<u64>) = if gzip {
+        (Box::new(GzDecoder::new(source)), None)
+    } else {
+        (Box::new(source), len)
+    };
+    let read_err = |e: std::io::Error| match gzip {
+        true => Error::format(name, format!("corrupt gzip stream: {e}")),
+        false => Error::io(name, e),
+    };
+    let mut read_up_to = |n: u64| -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        (&mut stream)
+            .take(n)
+            .read_to_end(&mut buf)
+            .map_err(read_err)?;
+        Ok(buf)
+    };
+    let dims = parse_header(&mut read_up_to, name, magic, kind)?;
+    let what = match kind {
+        "image" => format!("{} images of {}x{}", dims[0], dims[1], dims[2]),
+        _ => format!("{} labels", dims[0]),
+    };
+    if kind == "image" {
+        check_image_size(name, dims[1], dims[2])?;
     }
-    let mut out = Vec::new();
-    GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::format(name, format!("corrupt gzip stream: {e}")))?;
-    Ok(std::borrow::Cow::Owned(out))
+    MAX_INPUT_BYTES.check(product(&dims), || format!("{}: {what}", name.display()))?;
+    // Within the limit, so within u64.
+    let expected = product(&dims).map_or(u64::MAX, |n| n as u64);
+    let header_len = 4 + 4 * dims.len() as u64;
+    if let Some(total) = raw_len {
+        // A raw file's length is known: a short or long body is refused before it is read.
+        let body = total.saturating_sub(header_len);
+        if body != expected {
+            return Err(body_error(name, &what, expected, body, body > expected));
+        }
+    }
+    let body = read_up_to(expected)?;
+    if (body.len() as u64) < expected {
+        return Err(body_error(name, &what, expected, body.len() as u64, false));
+    }
+    // Anything after the body: count it without holding it, up to the limit.
+    let extra = std::io::copy(
+        &mut (&mut stream).take(expected.max(1)),
+        &mut std::io::sink(),
+    );
+    match extra.map_err(read_err)? {
+        0 => Ok((dims, body)),
+        n => Err(body_error(name, &what, expected, expected + n, true)),
+    }
 }
 
-/// Checks the magic number and reads the dimension sizes; every size must be nonzero.
-fn parse_header(data: &[u8], name: &Path, magic: u32, kind: &str) -> Result<Vec<usize>> {
+/// The error of a body of `found` bytes where the header declares `expected`.
+fn body_error(name: &Path, what: &str, expected: u64, found: u64, trailing: bool) -> Error {
+    let reason = if trailing {
+        format!(
+            "{} trailing bytes: header says {what} ({expected} bytes) but {found} bytes follow",
+            found - expected
+        )
+    } else {
+        format!("truncated: header says {what} ({expected} bytes) but only {found} bytes follow")
+    };
+    Error::format(name, reason)
+}
+
+/// Reads the magic number and the dimension sizes through `read_up_to` (which returns at most
+/// the bytes asked for, fewer at the end of the file); every size must be nonzero.
+fn parse_header(
+    read_up_to: &mut impl FnMut(u64) -> Result<Vec<u8>>,
+    name: &Path,
+    magic: u32,
+    kind: &str,
+) -> Result<Vec<usize>> {
     let ndims = (magic & 0xff) as usize;
     let header_len = 4 + 4 * ndims;
-    if data.len() < 4 {
+    let head = read_up_to(4)?;
+    if head.len() < 4 {
         return Err(Error::format(
             name,
             format!(
                 "not an IDX {kind} file: {} bytes, too short for a header",
-                data.len()
+                head.len()
             ),
         ));
     }
-    let found = be_u32(&data[..4]);
+    let found = be_u32(&head);
     if found != magic {
         let hint = match found {
             IDX_IMAGES_MAGIC => " (an IDX image file)",
@@ -141,19 +225,17 @@ fn parse_header(data: &[u8], name: &Path, magic: u32, kind: &str) -> Result<Vec<
             format!("not an IDX {kind} file: magic 0x{found:08x}{hint}, expected 0x{magic:08x}"),
         ));
     }
-    if data.len() < header_len {
+    let sizes = read_up_to(4 * ndims as u64)?;
+    if sizes.len() < 4 * ndims {
         return Err(Error::format(
             name,
             format!(
                 "truncated IDX header: {} bytes, need {header_len}",
-                data.len()
+                4 + sizes.len()
             ),
         ));
     }
-    let dims: Vec<usize> = data[4..header_len]
-        .chunks_exact(4)
-        .map(|c| be_u32(c) as usize)
-        .collect();
+    let dims: Vec<usize> = sizes.chunks_exact(4).map(|c| be_u32(c) as usize).collect();
     if dims.contains(&0) {
         return Err(Error::format(
             name,
@@ -161,41 +243,6 @@ fn parse_header(data: &[u8], name: &Path, magic: u32, kind: &str) -> Result<Vec<
         ));
     }
     Ok(dims)
-}
-
-/// Returns the body after the header, which must hold exactly the product of `dims` bytes.
-fn checked_body<'a>(
-    data: &'a [u8],
-    name: &Path,
-    header_len: usize,
-    dims: &[usize],
-    what: &str,
-) -> Result<&'a [u8]> {
-    let expected = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| Error::format(name, format!("header says {what}: too large")))?;
-    let body = &data[header_len..];
-    if body.len() < expected {
-        return Err(Error::format(
-            name,
-            format!(
-                "truncated: header says {what} ({expected} bytes) but only {} bytes follow",
-                body.len()
-            ),
-        ));
-    }
-    if body.len() > expected {
-        return Err(Error::format(
-            name,
-            format!(
-                "{} trailing bytes: header says {what} ({expected} bytes) but {} bytes follow",
-                body.len() - expected,
-                body.len()
-            ),
-        ));
-    }
-    Ok(body)
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -297,6 +344,44 @@ pub(crate) mod tests {
         raw.extend([0, 0]);
         let e = err(parse_idx_labels(&raw, "l"));
         assert!(e.contains("2 trailing bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_header_declaring_more_than_the_limits_is_refused_before_inflating() {
+        // 1,000,000 images of 28x28 declared, no body: 784 MB if inflated.
+        let mut header = IDX_IMAGES_MAGIC.to_be_bytes().to_vec();
+        for d in [1_000_000u32, 28, 28] {
+            header.extend(d.to_be_bytes());
+        }
+        for bytes in [header.clone(), gzip(&header)] {
+            let e = parse_idx_images(&bytes, "bomb.gz").unwrap_err();
+            assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
+            let e = e.to_string();
+            assert!(e.contains("bomb.gz: 1000000 images of 28x28"), "{e}");
+            assert!(e.contains("DAE_MAX_INPUT_BYTES"), "{e}");
+        }
+        let mut wide = IDX_IMAGES_MAGIC.to_be_bytes().to_vec();
+        for d in [1u32, 1, 100_000] {
+            wide.extend(d.to_be_bytes());
+        }
+        let e = err(parse_idx_images(&gzip(&wide), "wide"));
+        assert!(e.contains("DAE_MAX_IMAGE_SIDE"), "{e}");
+    }
+
+    #[test]
+    fn a_gzip_stream_longer_than_its_header_says_is_refused_without_inflating_it_all() {
+        // 2 images of 2x2, then 64 MiB of zeros that compress to almost nothing.
+        let mut raw = idx_images(2, 2, 2);
+        raw.resize(raw.len() + (64 << 20), 0);
+        let e = err(parse_idx_images(&gzip(&raw), "long.gz"));
+        assert!(e.contains("long.gz") && e.contains("trailing bytes"), "{e}");
+        let mut raw = idx_images(2, 2, 2);
+        raw.truncate(raw.len() - 3);
+        let e = err(parse_idx_images(&gzip(&raw), "short.gz"));
+        assert!(
+            e.contains("truncated") && e.contains("only 5 bytes follow"),
+            "{e}"
+        );
     }
 
     #[test]

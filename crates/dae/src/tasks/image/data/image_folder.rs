@@ -10,14 +10,25 @@ use std::path::{Path, PathBuf};
 use image::{ExtendedColorType, ImageEncoder, ImageReader};
 
 use super::ImageSet;
+use crate::limits::{product, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE, MAX_INPUT_BYTES};
 use crate::{Error, Result};
 
 /// Reads one PNG as grayscale values in \[0,1\]; returns `(pixels, height, width)`, row-major.
+///
+/// The size the PNG header declares is checked against [`MAX_IMAGE_SIDE`] and
+/// [`MAX_IMAGE_PIXELS`] before anything is decoded: a small file may declare a huge image.
 pub fn read_png(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
-    let img = ImageReader::open(path)
-        .map_err(|e| Error::io(path, e))?
-        .with_guessed_format()
-        .map_err(|e| Error::io(path, e))?
+    let (w, h) = png_reader(path)?
+        .into_dimensions()
+        .map_err(|e| Error::format(path, format!("not a readable PNG image: {e}")))?;
+    check_image_size(path, h as usize, w as usize)?;
+    let mut reader = png_reader(path)?;
+    // The decoder itself held to the size just checked, in case the file changed meanwhile.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    reader.limits(limits);
+    let img = reader
         .decode()
         .map_err(|e| Error::format(path, format!("not a readable PNG image: {e}")))?;
     let (w, h) = (img.width() as usize, img.height() as usize);
@@ -29,6 +40,21 @@ pub fn read_png(path: &Path) -> Result<(Vec<f32>, usize, usize)> {
         .map(|v| v.clamp(0.0, 1.0))
         .collect();
     Ok((pixels, h, w))
+}
+
+/// The reader of the image file at `path`, its format guessed from its first bytes.
+fn png_reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>> {
+    ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Errors, naming `path`, if an image of `h x w` exceeds the image side or pixel limit.
+pub fn check_image_size(path: &Path, h: usize, w: usize) -> Result<()> {
+    let what = || format!("{}: a {w}x{h} image", path.display());
+    MAX_IMAGE_SIDE.check(Some(h.max(w) as u128), what)?;
+    MAX_IMAGE_PIXELS.check(product(&[h, w]), what)
 }
 
 /// The `*.png` files of `dir` (extension matched case-insensitively), sorted by file name.
@@ -56,6 +82,15 @@ pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
         return Err(Error::format(dir, "no .png files in this folder"));
     };
     let (mut images, height, width) = read_png(first)?;
+    // Every file must have the first one's size, so the folder's size is known now: checked
+    // before the memory for it is reserved.
+    MAX_INPUT_BYTES.check(product(&[files.len(), height, width]), || {
+        format!(
+            "{}: {} images of {height}x{width} (8-bit pixels)",
+            dir.display(),
+            files.len()
+        )
+    })?;
     images.reserve(height * width * (files.len() - 1));
     for file in &files[1..] {
         let (pixels, h, w) = read_png(file)?;
@@ -198,6 +233,53 @@ mod tests {
         assert!(e.to_string().contains("bad.png: not a readable PNG"), "{e}");
         let e = read_png(&dir.path().join("none.png")).unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    }
+
+    /// A valid grayscale PNG of `w x h` whose header is then patched to declare `dw x dh` (the
+    /// IHDR chunk's CRC recomputed), the way a hostile file would.
+    pub(crate) fn png_declaring(path: &Path, (w, h): (u32, u32), (dw, dh): (u32, u32)) {
+        let mut bytes = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut bytes)
+            .write_image(&vec![0u8; (w * h) as usize], w, h, ExtendedColorType::L8)
+            .unwrap();
+        // Signature (8), IHDR length (4), "IHDR" (4), width, height, ...; CRC over type + data.
+        bytes[16..20].copy_from_slice(&dw.to_be_bytes());
+        bytes[20..24].copy_from_slice(&dh.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_png_declaring_a_huge_image_is_refused_from_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("huge.png");
+        png_declaring(&p, (4, 4), (8000, 8000));
+        let e = read_png(&p).unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e:?}");
+        let e = e.to_string();
+        assert!(e.contains("huge.png: a 8000x8000 image") && e.contains("DAE_MAX_IMAGE_PIXELS"));
+        png_declaring(&p, (4, 4), (100_000, 1));
+        let e = read_png(&p).unwrap_err().to_string();
+        assert!(e.contains("DAE_MAX_IMAGE_SIDE"), "{e}");
+        // The patch itself keeps the file valid: declaring its true size reads back.
+        png_declaring(&p, (4, 4), (4, 4));
+        assert_eq!(read_png(&p).unwrap().0.len(), 16);
     }
 
     #[test]

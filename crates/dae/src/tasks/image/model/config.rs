@@ -241,6 +241,7 @@ impl ModelConfig {
             }
             Architecture::Unet(_) | Architecture::Dncnn(_) => {}
         }
+        self.check_params()?;
         self.accepts(self.height, self.width)
     }
 

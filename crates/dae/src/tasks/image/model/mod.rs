@@ -11,6 +11,7 @@ mod config;
 pub mod conv;
 pub mod dncnn;
 pub mod mlp;
+mod size;
 mod stored;
 pub mod torch;
 pub mod unet;
