@@ -27,8 +27,6 @@ const TRAIN: &[&str] = &[
     "64",
     "--batch-size",
     "32",
-    "--epochs",
-    "8",
     "--seed",
     "3",
 ];
@@ -49,7 +47,7 @@ impl Instants {
     }
 }
 
-fn dae(args: &[&str], log: &Path) -> Command {
+fn dae<S: AsRef<std::ffi::OsStr>>(args: &[S], log: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dae"));
     cmd.args(args)
         .stdout(Stdio::null())
@@ -57,7 +55,7 @@ fn dae(args: &[&str], log: &Path) -> Command {
     cmd
 }
 
-fn timed(args: &[&str], log: &Path) -> Duration {
+fn timed<S: AsRef<std::ffi::OsStr>>(args: &[S], log: &Path) -> Duration {
     let start = Instant::now();
     let status = dae(args, log).status().unwrap();
     let elapsed = start.elapsed();
@@ -114,24 +112,37 @@ fn a_run_killed_at_random_instants_ends_as_an_uninterrupted_one() {
     let log = dir.path().join("log.txt");
     let reference = dir.path().join("reference");
     let killed = dir.path().join("killed");
-    fn with_out(out: &Path) -> Vec<&str> {
-        [TRAIN, &["--out", out.to_str().unwrap()]].concat()
-    }
+    // About one epoch is completed every third life: enough epochs that the kills fall all along
+    // the run, and a final life runs it to the end.
+    let epochs = (kills_wanted / 2).max(8).to_string();
+    let with_out = |out: &Path| -> Vec<String> {
+        [
+            TRAIN,
+            &["--epochs", &epochs, "--out", out.to_str().unwrap()],
+        ]
+        .concat()
+        .into_iter()
+        .map(String::from)
+        .collect()
+    };
 
     let whole = timed(&with_out(&reference), &log);
     // A resumed finished run: start-up and the end of a run, no epoch.
     let overhead = timed(&["train", "--resume", reference.to_str().unwrap()], &log);
-    let per_epoch = whole.saturating_sub(overhead) / 8;
-    // Lives end at uniform instants up to the start-up plus a few epochs' worth spread over the
-    // kills wanted, so the kills fall all along the run; a final life runs to the end.
-    let span = overhead + per_epoch * 16 / kills_wanted.max(1) as u32;
+    let per_epoch = whole.saturating_sub(overhead) / epochs.parse::<u32>().unwrap();
+    // Lives end at uniform instants up to the start-up and two epochs: a third of them outlive
+    // the start-up and one epoch and complete it, the others die on the way (in the start-up, an
+    // epoch, a metrics or checkpoint write).
+    let span = overhead + per_epoch * 2;
 
     let mut instants = Instants(2026);
     let (mut kills, mut lives) = (0, 0);
     let mut reached = Vec::new();
     loop {
-        let args = match killed.join("config.json").exists() {
-            true => vec!["train", "--resume", killed.to_str().unwrap()],
+        let args: Vec<String> = match killed.join("config.json").exists() {
+            true => ["train", "--resume", killed.to_str().unwrap()]
+                .map(String::from)
+                .into(),
             false => with_out(&killed),
         };
         lives += 1;

@@ -7,7 +7,7 @@
 //! `.NAME.PID.tmp`, so the leftovers of a killed process can be told from a live writer's
 //! ([`remove_stale_temporaries`]).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -63,6 +63,42 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Resul
     let json = crate::json::to_vec_pretty(value)
         .map_err(|e| Error::Config(format!("cannot serialize {}: {e}", path.display())))?;
     write_atomic(path, &json)
+}
+
+/// Reads the file at `path` whole, refusing one larger than `max` bytes before reading it (and
+/// reading no further than that should it grow meanwhile); `too_large` builds the refusal from
+/// the size found.
+pub fn read_at_most(
+    path: &Path,
+    max: u64,
+    too_large: impl FnOnce(u64) -> Error,
+) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len > max {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    match bytes.len() as u64 {
+        read if read > max => Err(too_large(read)),
+        _ => Ok(bytes),
+    }
+}
+
+/// Reads a file that dae wrote (a JSON file of a run, a vocabulary, a figure), refusing one
+/// larger than `DAE_MAX_INPUT_BYTES` ([`crate::limits::MAX_INPUT_BYTES`]) before reading it.
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    read_at_most(path, crate::limits::MAX_INPUT_BYTES.get()?, |len| {
+        crate::limits::MAX_INPUT_BYTES.exceeded(format!("{}: a {len}-byte file", path.display()))
+    })
+}
+
+/// [`read_input`] as UTF-8 text.
+pub fn read_input_text(path: &Path) -> Result<String> {
+    String::from_utf8(read_input(path)?).map_err(|_| Error::format(path, "not UTF-8 text"))
 }
 
 /// The id of the process that wrote the temporary file `name` (`.NAME.PID.tmp`), if it is one.
@@ -160,6 +196,18 @@ mod tests {
         );
         assert_eq!(temporary_owner(".model.bpk.12.tmp"), Some(12));
         assert_eq!(temporary_owner("model.bpk.12.tmp"), None);
+    }
+
+    #[test]
+    fn a_file_larger_than_the_bound_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let refuse = |len| Error::Config(format!("{len} bytes"));
+        assert_eq!(read_at_most(&path, 10, refuse).unwrap(), b"0123456789");
+        let e = read_at_most(&path, 9, refuse).unwrap_err().to_string();
+        assert!(e.contains("10 bytes"), "{e}");
+        assert_eq!(read_input(&path).unwrap().len(), 10);
     }
 
     #[test]

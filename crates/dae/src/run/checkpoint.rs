@@ -76,7 +76,7 @@ pub(crate) fn latest(run: &RunDir) -> Result<Option<(usize, PathBuf)>> {
 }
 
 fn read_state(path: &Path) -> Result<CheckpointState> {
-    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::fsio::read_input(path)?;
     crate::json::from_slice(&text).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
         reason: format!("not a checkpoint state file: {e}"),
@@ -101,16 +101,34 @@ pub fn model_bytes<M: Module>(model: &M) -> Result<Vec<u8>> {
 /// Loads the parameters saved at `path` into `fresh`, a newly built module of the saved shape;
 /// `kind` names the model in the error if they do not fit.
 pub fn load_module<M: Module>(path: &Path, fresh: M, kind: &str) -> Result<M> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let bad = |reason: String| Error::Checkpoint {
         path: path.to_path_buf(),
         reason,
     };
+    let bytes = read_weights(path, fresh.num_params(), 4, kind)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| bad(format!("not a dae model file ({e:?})")))?;
     fresh
         .try_load_record(record)
         .map_err(|e| bad(format!("does not fit a {kind} model: {e:?}")))
+}
+
+/// Room for a weights file's header (names, shapes, offsets) beside its values.
+const HEADER_BYTES: u64 = 1 << 20;
+
+/// Reads a weights file of a model of `params` parameters stored in `bytes_per_param` bytes each,
+/// refusing before reading it a file larger than such a model can fill (a damaged or foreign file
+/// must not make dae allocate what it declares).
+fn read_weights(path: &Path, params: usize, bytes_per_param: u64, kind: &str) -> Result<Vec<u8>> {
+    let max = (params as u64)
+        .saturating_mul(bytes_per_param)
+        .saturating_add(HEADER_BYTES);
+    crate::fsio::read_at_most(path, max, |len| Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason: format!(
+            "is {len} bytes, more than the {max} a {kind} model of {params} parameters can fill"
+        ),
+    })
 }
 
 /// The completed epochs of the checkpoint in `run`, or `None` if it holds none.
@@ -203,7 +221,8 @@ impl RunDir {
         })?;
         let model = load_module(&dir.join(MODEL_FILE), fresh, kind)?;
         let optim_path = dir.join(OPTIMIZER_FILE);
-        let bytes = std::fs::read(&optim_path).map_err(|e| Error::io(&optim_path, e))?;
+        // AdamW keeps two f32 moments per parameter.
+        let bytes = read_weights(&optim_path, model.num_params(), 8, kind)?;
         let optim = optim
             .from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| Error::Checkpoint {

@@ -41,10 +41,12 @@ pub fn read_record_lines<R: EpochRecord>(run: &RunDir, done: usize) -> Result<Ve
 
 fn read_kept<R: EpochRecord>(run: &RunDir, done: usize) -> Result<Vec<(R, String)>> {
     let path = run.metrics();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fsio::read_input_text(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&path, e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(e),
     };
     let mut out = Vec::new();
     for (i, line) in text

@@ -173,13 +173,16 @@ impl RunDir {
     }
 
     fn config_bytes(&self) -> Result<Vec<u8>> {
-        std::fs::read(self.config()).map_err(|e| Error::Checkpoint {
-            path: self.root.clone(),
-            reason: match self.root.is_dir() {
-                true => "not a dae run directory (no config.json)".into(),
-                false => format!("no such run directory, so no config.json ({e})"),
-            },
-        })
+        match crate::fsio::read_input(&self.config()) {
+            Err(Error::Io { source, .. }) => Err(Error::Checkpoint {
+                path: self.root.clone(),
+                reason: match self.root.is_dir() {
+                    true => "not a dae run directory (no config.json)".into(),
+                    false => format!("no such run directory, so no config.json ({source})"),
+                },
+            }),
+            other => other,
+        }
     }
 }
 

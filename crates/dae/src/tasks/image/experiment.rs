@@ -262,7 +262,7 @@ pub fn final_diagnostics(run: &RunDir, data: &Splits) -> Result<EvalRecord> {
 
 /// Reads an experiment's `matrix.json`.
 pub fn read_matrix(path: &Path) -> Result<RobustnessMatrix> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::fsio::read_input(path)?;
     crate::json::from_slice(&bytes).map_err(|e| Error::format(path, e.to_string()))
 }
 

@@ -52,7 +52,7 @@ pub struct ProbeReport {
 impl ProbeReport {
     /// Reads a `probe.json`; a file that is not one is an error naming it.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::fsio::read_input(path)?;
         crate::json::from_slice(&text)
             .map_err(|e| Error::format(path, format!("not a dae probe.json: {e}")))
     }

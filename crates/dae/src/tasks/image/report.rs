@@ -126,7 +126,7 @@ pub fn write_report(run_dir: &Path, matrix_dir: Option<&Path>) -> Result<PathBuf
     let mut records: Vec<(String, EvalRecord)> = Vec::new();
     let diag_path = run.diagnostics();
     if diag_path.is_file() {
-        let text = std::fs::read_to_string(&diag_path).map_err(|e| Error::io(&diag_path, e))?;
+        let text = crate::fsio::read_input_text(&diag_path)?;
         let r: EvalRecord =
             crate::json::from_str(&text).map_err(|e| Error::format(&diag_path, e.to_string()))?;
         records.push(("after training".into(), r));

@@ -180,7 +180,7 @@ pub fn write_records(path: &Path, records: &[EvalRecord]) -> Result<()> {
 
 /// Reads the JSON lines of [`write_records`].
 pub fn read_records(path: &Path) -> Result<Vec<EvalRecord>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::fsio::read_input_text(path)?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())

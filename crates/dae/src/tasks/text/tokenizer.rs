@@ -248,7 +248,7 @@ impl Tokenizer {
 
     /// Loads a tokenizer saved by [`Tokenizer::save`], checking that it is consistent.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::fsio::read_input(path)?;
         let mut tok: Tokenizer = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(path, format!("not a dae tokenizer: {e}")))?;
         let n = tok.tokens.len();

@@ -26,7 +26,7 @@ pub struct TensorFile {
 impl TensorFile {
     /// Reads every f32 tensor of the safetensors file at `path`.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::fsio::read_input(path)?;
         let st = SafeTensors::deserialize(&bytes)
             .map_err(|e| Error::format(path, format!("not a safetensors file: {e}")))?;
         let mut tensors = BTreeMap::new();
