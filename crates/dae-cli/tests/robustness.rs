@@ -130,6 +130,9 @@ fn experiment_writes_the_matrix_and_resumes_after_a_kill() {
         "gaussian:sigma=0.3",
         "--test-noise",
         "mask:keep=0.5",
+        // Uncorrupted: the noisy input's PSNR is infinite, which matrix.json keeps.
+        "--test-noise",
+        "none",
         "--epochs",
         "1",
         "--train-limit",
@@ -151,7 +154,7 @@ fn experiment_writes_the_matrix_and_resumes_after_a_kill() {
         serde_json::json!(["gaussian-sigma-0.3", "mask-keep-0.5"])
     );
     assert_eq!(matrix["psnr"].as_array().unwrap().len(), 2);
-    assert_eq!(matrix["psnr"][1].as_array().unwrap().len(), 2);
+    assert_eq!(matrix["psnr"][1].as_array().unwrap().len(), 3);
     assert_eq!(matrix["count"], 32);
     let png = image::open(out.join("matrix.png")).unwrap();
     assert!(png.width() > 300 && png.height() > 150);
@@ -175,6 +178,13 @@ fn experiment_writes_the_matrix_and_resumes_after_a_kill() {
     let same: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("matrix.json")).unwrap()).unwrap();
     assert_eq!(same, matrix);
+    assert!(
+        matrix.to_string().contains("Infinity"),
+        "the `none` column's noisy PSNR: {matrix}"
+    );
+    // The report reads the matrix back.
+    let run = out.join("mask-keep-0.5");
+    dae_ok(&["report", s(&run), "--matrix", s(&out)]);
 
     // A kill during the second run's last steps leaves its checkpoint but no final model:
     // the experiment resumes it rather than starting over; more epochs extend both runs.
