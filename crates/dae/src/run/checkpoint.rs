@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
+use burn::tensor::{Bytes, DType};
 use serde::{Deserialize, Serialize};
 
 use super::RunDir;
@@ -106,6 +106,7 @@ pub fn load_module<M: Module>(path: &Path, fresh: M, kind: &str) -> Result<M> {
         reason,
     };
     let bytes = read_weights(path, fresh.num_params(), 4, kind)?;
+    check_stored_as_f32(path, &bytes)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| bad(format!("not a dae model file ({e:?})")))?;
     fresh
@@ -129,6 +130,26 @@ fn read_weights(path: &Path, params: usize, bytes_per_param: u64, kind: &str) ->
             "is {len} bytes, more than the {max} a {kind} model of {params} parameters can fill"
         ),
     })
+}
+
+/// Errors unless every tensor of the burnpack `bytes` (read from `path`) is stored as f32, as
+/// every model and optimizer state dae writes: Burn adopts a stored dtype as it is and panics on an
+/// integer tensor where a float parameter belongs (found by fuzz/, target `checkpoint`).
+fn check_stored_as_f32(path: &Path, bytes: &[u8]) -> Result<()> {
+    let bad = |reason: String| Error::Checkpoint {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .and_then(|reader| reader.into_tensors())
+        .map_err(|e| bad(format!("not a dae model file ({e})")))?;
+    match tensors.iter().find(|t| t.dtype != DType::F32) {
+        Some(t) => Err(bad(format!(
+            "tensor `{}` is stored as {:?}; dae stores f32",
+            t.name, t.dtype
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The completed epochs of the checkpoint in `run`, or `None` if it holds none.
@@ -223,6 +244,7 @@ impl RunDir {
         let optim_path = dir.join(OPTIMIZER_FILE);
         // AdamW keeps two f32 moments per parameter.
         let bytes = read_weights(&optim_path, model.num_params(), 8, kind)?;
+        check_stored_as_f32(&optim_path, &bytes)?;
         let optim = optim
             .from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| Error::Checkpoint {
@@ -230,5 +252,52 @@ impl RunDir {
                 reason: format!("not a dae optimizer state ({e:?})"),
             })?;
         Ok((model, optim, epoch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+
+    use super::*;
+
+    #[derive(Module, Debug)]
+    struct Tiny {
+        linear: Linear,
+        embed: Embedding,
+    }
+
+    fn tiny() -> Tiny {
+        let device = burn::tensor::Device::flex();
+        Tiny {
+            linear: LinearConfig::new(3, 2).init(&device),
+            embed: EmbeddingConfig::new(4, 2).init(&device),
+        }
+    }
+
+    #[test]
+    fn a_model_file_with_integer_weights_is_refused_not_a_panic() {
+        // Found by fuzz/ (target checkpoint): a tensor whose stored dtype reads I32.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hostile/linear-weight-dtype-i32.bpk");
+        let e = load_module(&path, tiny(), "tiny").unwrap_err().to_string();
+        assert!(e.contains("linear-weight-dtype-i32.bpk"), "{e}");
+    }
+
+    #[test]
+    fn a_saved_model_loads_back_and_a_too_large_file_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.bpk");
+        let model = tiny();
+        std::fs::write(&path, model_bytes(&model).unwrap()).unwrap();
+        load_module(&path, tiny(), "tiny").unwrap();
+        let mut big = model_bytes(&model).unwrap();
+        big.resize(big.len() + HEADER_BYTES as usize + 100, 0);
+        std::fs::write(&path, big).unwrap();
+        let e = load_module(&path, tiny(), "tiny").unwrap_err().to_string();
+        assert!(
+            e.contains("more than") && e.contains("tiny model of 16 parameters"),
+            "{e}"
+        );
     }
 }
