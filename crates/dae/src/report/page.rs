@@ -47,10 +47,10 @@ pub fn img(uri: &str, alt: &str) -> String {
 
 /// A figure of the PNG file at `path`, inlined; `None` if there is no such file.
 pub fn png_figure(path: &Path, alt: &str) -> Result<Option<String>> {
-    match std::fs::read(path) {
+    match crate::fsio::read_input(path) {
         Ok(bytes) => Ok(Some(img(&data_uri("image/png", &bytes), alt))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
