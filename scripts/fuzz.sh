@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh --merge [TARGET...]     minimize each corpus (libFuzzer -merge=1)
 #   scripts/fuzz.sh --list                  print the targets and their -max_len
 #
-# Crashing inputs land in fuzz/artifacts/<target>/ (ignored by git). A run that stops early on a
+# Crashing inputs land in fuzz/artifacts/<target>/ (ignored by git); fuzz/dicts/<target>.dict, where
+# present, gives libFuzzer the words of a grammar. A run that stops early on a
 # crash or timeout is restarted for the rest of its time, so one known hang does not end the
 # fuzzing of a target; every stop is counted. Built with `--sanitizer none` (Rust code: the
 # sanitizer would halve the executions on these 2 cores) and with debug assertions and overflow
@@ -59,8 +60,10 @@ artifacts() {
 }
 
 run_one() {
-  local t="$1" secs="$2" max_len logs start now left execs=0 stops=0 rc e
+  local t="$1" secs="$2" max_len logs start now left execs=0 stops=0 rc e dict=()
   max_len="$(max_len_of "$t")"
+  # A dictionary of the grammar's words and edge numbers, where the target has one.
+  [[ -f "$fuzz/dicts/$t.dict" ]] && dict=(-dict="$fuzz/dicts/$t.dict")
   mkdir -p "$fuzz/corpus/$t" "$fuzz/artifacts/$t"
   logs="$(mktemp -d)"
   local before
@@ -72,7 +75,7 @@ run_one() {
     rc=0
     (cd "$logs" && rm -f fuzz-0.log && "$bin_dir/$t" -jobs=1 -workers=1 \
       -max_total_time="$left" -max_len="$max_len" -rss_limit_mb="$rss_mb" \
-      -timeout="$timeout_s" -print_final_stats=1 \
+      -timeout="$timeout_s" -print_final_stats=1 "${dict[@]}" \
       -artifact_prefix="$fuzz/artifacts/$t/" "$fuzz/corpus/$t" >/dev/null 2>&1) || rc=$?
     e="$(grep -h 'stat::number_of_executed_units' "$logs/fuzz-0.log" | awk '{s+=$2} END {print s+0}')"
     if ! grep -q 'stat::number_of_executed_units' "$logs/fuzz-0.log"; then
