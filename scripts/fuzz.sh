@@ -3,16 +3,18 @@
 # worker each, and appends one line per run to fuzz/runs.tsv (the record RELIABILITY.md sums).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   fuzz each TARGET (default: all) for SECONDS (60)
-#   scripts/fuzz.sh --merge [TARGET...]     minimize each corpus (libFuzzer -merge=1)
+#   scripts/fuzz.sh --merge [TARGET...]     minimize each corpus (libFuzzer -merge=1), then keep
+#                                           its smallest inputs up to FUZZ_CORPUS_KB (40) KiB
+#   scripts/fuzz.sh --summary               per-target totals of fuzz/runs.tsv
 #   scripts/fuzz.sh --list                  print the targets and their -max_len
 #
-# Crashing inputs land in fuzz/artifacts/<target>/ (ignored by git); fuzz/dicts/<target>.dict, where
-# present, gives libFuzzer the words of a grammar. A run that stops early on a
-# crash or timeout is restarted for the rest of its time, so one known hang does not end the
-# fuzzing of a target; every stop is counted. Built with `--sanitizer none` (Rust code: the
-# sanitizer would halve the executions on these 2 cores) and with debug assertions and overflow
-# checks on (fuzz/Cargo.toml's release profile). Environment: FUZZ_TIMEOUT (seconds per input,
-# 10), FUZZ_RSS_MB (2048).
+# Crashing inputs land in fuzz/artifacts/<target>/ (ignored by git); fuzz/dicts/<target>.dict,
+# where present, gives libFuzzer the words of a grammar. A run that stops early on a crash or
+# timeout is restarted for the rest of its time, so one known hang does not end the fuzzing of a
+# target; every stop is counted. Built with `--sanitizer none` (Rust code: the sanitizer would
+# halve the executions on these 2 cores) and with debug assertions and overflow checks on
+# (fuzz/Cargo.toml's release profile). Environment: FUZZ_TIMEOUT (seconds per input, 10),
+# FUZZ_RSS_MB (2048), FUZZ_BUILD=0 (run the targets as built, without rebuilding first).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,6 +42,7 @@ max_len_of() {
 }
 
 build() {
+  [[ "${FUZZ_BUILD:-1}" == 0 ]] && return
   (cd "$root" && cargo +nightly fuzz build --sanitizer none)
 }
 
@@ -113,6 +116,18 @@ merge_one() {
   new="$(mktemp -d)"
   "$bin_dir/$t" -merge=1 -max_len="$max_len" -rss_limit_mb="$rss_mb" -timeout="$timeout_s" \
     "$new" "$fuzz/corpus/$t" >/dev/null 2>&1
+  # The committed corpus stays small: the smallest of the merged inputs (libFuzzer already
+  # prefers the shortest input for each feature) up to the budget; the rest is found again
+  # within seconds of the next run.
+  local budget=$(( ${FUZZ_CORPUS_KB:-40} * 1024 )) used=0 size f
+  while read -r size f; do
+    (( used + size > budget )) && { rm -f "$f"; continue; }
+    used=$(( used + size ))
+  done < <(find "$new" -type f -printf '%s %p\n' | sort -n)
+  # Seeds and inputs kept for a fixed finding (named files; libFuzzer names what it finds by its
+  # SHA-1) stay whether or not they still add coverage: the seeds are the valid examples.
+  find "$fuzz/corpus/$t" -maxdepth 1 -type f -regextype posix-extended \
+    ! -regex '.*/[0-9a-f]{40}' -exec cp {} "$new/" \;
   echo "$t: $(find "$fuzz/corpus/$t" -type f | wc -l) -> $(find "$new" -type f | wc -l) inputs"
   rm -rf "$fuzz/corpus/$t"
   mv "$new" "$fuzz/corpus/$t"
@@ -126,6 +141,11 @@ for t in "${targets[@]}"; do names+=("${t% *}"); done
 case "${1:-}" in
   --list)
     printf '%s\n' "${targets[@]}"
+    ;;
+  --summary)
+    awk -F'\t' 'NR > 1 { e[$2] += $4; w[$2] += $3; s[$2] += $5; a[$2] += $6; n[$2]++ }
+      END { printf "%-12s %6s %14s %8s %6s %9s\n", "target", "runs", "executions", "wall_s", "stops", "artifacts"
+            for (t in e) printf "%-12s %6d %14d %8d %6d %9d\n", t, n[t], e[t], w[t], s[t], a[t] }' "$record"
     ;;
   --merge)
     shift
