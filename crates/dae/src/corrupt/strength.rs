@@ -44,11 +44,25 @@ impl Strength {
     }
 
     /// Draws this sample's value: the fixed value, or `U(lo, hi)`. Never panics (an inverted or
-    /// degenerate range yields `lo`).
+    /// degenerate range, or one with an infinite bound, yields `lo`).
     pub fn sample(&self, rng: &mut Rng) -> f32 {
         match *self {
             Strength::Fixed(v) => v,
-            Strength::Uniform { lo, hi } if lo < hi => rng.gen_range(lo..=hi),
+            Strength::Uniform { lo, hi } if lo < hi => {
+                // rand's inclusive f32 range panics ("range overflow") when (hi - lo) / (1 - ε)
+                // is not a finite f32: finite bounds near ±f32::MAX, such as the accepted
+                // `erase:value=-3e38..3e38`. Those few ranges are drawn in f64; every other
+                // range keeps rand's draw, so seeds give the numbers they always gave.
+                if ((hi - lo) / (1.0 - f32::EPSILON)).is_finite() {
+                    rng.gen_range(lo..=hi)
+                } else if lo.is_finite() && hi.is_finite() {
+                    let u: f64 = rng.gen();
+                    let v = f64::from(lo) + (f64::from(hi) - f64::from(lo)) * u;
+                    (v as f32).clamp(lo, hi)
+                } else {
+                    lo
+                }
+            }
             Strength::Uniform { lo, .. } => lo,
         }
     }
@@ -183,6 +197,34 @@ mod tests {
             .iter()
             .fold((1.0f32, 0.0f32), |(a, b), &v| (a.min(v), b.max(v)));
         assert!(mn < 0.06 && mx > 0.29, "{mn} {mx}");
+    }
+
+    #[test]
+    fn ranges_as_wide_as_f32_draw_without_panicking() {
+        // `erase:value=-3e38..3e38` passed the check and then panicked in rand on the first
+        // draw (fuzz/corpus/noise_spec/regression-wide-range).
+        let wide = Strength::Uniform {
+            lo: -3e38,
+            hi: 3e38,
+        };
+        let mut r = rng(4);
+        let draws: Vec<f32> = (0..1000).map(|_| wide.sample(&mut r)).collect();
+        assert!(draws.iter().all(|v| (-3e38..=3e38).contains(v)));
+        assert!(draws.iter().any(|&v| v < -1e38) && draws.iter().any(|&v| v > 1e38));
+        let full = Strength::Uniform {
+            lo: f32::MIN,
+            hi: f32::MAX,
+        };
+        assert!((f32::MIN..=f32::MAX).contains(&full.sample(&mut r)));
+        let open = Strength::Uniform {
+            lo: f32::NEG_INFINITY,
+            hi: 0.0,
+        };
+        assert_eq!(open.sample(&mut r), f32::NEG_INFINITY);
+        let spec = crate::corrupt::parse("erase:frac=1,value=-3e38..3e38").unwrap();
+        let shape = crate::corrupt::SampleShape::new(1, 2, 2);
+        let out = crate::corrupt::corrupt_batch(spec.as_ref(), &[0.5; 4], shape, &mut r).unwrap();
+        assert!(out.noisy.iter().all(|v| v.is_finite()));
     }
 
     #[test]

@@ -98,4 +98,22 @@ mod tests {
         let e = serde_json::from_str::<ImageConfig>(&bad).unwrap_err();
         assert!(e.to_string().contains("oops"), "{e}");
     }
+
+    #[test]
+    fn stored_numbers_read_back_exactly() {
+        // serde_json's default float parser, fast but not correctly rounded, read "1.777e74" one
+        // unit in the last place above 1.777e74, so a config written and read back changed (the
+        // config_json fuzz target; fuzz/corpus/config_json/regression-float-roundtrip). The
+        // workspace enables its `float_roundtrip` feature.
+        let read: f64 = serde_json::from_str("1.777e74").unwrap();
+        assert_eq!(read, 1.777e74);
+        let mut c = ImageConfig::new(ModelConfig::new(ModelKind::Mlp, 1, 28, 28));
+        for v in [1.777e74, 0.1 + 0.2, 2.2250738585072014e-308, 1e-8] {
+            c.run.lr = v;
+            c.run.adamw.epsilon = v;
+            let back: ImageConfig =
+                serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+            assert_eq!(back, c, "{v:e}");
+        }
+    }
 }
