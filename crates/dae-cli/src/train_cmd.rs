@@ -200,7 +200,7 @@ impl TrainArgs {
             ("--dropout", self.dropout.is_some()),
             ("--device", self.device.is_some()),
         ];
-        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+        given(flags)
     }
 
     /// What a resumed run may change.
@@ -294,7 +294,7 @@ impl ImageArgs {
             ("--loss", self.loss.is_some()),
             ("--masked-loss", self.masked_loss),
         ];
-        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+        given(flags)
     }
 }
 
@@ -311,8 +311,13 @@ impl MlmArgs {
             ("--d-ff", self.d_ff.is_some()),
             ("--positions", self.positions.is_some()),
         ];
-        flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+        given(flags)
     }
+}
+
+/// The names of the flags in `flags` that were given (`(name, given)` pairs).
+fn given<const N: usize>(flags: [(&'static str, bool); N]) -> Vec<&'static str> {
+    flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
 }
 
 /// Runs `dae train`.

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::RunDir;
-use crate::fsio::{parent_of, process_alive, sync_dir, temporary_owner};
+use crate::fsio::{parent_of, process_alive, sync_dir};
 use crate::{Error, Result};
 
 /// The lock file of a run directory.
@@ -184,10 +184,11 @@ fn remove_dead_staging(parent: &Path, name: &str) -> Result<()> {
         let Some(text) = file_name.to_str() else {
             continue;
         };
-        let dead = text.strip_prefix(&prefix).is_some_and(|rest| {
-            rest.strip_suffix(".tmp")
-                .is_some_and(|pid| pid.parse::<u32>().is_ok())
-        }) && temporary_owner(text).is_some_and(|pid| !process_alive(pid));
+        // `.NAME.PID.tmp` exactly: the pid must be all that follows the name.
+        let dead = text
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp")?.parse::<u32>().ok())
+            .is_some_and(|pid| !process_alive(pid));
         if dead && entry.path().is_dir() {
             let path = entry.path();
             std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
