@@ -1,0 +1,201 @@
+//! `dae train`: flags to a task's config, then the library's training loop with a progress bar.
+
+//!
+//! Each task has one file here: its flag group (a clap `Args` flattened into [`TrainArgs`]), its
+//! config from the flags, and its training call. This file holds the flags every task shares and
+//! the dispatch.
+
+mod image;
+mod text;
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+use dae::device::DeviceSpec;
+use dae::run::RunDir;
+use dae::tasks::TaskKind;
+use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
+
+use image::ImageArgs;
+use text::MlmArgs;
+
+/// What to learn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Image denoising autoencoders.
+    Image,
+    /// Masked language modeling on text (a Transformer encoder).
+    Mlm,
+}
+
+impl TaskArg {
+    /// The library's name for the task.
+    fn kind(self) -> TaskKind {
+        match self {
+            TaskArg::Image => TaskKind::Image,
+            TaskArg::Mlm => TaskKind::Mlm,
+        }
+    }
+}
+
+/// Arguments of `dae train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Task: image denoising, or masked language modeling on text (`mlm`; see the flags below).
+    #[arg(long, value_enum, default_value = "image")]
+    task: TaskArg,
+    /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
+    /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
+    /// directory; default: the embedded King James Bible.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp;
+    /// mlm: `tokens:rate=0.15,mask=0.8,random=0.1`).
+    #[arg(long)]
+    noise: Option<String>,
+    /// Passes over the training set (with --resume: the new total).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Images per step (default: 64 for conv, 128 for mlp, as in the document; mlm: 32 sequences).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// AdamW learning rate [default: 0.001, mlm 0.002; with --resume: the run's, unless given].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Learning-rate schedule: constant (the document's) or cosine (decays to 0 over the run)
+    /// [default: constant; with --resume: the run's, unless given].
+    #[arg(long)]
+    lr_schedule: Option<LrSchedule>,
+    /// AdamW weight decay [default: 0.01, PyTorch's].
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Seed of every random draw [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use only the first N training images.
+    #[arg(long)]
+    train_limit: Option<usize>,
+    /// Use only the first N held-out images for per-epoch validation.
+    #[arg(long)]
+    val_limit: Option<usize>,
+    /// Dropout inside encoder and decoder (mlp, conv, mlm) [default: 0].
+    #[arg(long)]
+    dropout: Option<f64>,
+    /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature)
+    /// [default: cpu].
+    #[arg(long)]
+    device: Option<DeviceSpec>,
+    /// Run directory to create (default: runs/<model>-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long, conflicts_with = "out")]
+    resume: Option<PathBuf>,
+    #[command(flatten)]
+    image: ImageArgs,
+    #[command(flatten)]
+    mlm: MlmArgs,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
+}
+
+impl TrainArgs {
+    /// The shared settings: the task's defaults with the flags given.
+    fn settings(&self, defaults: RunSettings) -> RunSettings {
+        let mut s = defaults;
+        s.epochs = self.epochs.unwrap_or(s.epochs);
+        s.batch_size = self.batch_size.unwrap_or(s.batch_size);
+        s.lr = self.lr.unwrap_or(s.lr);
+        s.lr_schedule = self.lr_schedule.unwrap_or(s.lr_schedule);
+        s.adamw.weight_decay = self.weight_decay.unwrap_or(s.adamw.weight_decay);
+        s.seed = self.seed.unwrap_or(s.seed);
+        s.train_limit = self.train_limit;
+        s.val_limit = self.val_limit;
+        s.data = self.data.clone();
+        s.device = self.device.unwrap_or(s.device);
+        s
+    }
+
+    /// The flags shared by every task that shape a run, given on the command line: a resumed
+    /// run keeps its own, so these are refused with --resume.
+    fn run_shaping_given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--data", self.data.is_some()),
+            ("--noise", self.noise.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--weight-decay", self.weight_decay.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--train-limit", self.train_limit.is_some()),
+            ("--val-limit", self.val_limit.is_some()),
+            ("--dropout", self.dropout.is_some()),
+            ("--device", self.device.is_some()),
+        ];
+        given(flags)
+    }
+
+    /// What a resumed run may change.
+    fn overrides(&self) -> ResumeOverrides {
+        ResumeOverrides {
+            epochs: self.epochs,
+            lr: self.lr,
+            lr_schedule: self.lr_schedule,
+        }
+    }
+
+    /// The run directory of a fresh run: `--out`, or `runs/<name>-<unix time>`.
+    fn out(&self, name: &str) -> RunDir {
+        RunDir::new(self.out.clone().unwrap_or_else(|| {
+            let secs = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            PathBuf::from(format!("runs/{name}-{secs}"))
+        }))
+    }
+}
+
+/// The names of the flags in `flags` that were given (`(name, given)` pairs).
+fn given<const N: usize>(flags: [(&'static str, bool); N]) -> Vec<&'static str> {
+    flags.into_iter().filter(|f| f.1).map(|f| f.0).collect()
+}
+
+/// Runs `dae train`.
+pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
+    let (task, start) = match &a.resume {
+        Some(dir) => (TaskKind::of_run(dir)?, Start::Resume),
+        None => (a.task.kind(), Start::Fresh),
+    };
+    // A flag of another task, or one that shapes a run being resumed, would be silently
+    // ignored: refuse it by name instead.
+    let groups = [
+        (TaskKind::Image, a.image.given()),
+        (TaskKind::Mlm, a.mlm.given()),
+    ];
+    let task_flags: Vec<&str> = groups.iter().flat_map(|g| g.1.clone()).collect();
+    let shaping = [a.run_shaping_given(), task_flags].concat();
+    if start == Start::Resume && !shaping.is_empty() {
+        bail!(
+            "{} cannot change a run being resumed: it continues with the data, noise, model and \
+             settings stored in its config.json (--resume takes --epochs, --lr, --lr-schedule \
+             and --threads)",
+            shaping.join(", ")
+        );
+    }
+    for (owner, flags) in &groups {
+        if *owner != task && !flags.is_empty() {
+            bail!(
+                "{} apply to --task {}, not to --task {}",
+                flags.join(", "),
+                owner.name(),
+                task.name()
+            );
+        }
+    }
+    match task {
+        TaskKind::Image => image::train_image(&a, start),
+        TaskKind::Mlm => text::train_text(&a, start),
+    }
+}
