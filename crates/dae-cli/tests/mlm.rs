@@ -211,7 +211,10 @@ fn bad_text_input_gives_clear_errors() {
         &[
             "train", "--task", "mlm", "--model", "unet", "--loss", "l1", "--out", &out,
         ],
-        &["--model, --loss", "apply to --task image, not to --task mlm"],
+        &[
+            "--model, --loss",
+            "apply to --task image, not to --task mlm",
+        ],
     );
     dae_err(
         &["train", "--seq-len", "32", "--out", &out],

@@ -1,0 +1,65 @@
+//! `dae eval`: the flags every task shares and the dispatch; each task's evaluation and its
+//! table are in one file here.
+
+mod image;
+mod text;
+
+use std::path::PathBuf;
+
+use clap::Args;
+use dae::device::DeviceSpec;
+use dae::tasks::image::Precision;
+use dae::tasks::TaskKind;
+
+/// Arguments of `dae eval`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run directory written by `dae train`.
+    run: PathBuf,
+    /// Corruption to evaluate under; repeat for several rows (default: the run's training noise).
+    #[arg(long)]
+    noise: Vec<String>,
+    /// Add a named list of corruptions: `standard` = Gaussian 0.1/0.2/0.3/0.5, mask:keep=0.8,
+    /// saltpepper:p=0.1, erase:frac=0.25, patch:size=7,ratio=0.5 (the robustness suite).
+    #[arg(long, value_parser = ["standard"])]
+    suite: Option<String>,
+    /// Also write the rows to RUN/eval.jsonl (read by `dae report`).
+    #[arg(long)]
+    save: bool,
+    /// Held-out data: an MNIST-format directory (its t10k split) or PNG folder; for a text run,
+    /// a UTF-8 text file or directory, all of it (default: the run's own held-out split).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Evaluate only the first N held-out images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Seed of the evaluation corruption.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Images per inference batch.
+    #[arg(long, default_value_t = 500)]
+    batch_size: usize,
+    /// Compute device (default: the run's).
+    #[arg(long)]
+    device: Option<DeviceSpec>,
+    /// Inference arithmetic: f32, or bf16 (MLP on the CPU: weights and inputs rounded to
+    /// bfloat16, sums in f32; about twice as fast on processors with AVX-512 BF16).
+    #[arg(long, default_value = "f32")]
+    precision: Precision,
+    /// One JSON object per noise spec on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    threads: crate::threads::ThreadArgs,
+}
+
+/// Runs `dae eval` on an image or a text run.
+pub fn run(a: EvalArgs) -> anyhow::Result<()> {
+    a.threads.apply()?;
+    anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
+    anyhow::ensure!(a.limit != Some(0), "--limit must be at least 1");
+    match TaskKind::of_run(&a.run)? {
+        TaskKind::Image => image::eval_image(&a),
+        TaskKind::Mlm => text::eval_text(&a),
+    }
+}
