@@ -27,6 +27,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             );
             dae::tasks::text::report::write_report(&a.run)?
         }
+        TaskKind::Graph => {
+            anyhow::ensure!(
+                a.matrix.is_none(),
+                "--matrix is for image runs: a graph run has no robustness matrix"
+            );
+            dae::tasks::graph::report::write_report(&a.run)?
+        }
     };
     println!("{}", path.display());
     Ok(())

@@ -25,6 +25,9 @@ pub enum Purpose {
     Backend = 5,
     /// Representation probes: k-means restarts (index 0) and PCA initialization (index 1).
     Probe = 6,
+    /// Splits of the data drawn once per run: a graph's held-out edges (index 0) and, when the
+    /// files give none, its probe split (index 1).
+    Split = 7,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

@@ -1,6 +1,7 @@
 //! `dae eval`: the flags every task shares and the dispatch; each task's evaluation and its
 //! table are in one file here.
 
+mod graph;
 mod image;
 mod text;
 
@@ -61,5 +62,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     match TaskKind::of_run(&a.run)? {
         TaskKind::Image => image::eval_image(&a),
         TaskKind::Mlm => text::eval_text(&a),
+        TaskKind::Graph => graph::eval_graph(&a),
     }
 }

@@ -5,6 +5,7 @@
 //! config from the flags, and its training call. This file holds the flags every task shares and
 //! the dispatch.
 
+mod graph;
 mod image;
 mod text;
 
@@ -18,6 +19,7 @@ use dae::run::RunDir;
 use dae::tasks::TaskKind;
 use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
+use graph::GraphArgs;
 use image::ImageArgs;
 use text::MlmArgs;
 
@@ -28,6 +30,8 @@ pub enum TaskArg {
     Image,
     /// Masked language modeling on text (a Transformer encoder).
     Mlm,
+    /// Graph autoencoders (GAE, VGAE, GraphMAE) on a citation graph.
+    Graph,
 }
 
 impl TaskArg {
@@ -36,6 +40,7 @@ impl TaskArg {
         match self {
             TaskArg::Image => TaskKind::Image,
             TaskArg::Mlm => TaskKind::Mlm,
+            TaskArg::Graph => TaskKind::Graph,
         }
     }
 }
@@ -43,12 +48,14 @@ impl TaskArg {
 /// Arguments of `dae train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Task: image denoising, or masked language modeling on text (`mlm`; see the flags below).
+    /// Task: image denoising, masked language modeling on text (`mlm`) or graph autoencoders
+    /// (`graph`); see each task's flags below.
     #[arg(long, value_enum, default_value = "image")]
     task: TaskArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
     /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
-    /// directory; default: the embedded King James Bible.
+    /// directory; default: the embedded King James Bible. For --task graph: a folder with
+    /// nodes.csv, features.csv and edges.csv (docs/graph.md); default: the embedded Cora.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp;
@@ -97,6 +104,8 @@ pub struct TrainArgs {
     image: ImageArgs,
     #[command(flatten)]
     mlm: MlmArgs,
+    #[command(flatten)]
+    graph: GraphArgs,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -173,6 +182,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let groups = [
         (TaskKind::Image, a.image.given()),
         (TaskKind::Mlm, a.mlm.given()),
+        (TaskKind::Graph, a.graph.given()),
     ];
     let task_flags: Vec<&str> = groups.iter().flat_map(|g| g.1.clone()).collect();
     let shaping = [a.run_shaping_given(), task_flags].concat();
@@ -197,5 +207,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     match task {
         TaskKind::Image => image::train_image(&a, start),
         TaskKind::Mlm => text::train_text(&a, start),
+        TaskKind::Graph => graph::train_graph(&a, start),
     }
 }

@@ -6,6 +6,7 @@
 //! file is the only place that knows every task: a new task is one folder and one line in
 //! [`TaskKind`].
 
+pub mod graph;
 pub mod image;
 pub mod text;
 
@@ -21,17 +22,20 @@ pub enum TaskKind {
     Image,
     /// Masked language modeling on text (`"task": "mlm"`).
     Mlm,
+    /// Graph autoencoders (`"task": "graph"`).
+    Graph,
 }
 
 impl TaskKind {
     /// Every task, in the order `--help` lists them.
-    pub const ALL: [TaskKind; 2] = [TaskKind::Image, TaskKind::Mlm];
+    pub const ALL: [TaskKind; 3] = [TaskKind::Image, TaskKind::Mlm, TaskKind::Graph];
 
     /// The name in `--task` and in `config.json` (`None` for image runs, which never wrote one).
     pub fn stored_name(self) -> Option<&'static str> {
         match self {
             TaskKind::Image => None,
             TaskKind::Mlm => Some(text::TASK_NAME),
+            TaskKind::Graph => Some(graph::TASK_NAME),
         }
     }
 
@@ -45,6 +49,7 @@ impl TaskKind {
         match self {
             TaskKind::Image => "an image denoiser",
             TaskKind::Mlm => "a masked language model",
+            TaskKind::Graph => "a graph autoencoder",
         }
     }
 
@@ -53,6 +58,7 @@ impl TaskKind {
         match self {
             TaskKind::Image => "an image run",
             TaskKind::Mlm => "a masked language model run (task mlm)",
+            TaskKind::Graph => "a graph run (task graph)",
         }
     }
 
@@ -81,6 +87,7 @@ impl TaskKind {
         let commands = match found {
             TaskKind::Image => "`dae eval`, `dae denoise`, `dae probe` or `dae report`",
             TaskKind::Mlm => "`dae fill` or `dae eval`",
+            TaskKind::Graph => "`dae eval` or `dae report`",
         };
         Err(Error::Checkpoint {
             path: root.to_path_buf(),
@@ -101,7 +108,9 @@ impl std::str::FromStr for TaskKind {
         TaskKind::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| Error::Config(format!("unknown task `{s}`; expected image or mlm")))
+            .ok_or_else(|| {
+                Error::Config(format!("unknown task `{s}`; expected image, mlm or graph"))
+            })
     }
 }
 
@@ -125,19 +134,31 @@ pub fn load_text_run(
     text::load_mlm_run(root, device)
 }
 
+/// Loads the graph run at `root` for evaluation (see [`graph::load_graph_run`]); a run of
+/// another task is refused by name.
+pub fn load_graph_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<graph::LoadedGraphRun> {
+    TaskKind::Graph.expect_run(root)?;
+    graph::load_graph_run(root, device)
+}
+
 /// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to
 /// text runs (`--task mlm`).
 pub fn parse_image_noise(spec: &str) -> Result<crate::corrupt::NoiseSpec> {
     crate::corrupt::NoiseSpec::parse(spec).map_err(|e| {
-        if text::parse_tokens(spec).is_err() {
+        let owner = if text::parse_tokens(spec).is_ok() {
+            format!("token masking for text (--task {})", text::TASK_NAME)
+        } else if graph::parse_graph_noise(spec).is_ok() {
+            format!("a graph corruption (--task {})", graph::TASK_NAME)
+        } else {
             return e;
-        }
+        };
         Error::NoiseSpec {
             spec: spec.trim().to_string(),
             reason: format!(
-                "token masking for text (--task {}), not an image corruption; known for images: \
-                 {}",
-                text::TASK_NAME,
+                "{owner}, not an image corruption; known for images: {}",
                 crate::corrupt::known_names().join(", ")
             ),
         }
@@ -157,7 +178,10 @@ mod tests {
         let e = parse_image_noise("bogus").unwrap_err().to_string();
         assert!(e.contains("unknown noise `bogus`"), "{e}");
         assert!(parse_image_noise("gaussian:sigma=0.1").is_ok());
+        let e = parse_image_noise("edges:drop=0.1").unwrap_err().to_string();
+        assert!(e.contains("a graph corruption (--task graph)"), "{e}");
         assert_eq!("mlm".parse::<TaskKind>().unwrap(), TaskKind::Mlm);
         assert!("audio".parse::<TaskKind>().is_err());
+        assert_eq!("graph".parse::<TaskKind>().unwrap(), TaskKind::Graph);
     }
 }

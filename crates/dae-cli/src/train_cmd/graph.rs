@@ -1,0 +1,130 @@
+//! `dae train --task graph`: the graph flags, a graph run's config, its training.
+
+use clap::{Args, ValueEnum};
+use dae::run::RunDir;
+use dae::tasks::graph::{self, GraphConfig, GraphNoise, GraphTask, Objective};
+use dae::train::{fit, Start, Task};
+
+use super::{given, TrainArgs};
+use crate::progress::Progress;
+
+/// What a graph autoencoder restores, on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ObjectiveArg {
+    /// The edges: GAE's inner-product decoder (link prediction).
+    Edges,
+    /// The node features: GraphMAE's masked-feature reconstruction.
+    Features,
+    /// Both losses, summed.
+    Both,
+}
+
+/// The flags of `dae train` that only `--task graph` reads.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Graph autoencoders (--task graph)")]
+pub(super) struct GraphArgs {
+    /// What to restore; sets the defaults of the others (docs/graph.md) [default: edges].
+    #[arg(long, value_enum)]
+    objective: Option<ObjectiveArg>,
+    /// Variational codes (VGAE: a log-std head and the KL term), for the edge objectives.
+    #[arg(long)]
+    variational: bool,
+    /// Width of the hidden GCN layer [default: 32 for edges, 512 otherwise].
+    #[arg(long)]
+    gcn_hidden: Option<usize>,
+    /// Width of the node codes [default: 16 for edges, 512 otherwise].
+    #[arg(long)]
+    code_dim: Option<usize>,
+    /// Full-graph optimizer steps per epoch, each with its own corruption [default: 10].
+    #[arg(long)]
+    steps_per_epoch: Option<usize>,
+    /// Exponent γ of the feature loss's scaled cosine error (1 − cos)^γ [default: 3].
+    #[arg(long)]
+    sce_gamma: Option<f64>,
+}
+
+impl TrainArgs {
+    /// A graph run's config from the flags.
+    fn graph_config(&self) -> anyhow::Result<GraphConfig> {
+        let g = &self.graph;
+        let objective = match g.objective.unwrap_or(ObjectiveArg::Edges) {
+            ObjectiveArg::Edges => Objective::Edges,
+            ObjectiveArg::Features => Objective::Features,
+            ObjectiveArg::Both => Objective::Both,
+        };
+        let mut config = GraphConfig::for_objective(objective);
+        let model = &mut config.model;
+        model.hidden_dim = g.gcn_hidden.unwrap_or(model.hidden_dim);
+        model.code_dim = g.code_dim.unwrap_or(model.code_dim);
+        model.variational = g.variational;
+        model.dropout = self.dropout.unwrap_or(model.dropout);
+        config.steps_per_epoch = g.steps_per_epoch.unwrap_or(config.steps_per_epoch);
+        config.sce_gamma = g.sce_gamma.unwrap_or(config.sce_gamma);
+        if let Some(spec) = &self.noise {
+            config.noise = GraphNoise::parse(spec)?;
+        }
+        config.run = self.settings(config.run);
+        Ok(config)
+    }
+}
+
+impl GraphArgs {
+    /// The graph flags given on the command line.
+    pub(super) fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--objective", self.objective.is_some()),
+            ("--variational", self.variational),
+            ("--gcn-hidden", self.gcn_hidden.is_some()),
+            ("--code-dim", self.code_dim.is_some()),
+            ("--steps-per-epoch", self.steps_per_epoch.is_some()),
+            ("--sce-gamma", self.sce_gamma.is_some()),
+        ];
+        given(flags)
+    }
+}
+
+pub(super) fn train_graph(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
+    let (config, run, data) = match &a.resume {
+        Some(dir) => {
+            let (config, data) = graph::task::prepare_resume(dir, &a.overrides())?;
+            (config, RunDir::new(dir), data)
+        }
+        None => {
+            let config = a.graph_config()?;
+            let data = graph::data::load(a.data.as_deref())?;
+            (config, a.out(graph::TASK_NAME), data)
+        }
+    };
+    let task = GraphTask::new(config, data)?;
+    let config = task.config();
+    let s = &config.run;
+    let m = &config.model;
+    eprintln!(
+        "dae train --task graph: objective {}, GCN {} -> {} -> {}{}, noise {}, {} steps per \
+         epoch, {s}\n  data: {}: {}\n  edges: {} train / {} validation / {} test\n  run \
+         directory: {}",
+        config.objective,
+        m.input_dim,
+        m.hidden_dim,
+        m.code_dim,
+        if m.variational { " (variational)" } else { "" },
+        config.noise,
+        config.steps_per_epoch,
+        graph::data::describe(s.data.as_deref()),
+        task.graph().summary(),
+        task.split().train.len(),
+        task.split().val.len(),
+        task.split().test.len(),
+        run.root.display()
+    );
+    let mut progress = Progress::default();
+    let result = fit(&task, &run, start, &mut |e| progress.event(e));
+    progress.abandon();
+    result?;
+    eprintln!(
+        "done: {} (config.json, metrics.jsonl, model.bpk); `dae eval {}` measures it",
+        run.root.display(),
+        run.root.display()
+    );
+    Ok(())
+}

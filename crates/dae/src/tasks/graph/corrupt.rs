@@ -1,0 +1,369 @@
+//! Graph corruptions in the `--noise` grammar:
+//!
+//! | spec | corruption q(G̃ \| G) | what the loss sees |
+//! |---|---|---|
+//! | `edges:drop=0.15` | each training edge removed with probability p | the removed set M: the edge loss's positives |
+//! | `features:mask=0.5` | a share p of the nodes (exactly `round(p·n)`) get the learned mask token instead of their features (GraphMAE) | the feature loss on the masked nodes |
+//! | `features:drop=0.2` | each nonzero feature entry set to 0 with probability p (masking noise) | the feature loss on every node |
+//! | `none` | nothing | every training edge; every node |
+//!
+//! Values may be ranges (`edges:drop=0.1..0.3`, drawn per step). A graph is one sample, so the
+//! image grammar's per-sample mixture means per step here: `a+b` applies both corruptions
+//! together (`edges:drop=0.15+features:mask=0.5` for `--objective both`), and a weighted
+//! `0.5*a+0.5*b` draws one component per step.
+
+use rand::seq::index::sample;
+use rand::Rng as _;
+
+use crate::corrupt::{spec_error, split_components, Params, Rng, Spec, SpecKind, Strength};
+use crate::Result;
+
+/// One component of a graph corruption.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GraphComponent {
+    /// No corruption.
+    Identity,
+    /// Each training edge dropped with this probability.
+    EdgeDrop(Strength),
+    /// This share of the nodes replaced by the mask token.
+    FeatureMask(Strength),
+    /// Each nonzero feature entry zeroed with this probability.
+    FeatureDrop(Strength),
+}
+
+impl std::fmt::Display for GraphComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GraphComponent::Identity => write!(f, "none"),
+            GraphComponent::EdgeDrop(p) => write!(f, "edges:drop={p}"),
+            GraphComponent::FeatureMask(p) => write!(f, "features:mask={p}"),
+            GraphComponent::FeatureDrop(p) => write!(f, "features:drop={p}"),
+        }
+    }
+}
+
+/// A parsed graph corruption: components applied together, or one drawn per step by weight.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphCorruption {
+    /// `(weight, component)`; weights are `None` when every component applies.
+    pub components: Vec<(Option<f32>, GraphComponent)>,
+}
+
+/// What one step's corruption did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CorruptedGraph {
+    /// Training edges the encoder's message passing keeps.
+    pub kept_edges: Vec<(u32, u32)>,
+    /// Training edges removed (the edge loss's positives when any were removed).
+    pub dropped_edges: Vec<(u32, u32)>,
+    /// Nodes whose features became the mask token, sorted.
+    pub masked_nodes: Vec<u32>,
+    /// For each nonzero feature entry (in the graph's order), whether it was zeroed (`None`:
+    /// none were).
+    pub dropped_entries: Option<Vec<bool>>,
+}
+
+const KEYS: &[&str] = &["drop", "mask"];
+
+/// The canonical names of the graph corruptions.
+pub fn known_graph_names() -> Vec<&'static str> {
+    vec!["edges", "features", "none"]
+}
+
+/// Parses the `--noise` of a graph run, e.g. `edges:drop=0.15`, `features:mask=0.5` or
+/// `edges:drop=0.15+features:mask=0.5`.
+pub fn parse_graph_noise(spec: &str) -> Result<GraphCorruption> {
+    parse_inner(spec).map_err(|reason| spec_error(spec.trim(), reason))
+}
+
+fn parse_inner(spec: &str) -> std::result::Result<GraphCorruption, String> {
+    let known = known_graph_names().join(", ");
+    if spec.trim().is_empty() {
+        return Err(format!(
+            "empty spec; expected e.g. `edges:drop=0.15` or `features:mask=0.5` (known for \
+             graphs: {known})"
+        ));
+    }
+    let mut components = Vec::new();
+    for part in split_components(spec) {
+        let (weight, rest) = match part.split_once('*') {
+            Some((w, rest)) => {
+                let w: f32 = w
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("mixture weight `{}` is not a number", w.trim()))?;
+                if !(w.is_finite() && w > 0.0) {
+                    return Err(format!("mixture weight {w} must be positive"));
+                }
+                (Some(w), rest)
+            }
+            None => (None, part),
+        };
+        components.push((weight, component(rest)?));
+    }
+    let weighted = components.iter().filter(|c| c.0.is_some()).count();
+    if weighted != 0 && weighted != components.len() {
+        return Err("give a weight (`w*`) to every mixture component or to none".to_string());
+    }
+    Ok(GraphCorruption { components })
+}
+
+fn component(text: &str) -> std::result::Result<GraphComponent, String> {
+    let (head, body) = match text.split_once(':') {
+        Some((h, b)) => (h, Some(b)),
+        None => (text, None),
+    };
+    let name = head.trim().to_ascii_lowercase();
+    let probability = |p: &Params, key: &str| -> std::result::Result<Strength, String> {
+        let s = p.strength(key, None)?;
+        if !(s.lo() >= 0.0 && s.hi() < 1.0) {
+            return Err(format!("{key} must lie in [0, 1), got {s}"));
+        }
+        Ok(s)
+    };
+    match name.as_str() {
+        "none" | "identity" => {
+            Params::parse("none", body, &[])?;
+            Ok(GraphComponent::Identity)
+        }
+        "edges" | "edge" => {
+            let p = Params::parse("edges", body, &["drop"])?;
+            Ok(GraphComponent::EdgeDrop(probability(&p, "drop")?))
+        }
+        "features" | "feature" => {
+            let p = Params::parse("features", body, KEYS)?;
+            match (p.raw("mask"), p.raw("drop")) {
+                (Some(_), None) => Ok(GraphComponent::FeatureMask(probability(&p, "mask")?)),
+                (None, Some(_)) => Ok(GraphComponent::FeatureDrop(probability(&p, "drop")?)),
+                _ => Err(
+                    "features takes one of `mask` (whole nodes, GraphMAE) or `drop` \
+                          (single entries), e.g. `features:mask=0.5`"
+                        .to_string(),
+                ),
+            }
+        }
+        other => {
+            let image = crate::corrupt::known_names().contains(&other);
+            Err(if image {
+                format!(
+                    "`{other}` is an image corruption; a graph run takes: {}",
+                    known_graph_names().join(", ")
+                )
+            } else {
+                format!(
+                    "unknown noise `{other}`; known for graphs: {}",
+                    known_graph_names().join(", ")
+                )
+            })
+        }
+    }
+}
+
+impl GraphCorruption {
+    /// Whether some component removes edges.
+    pub fn drops_edges(&self) -> bool {
+        self.components
+            .iter()
+            .any(|c| matches!(c.1, GraphComponent::EdgeDrop(_)))
+    }
+
+    /// Whether some component masks whole nodes.
+    pub fn masks_nodes(&self) -> bool {
+        self.components
+            .iter()
+            .any(|c| matches!(c.1, GraphComponent::FeatureMask(_)))
+    }
+
+    /// One step's corruption of a graph with `nodes` nodes, the training edges `edges` and
+    /// `entries` nonzero feature entries, drawn from `rng` alone.
+    pub fn draw(
+        &self,
+        nodes: usize,
+        edges: &[(u32, u32)],
+        entries: usize,
+        rng: &mut Rng,
+    ) -> CorruptedGraph {
+        let chosen: Vec<&GraphComponent> = match self.components.first() {
+            Some((Some(_), _)) => {
+                let total: f32 = self.components.iter().filter_map(|c| c.0).sum();
+                let mut pick = rng.gen::<f32>() * total;
+                let mut chosen = &self.components[self.components.len() - 1].1;
+                for (w, c) in &self.components {
+                    let w = w.unwrap_or(0.0);
+                    if pick < w {
+                        chosen = c;
+                        break;
+                    }
+                    pick -= w;
+                }
+                vec![chosen]
+            }
+            _ => self.components.iter().map(|c| &c.1).collect(),
+        };
+        let mut out = CorruptedGraph {
+            kept_edges: edges.to_vec(),
+            ..CorruptedGraph::default()
+        };
+        for component in chosen {
+            match component {
+                GraphComponent::Identity => {}
+                GraphComponent::EdgeDrop(p) => {
+                    let p = p.sample(rng);
+                    let (mut kept, mut dropped) =
+                        (Vec::new(), std::mem::take(&mut out.dropped_edges));
+                    for &e in &out.kept_edges {
+                        if rng.gen::<f32>() < p {
+                            dropped.push(e);
+                        } else {
+                            kept.push(e);
+                        }
+                    }
+                    out.kept_edges = kept;
+                    out.dropped_edges = dropped;
+                }
+                GraphComponent::FeatureMask(p) => {
+                    let count = ((p.sample(rng) as f64 * nodes as f64).round() as usize).min(nodes);
+                    let mut masked: Vec<u32> = sample(rng, nodes, count)
+                        .into_iter()
+                        .map(|i| i as u32)
+                        .collect();
+                    masked.extend_from_slice(&out.masked_nodes);
+                    masked.sort_unstable();
+                    masked.dedup();
+                    out.masked_nodes = masked;
+                }
+                GraphComponent::FeatureDrop(p) => {
+                    let p = p.sample(rng);
+                    let previous = out
+                        .dropped_entries
+                        .take()
+                        .unwrap_or_else(|| vec![false; entries]);
+                    out.dropped_entries = Some(
+                        previous
+                            .into_iter()
+                            .map(|d| d || rng.gen::<f32>() < p)
+                            .collect(),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for GraphCorruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (w, c)) in self.components.iter().enumerate() {
+            if i > 0 {
+                write!(f, "+")?;
+            }
+            if let Some(w) = w {
+                write!(f, "{w}*")?;
+            }
+            write!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A parsed graph corruption (`--noise` of graph runs), stored as its spec string.
+pub type GraphNoise = Spec<GraphCorruption>;
+
+impl SpecKind for GraphCorruption {
+    fn parse_spec(text: &str) -> Result<std::sync::Arc<Self>> {
+        parse_graph_noise(text).map(std::sync::Arc::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn rng() -> Rng {
+        Rng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn specs_parse_print_and_refuse_with_the_spec_named() {
+        for text in [
+            "edges:drop=0.15",
+            "features:mask=0.5",
+            "features:drop=0.2",
+            "none",
+            "edges:drop=0.1..0.3+features:mask=0.5",
+            "0.5*edges:drop=0.2+0.5*features:mask=0.5",
+        ] {
+            assert_eq!(parse_graph_noise(text).unwrap().to_string(), text);
+        }
+        let refused = |text: &str, needle: &str| {
+            let e = parse_graph_noise(text).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains(text.trim()), "{e}");
+        };
+        refused("", "empty spec");
+        refused("edges:drop=1", "[0, 1)");
+        refused("edges:drop=-0.1", "[0, 1)");
+        refused("edges:mask=0.1", "no key `mask`");
+        refused("features:mask=0.5,drop=0.1", "one of `mask`");
+        refused("gaussian:sigma=0.3", "an image corruption");
+        refused("bogus", "unknown noise `bogus`");
+        refused(
+            "0.5*edges:drop=0.1+features:mask=0.5",
+            "every mixture component",
+        );
+        refused("0*edges:drop=0.1", "must be positive");
+    }
+
+    #[test]
+    fn edge_dropout_splits_the_edges_into_kept_and_dropped() {
+        let edges: Vec<(u32, u32)> = (0..1000).map(|i| (i, i + 1)).collect();
+        let noise = parse_graph_noise("edges:drop=0.3").unwrap();
+        let c = noise.draw(1001, &edges, 0, &mut rng());
+        assert_eq!(c.kept_edges.len() + c.dropped_edges.len(), 1000);
+        let share = c.dropped_edges.len() as f64 / 1000.0;
+        assert!((share - 0.3).abs() < 0.05, "{share}");
+        let mut all = [c.kept_edges.clone(), c.dropped_edges.clone()].concat();
+        all.sort_unstable();
+        assert_eq!(all, edges);
+        assert!(c.masked_nodes.is_empty() && c.dropped_entries.is_none());
+        assert_eq!(
+            c,
+            noise.draw(1001, &edges, 0, &mut rng()),
+            "same generator, same draw"
+        );
+    }
+
+    #[test]
+    fn feature_masking_masks_exactly_the_share_of_nodes() {
+        let noise = parse_graph_noise("features:mask=0.5").unwrap();
+        let c = noise.draw(101, &[(0, 1)], 10, &mut rng());
+        assert_eq!(c.masked_nodes.len(), 51, "round(0.5 * 101)");
+        assert!(c.masked_nodes.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(c.kept_edges, [(0, 1)]);
+    }
+
+    #[test]
+    fn components_apply_together_and_weights_pick_one_per_step() {
+        let edges: Vec<(u32, u32)> = (0..100).map(|i| (i, i + 1)).collect();
+        let both = parse_graph_noise("edges:drop=0.5+features:drop=0.5").unwrap();
+        let c = both.draw(101, &edges, 200, &mut rng());
+        assert!(!c.dropped_edges.is_empty());
+        let dropped = c.dropped_entries.unwrap();
+        assert_eq!(dropped.len(), 200);
+        assert!(dropped.iter().any(|&d| d) && dropped.iter().any(|&d| !d));
+        let one = parse_graph_noise("0.5*edges:drop=0.5+0.5*features:mask=0.5").unwrap();
+        let mut r = rng();
+        let (mut edge_steps, mut mask_steps) = (0, 0);
+        for _ in 0..200 {
+            let c = one.draw(101, &edges, 0, &mut r);
+            assert!(c.dropped_edges.is_empty() || c.masked_nodes.is_empty());
+            edge_steps += usize::from(!c.dropped_edges.is_empty());
+            mask_steps += usize::from(!c.masked_nodes.is_empty());
+        }
+        assert!(
+            edge_steps > 60 && mask_steps > 60,
+            "{edge_steps} {mask_steps}"
+        );
+        assert!(one.drops_edges() && one.masks_nodes());
+    }
+}

@@ -1,0 +1,30 @@
+//! Graph autoencoders: corrupt a graph (drop edges, mask node features) and learn to restore
+//! it; the encoder's node codes are the representation.
+//!
+//! - [`data`], [`adjacency`]: the three-file graph format (docs/graph.md) and the embedded Cora;
+//! - [`corrupt`]: edge dropout, node-feature masking and entry dropout in the `--noise` grammar;
+//! - [`model`]: the GCN encoder, the inner-product (GAE, VGAE) and GCN feature (GraphMAE)
+//!   decoders;
+//! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
+//! - [`linkpred`], [`spectral`]: AUC, average precision, the edge split, negative sampling, the
+//!   link-prediction heuristics and the spectral-embedding baseline;
+//! - [`eval`]: `dae eval` on a graph run; [`report`]: its HTML page.
+
+pub mod adjacency;
+pub mod config;
+pub mod corrupt;
+pub mod data;
+pub mod eval;
+pub mod linkpred;
+pub mod model;
+pub mod report;
+pub mod spectral;
+pub mod task;
+
+/// The `task` value of a graph run's `config.json` and of `--task`.
+pub const TASK_NAME: &str = "graph";
+
+pub use config::{GraphConfig, Objective};
+pub use corrupt::{parse_graph_noise, GraphNoise};
+pub use eval::{evaluate_graph_run, load_graph_run, GraphEvalRecord, LoadedGraphRun};
+pub use task::{GraphEpochMetrics, GraphTask};
