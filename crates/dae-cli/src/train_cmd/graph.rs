@@ -2,6 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use dae::run::RunDir;
+use dae::tasks::graph::config::EdgeLoss;
 use dae::tasks::graph::{self, GraphConfig, GraphNoise, GraphTask, Objective};
 use dae::train::{fit, Start, Task};
 
@@ -19,6 +20,15 @@ pub enum ObjectiveArg {
     Both,
 }
 
+/// Edge losses on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EdgeLossArg {
+    /// Every node pair of the dense adjacency (Kipf & Welling's GAE; nodes² per step).
+    Full,
+    /// The edges and as many sampled non-edges per step (for large graphs).
+    Sampled,
+}
+
 /// The flags of `dae train` that only `--task graph` reads.
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Graph autoencoders (--task graph)")]
@@ -26,6 +36,9 @@ pub(super) struct GraphArgs {
     /// What to restore; sets the defaults of the others (docs/graph.md) [default: edges].
     #[arg(long, value_enum)]
     objective: Option<ObjectiveArg>,
+    /// The edge objectives' loss [default: full].
+    #[arg(long, value_enum)]
+    edge_loss: Option<EdgeLossArg>,
     /// Variational codes (VGAE: a log-std head and the KL term), for the edge objectives.
     #[arg(long)]
     variational: bool,
@@ -60,6 +73,12 @@ impl TrainArgs {
         model.dropout = self.dropout.unwrap_or(model.dropout);
         config.steps_per_epoch = g.steps_per_epoch.unwrap_or(config.steps_per_epoch);
         config.sce_gamma = g.sce_gamma.unwrap_or(config.sce_gamma);
+        if let Some(loss) = g.edge_loss {
+            config.edge_loss = match loss {
+                EdgeLossArg::Full => EdgeLoss::Full,
+                EdgeLossArg::Sampled => EdgeLoss::Sampled,
+            };
+        }
         if let Some(spec) = &self.noise {
             config.noise = GraphNoise::parse(spec)?;
         }
@@ -73,6 +92,7 @@ impl GraphArgs {
     pub(super) fn given(&self) -> Vec<&'static str> {
         let flags = [
             ("--objective", self.objective.is_some()),
+            ("--edge-loss", self.edge_loss.is_some()),
             ("--variational", self.variational),
             ("--gcn-hidden", self.gcn_hidden.is_some()),
             ("--code-dim", self.code_dim.is_some()),

@@ -263,7 +263,7 @@ pub fn evaluate_graph_run(loaded: &LoadedGraphRun, data: Option<&Path>) -> Resul
     let (pos, neg) = pair_scores(&codes_tensor, &split.test, &split.test_negatives)?;
     let (auc, ap) = (roc_auc(&pos, &neg)?, average_precision(&pos, &neg)?);
     let train_graph = Adjacency::from_edges(graph.len(), &split.train);
-    let spectral_dim = SPECTRAL_DIM.min(graph.len().saturating_sub(2)).max(1);
+    let spectral_dim = SPECTRAL_DIM.min(graph.len() / 2).max(1);
     let mut baselines = Vec::new();
     let spectral = spectral_embedding(&train_graph, spectral_dim, seed)?;
     let dot = |rows: &[f32], pairs: &[(u32, u32)]| -> Vec<f64> {
@@ -296,12 +296,9 @@ pub fn evaluate_graph_run(loaded: &LoadedGraphRun, data: Option<&Path>) -> Resul
         });
     }
 
-    // Node classification and clustering: codes from the graph the run trains on.
-    let probe_codes = if config.objective.edges() {
-        codes
-    } else {
-        encode_rows(loaded, &graph, &graph.adjacency.edges())?
-    };
+    // Node classification and clustering are transductive (the Planetoid protocol): codes from
+    // the whole graph.
+    let probe_codes = encode_rows(loaded, &graph, &graph.adjacency.edges())?;
     let nodes = probe_split(&graph, seed);
     let raw = graph.dense_features(graph.feature_count);
     let full_spectral = spectral_embedding(&graph.adjacency, spectral_dim, seed)?;

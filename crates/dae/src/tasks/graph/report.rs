@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::config::GraphConfig;
 use super::data;
 use super::eval::{encode_rows, load_graph_run, GraphEvalRecord};
-use super::task::{check_features, GraphEpochMetrics, GraphTask};
+use super::task::{check_features, GraphEpochMetrics};
 use crate::fsio::write_atomic;
 use crate::report::charts::{epoch_charts, EpochChart};
 use crate::report::latent_map::write_latent_map;
@@ -112,14 +112,12 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// The codes of the labelled nodes, on the graph the run trains on, projected to 2-D.
+/// The codes of the labelled nodes, on the whole graph, projected to 2-D.
 fn write_code_map(run: &RunDir, config: &GraphConfig) -> Result<()> {
     let loaded = load_graph_run(&run.root, None)?;
     let graph = data::load(config.run.data.as_deref())?;
     check_features(&graph, config.model.input_dim, "the run")?;
-    let task = GraphTask::new(config.clone(), graph)?;
-    let graph = task.graph();
-    let codes = encode_rows(&loaded, graph, task.message_edges())?;
+    let codes = encode_rows(&loaded, &graph, &graph.adjacency.edges())?;
     let dim = config.model.code_dim;
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
     for i in 0..graph.len() {

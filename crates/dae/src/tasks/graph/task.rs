@@ -25,8 +25,8 @@ pub struct GraphTask {
     config: GraphConfig,
     graph: Graph,
     split: EdgeSplit,
-    /// The edges message passing uses: the training edges when the edges are predicted, else
-    /// every edge (GraphMAE trains on the whole graph).
+    /// The edges message passing uses in training: the training edges, whatever the objective,
+    /// so that link prediction on the held-out edges measures every run alike.
     message_edges: Vec<(u32, u32)>,
     /// `message_edges` as neighbour lists, to reject sampled negatives that are edges.
     message_graph: Adjacency,
@@ -94,12 +94,9 @@ impl GraphTask {
         }
         check_features(&graph, config.model.input_dim, "the run")?;
         config.check()?;
+        check_activations(&config, graph.len())?;
         let split = edge_split(&graph, &config)?;
-        let message_edges = if config.objective.edges() {
-            split.train.clone()
-        } else {
-            graph.adjacency.edges()
-        };
+        let message_edges = split.train.clone();
         let message_graph = Adjacency::from_edges(graph.len(), &message_edges);
         Ok(GraphTask {
             config,
@@ -124,6 +121,30 @@ impl GraphTask {
     pub fn message_edges(&self) -> &[(u32, u32)] {
         &self.message_edges
     }
+}
+
+/// Errors unless one full-batch step of `config` on `nodes` nodes fits `DAE_MAX_ACTIVATIONS`:
+/// the widest layer output for every node, and the dense `nodes²` logits of the full-adjacency
+/// loss.
+pub fn check_activations(config: &GraphConfig, nodes: usize) -> Result<()> {
+    use crate::limits::{product, MAX_ACTIVATIONS};
+    let m = &config.model;
+    let widest = m
+        .hidden_dim
+        .max(m.code_dim)
+        .max(if m.feature_decoder { m.input_dim } else { 0 });
+    MAX_ACTIVATIONS.check(product(&[nodes, widest]), || {
+        format!("a layer of width {widest} over {nodes} nodes")
+    })?;
+    if config.objective.edges() && config.edge_loss == EdgeLoss::Full {
+        MAX_ACTIVATIONS.check(product(&[nodes, nodes]), || {
+            format!(
+                "the full-adjacency edge loss over {nodes} nodes (train large graphs with \
+                 --edge-loss sampled)"
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Errors unless `graph`'s feature indices fit a model reading `width` features.
