@@ -122,29 +122,19 @@ fn untidy_graph(dir: &Path, n: usize) {
 }
 
 #[test]
-fn an_untidy_graph_of_another_source_trains_and_evaluates() {
+fn an_untidy_graph_of_another_source_trains_and_evaluates_with_every_head() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, run) = (tmp.path().join("graph"), tmp.path().join("run"));
     untidy_graph(&data, 60);
     let d = data.to_str().unwrap();
     let r = run.to_str().unwrap();
-    let out = dae(&[
-        "train",
-        "--task",
-        "graph",
-        "--data",
-        d,
-        "--epochs",
-        "2",
-        "--steps-per-epoch",
-        "2",
-        "--gcn-hidden",
-        "8",
-        "--code-dim",
-        "4",
-        "--out",
-        r,
-    ]);
+    let mut args: Vec<&str> = "train --task graph --epochs 2 --steps-per-epoch 2 --gcn-hidden 8 \
+                               --code-dim 4 --objective both --variational --noise \
+                               edges:drop=0.2+features:mask=0.3+features:drop=0.1"
+        .split_whitespace()
+        .collect();
+    args.extend_from_slice(&["--data", d, "--out", r]);
+    let out = dae(&args);
     assert!(out.ok, "{}", out.stderr);
     assert!(
         out.stderr

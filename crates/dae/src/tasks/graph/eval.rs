@@ -33,7 +33,7 @@ const MODEL_NAME: &str = "graph autoencoder";
 pub const SPECTRAL_DIM: usize = 128;
 
 /// The L2 penalties the linear probe chooses from by validation accuracy.
-pub const PROBE_PENALTIES: [f64; 6] = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0];
+pub const PROBE_PENALTIES: [f64; 8] = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1e3, 1e4];
 
 /// A trained graph run, ready to encode.
 pub struct LoadedGraphRun {
@@ -323,4 +323,59 @@ pub fn write_record(path: &Path, record: &GraphEvalRecord) -> Result<()> {
     let mut line = crate::json::to_string(record).map_err(|e| Error::Config(e.to_string()))?;
     line.push('\n');
     crate::fsio::write_atomic(path, line.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labelled(n: usize, split: &str) -> Graph {
+        let mut nodes = String::from("node,label,split\n");
+        for i in 0..n {
+            let part = match split {
+                "given" if i < n / 4 => "train",
+                "given" if i < n / 2 => "val",
+                "given" => "test",
+                _ => "",
+            };
+            nodes += &format!("{i},{},{part}\n", i % 2);
+        }
+        data::parse(
+            (Path::new("n"), nodes.as_bytes()),
+            (Path::new("f"), b"node,feature\n0,0\n"),
+            (Path::new("e"), b"src,dst\n0,1\n"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_probe_split_is_the_files_or_a_seeded_tenth_tenth_and_rest() {
+        let g = labelled(40, "given");
+        let [train, val, test] = probe_split(&g, 0);
+        assert_eq!((train.len(), val.len(), test.len()), (10, 10, 20));
+        let g = labelled(100, "none");
+        let [train, val, test] = probe_split(&g, 3);
+        assert_eq!((train.len(), val.len(), test.len()), (10, 10, 80));
+        let mut all = [train.clone(), val, test].concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert_eq!(
+            probe_split(&g, 3)[0],
+            train,
+            "the same seed draws the same split"
+        );
+        assert_ne!(probe_split(&g, 4)[0], train);
+    }
+
+    #[test]
+    fn separable_codes_probe_and_cluster_perfectly() {
+        let g = labelled(40, "given");
+        // One dimension that is the label, one of noise-free offsets.
+        let rows: Vec<f32> = (0..40)
+            .flat_map(|i| [(i % 2) as f32 * 4.0 - 2.0, (i % 5) as f32 * 0.01])
+            .collect();
+        let split = probe_split(&g, 0);
+        assert_eq!(probe_accuracy(&rows, 2, &g, &split).unwrap(), 1.0);
+        assert!((cluster_nmi(&rows, 2, &g, 0).unwrap() - 1.0).abs() < 1e-9);
+    }
 }
