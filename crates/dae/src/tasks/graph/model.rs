@@ -245,8 +245,12 @@ impl GraphAutoencoder {
         rows: Option<Tensor<1, Int>>,
     ) -> Option<Tensor<2>> {
         let decoder = self.decoder.as_ref()?;
+        // `codes · (1 − m)`, not `codes − codes · m`: the same values, but the subtraction's
+        // backward hands a masked row `g` and `−g` separately, and when `g` is large (a masked
+        // node whose reconstruction is near zero: the cosine's gradient is ~1/ε) the sum with
+        // the other losses' gradients depends on the order autodiff adds them in.
         let codes = match masked {
-            Some(m) => codes.clone() - codes * m.clone(),
+            Some(m) => codes * m.clone().neg().add_scalar(1.0),
             None => codes,
         };
         let mut mixed = graph.propagate(codes);
