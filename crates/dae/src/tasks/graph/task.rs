@@ -227,7 +227,8 @@ pub fn edge_loss(codes: &Tensor<2>, positive: &[(u32, u32)], negative: &[(u32, u
 
 /// Kipf & Welling's GAE loss: binary cross-entropy of `σ(Z·Zᵀ)` against the adjacency of
 /// `edges` with self loops, every pair counted, positives weighted by `#zeros / #ones` and the
-/// whole scaled by `n² / (2·#zeros)` so that both classes weigh alike.
+/// whole scaled by `n² / (2·#zeros)` so that both classes weigh alike; as in their code, the
+/// weights count the edges (`#ones = 2·|edges|`), not the diagonal.
 pub fn full_adjacency_loss(codes: &Tensor<2>, edges: &[(u32, u32)]) -> Tensor<1> {
     let device = codes.device();
     let [n, _] = codes.dims();
@@ -239,7 +240,7 @@ pub fn full_adjacency_loss(codes: &Tensor<2>, edges: &[(u32, u32)]) -> Tensor<1>
         target[a as usize * n + b as usize] = 1.0;
         target[b as usize * n + a as usize] = 1.0;
     }
-    let ones = (n + 2 * edges.len()) as f64;
+    let ones = (2 * edges.len()).max(1) as f64;
     let zeros = (n * n) as f64 - ones;
     let target = Tensor::<2>::from_data(TensorData::new(target, [n, n]), &device);
     let logits = codes.clone().matmul(codes.clone().transpose());
@@ -251,11 +252,35 @@ pub fn full_adjacency_loss(codes: &Tensor<2>, edges: &[(u32, u32)]) -> Tensor<1>
     (positive + negative).mean().neg().mul_scalar(norm)
 }
 
+/// VGAE's KL term, KL(q(z|x) ‖ N(0, I)) summed over a code, averaged over the nodes and scaled
+/// by 1/n (Kipf & Welling): `−0.5/n · mean_i Σ_j (1 + 2s − μ² − e^{2s})`.
+pub fn vgae_kl(mean: Tensor<2>, log_std: Tensor<2>) -> Tensor<1> {
+    let [n, _] = mean.dims();
+    (log_std.clone().mul_scalar(2.0).add_scalar(1.0)
+        - mean.powi_scalar(2)
+        - log_std.mul_scalar(2.0).exp())
+    .sum_dim(1)
+    .mean()
+    .mul_scalar(-0.5 / n as f64)
+}
+
 /// The scaled cosine error `mean((1 − cos(x̂_i, x_i))^γ)` over the rows (GraphMAE).
 pub fn scaled_cosine_error(reconstructed: Tensor<2>, target: Tensor<2>, gamma: f64) -> Tensor<1> {
-    // The epsilon inside the root keeps the gradient finite at a zero row; the clamp keeps the
-    // power's base non-negative when rounding puts a cosine just above 1.
-    let norm = |t: &Tensor<2>| t.clone().powi_scalar(2).sum_dim(1).add_scalar(1e-12).sqrt();
+    // The cosine's gradient grows as 1/|x̂|: a masked node whose neighbours are all masked is
+    // decoded from zero codes to the bias alone, zero at the start, and a bare epsilon made that
+    // row's gradient 1e6, which filled AdamW's second moment of the decoder bias for thousands
+    // of steps. The norm is floored at 0.01 instead (exact above it; target rows of 0/1
+    // features have norm >= 1); the epsilon under the root keeps the root's own gradient finite
+    // where the floor zeroes it. The clamp on the base keeps it non-negative when rounding puts
+    // a cosine just above 1.
+    let norm = |t: &Tensor<2>| {
+        t.clone()
+            .powi_scalar(2)
+            .sum_dim(1)
+            .add_scalar(1e-12)
+            .sqrt()
+            .clamp_min(0.01)
+    };
     let cos = (reconstructed.clone() * target.clone()).sum_dim(1)
         / (norm(&reconstructed) * norm(&target));
     cos.neg()
@@ -364,15 +389,7 @@ impl Task for GraphTask {
                     EdgeLoss::Full => full_adjacency_loss(&z, &self.message_edges),
                 };
             if let Some(log_std) = &codes.log_std {
-                // KL(q(z|x) || N(0, I)), averaged over nodes and scaled by 1/n (Kipf & Welling).
-                let mu = codes.mean.clone();
-                let kl = (log_std.clone().mul_scalar(2.0).add_scalar(1.0)
-                    - mu.powi_scalar(2)
-                    - log_std.clone().mul_scalar(2.0).exp())
-                .sum_dim(1)
-                .mean()
-                .mul_scalar(-0.5 / n as f64);
-                loss = loss + kl;
+                loss = loss + vgae_kl(codes.mean.clone(), log_std.clone());
             }
         }
         if self.config.objective.features() {

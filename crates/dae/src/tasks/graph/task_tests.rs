@@ -146,7 +146,8 @@ fn the_edge_losses_are_their_closed_forms() {
     // Full: every pair of the 3 nodes, edge (0, 1) and the diagonal positive.
     let zz = [[1.0, 0.5, 0.0], [0.5, 0.5, 1.0], [0.0, 1.0, 4.0]];
     let target = [[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-    let (ones, zeros) = (5.0, 4.0);
+    // The weights count the one edge twice, not the diagonal: 2 ones, 7 zeros.
+    let (ones, zeros) = (2.0, 7.0);
     let mut sum = 0.0;
     for i in 0..3 {
         for j in 0..3 {
