@@ -40,6 +40,12 @@ fn print_table(r: &GraphEvalRecord) {
     );
     println!("{:<34} {:>8} {:>8}", "link prediction", "AUC", "AP");
     println!("{:<34} {:>8.4} {:>8.4}", "this model", r.auc, r.ap);
+    if !r.edges_held_out {
+        eprintln!(
+            "note: this run trained on the whole graph (--objective features), test edges \
+             included: its link prediction is not a held-out measure"
+        );
+    }
     for b in &r.baselines {
         println!("{:<34} {:>8.4} {:>8.4}", b.method, b.auc, b.ap);
     }

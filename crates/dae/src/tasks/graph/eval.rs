@@ -84,6 +84,10 @@ pub struct GraphEvalRecord {
     pub auc: f64,
     /// Link-prediction average precision of the model on the test edges.
     pub ap: f64,
+    /// Whether the run's training saw none of the test edges (false for `--objective
+    /// features`, which trains on the whole graph): only then are `auc` and `ap` held-out
+    /// measures.
+    pub edges_held_out: bool,
     /// Linear-probe test accuracy on the model's codes.
     pub probe_accuracy: f64,
     /// Linear-probe test accuracy on the raw features.
@@ -306,6 +310,7 @@ pub fn evaluate_graph_run(loaded: &LoadedGraphRun, data: Option<&Path>) -> Resul
         data: data::describe(data),
         auc,
         ap,
+        edges_held_out: config.objective.edges(),
         probe_accuracy: probe_accuracy(&probe_codes, dim, &graph, &nodes)?,
         raw_probe_accuracy: probe_accuracy(&raw, graph.feature_count, &graph, &nodes)?,
         spectral_probe_accuracy: probe_accuracy(&full_spectral, spectral_dim, &graph, &nodes)?,

@@ -160,12 +160,17 @@ fn eval_section(r: &GraphEvalRecord) -> String {
     let mut s = format!(
         "<p>On {}: {} test edges and as many non-edges; probe on {} / {} / {} train / val / \
          test nodes.</p><table><tr><th>link predictor</th><th>AUC</th><th>AP</th></tr>\
-         <tr><td><b>this model</b></td><td><b>{}</b></td><td><b>{}</b></td></tr>",
+         <tr><td><b>this model</b>{}</td><td><b>{}</b></td><td><b>{}</b></td></tr>",
         escape(&r.data),
         r.test_edges,
         r.probe_nodes[0],
         r.probe_nodes[1],
         r.probe_nodes[2],
+        if r.edges_held_out {
+            ""
+        } else {
+            " (trained on the whole graph: not held out)"
+        },
         num(r.auc, 4),
         num(r.ap, 4)
     );

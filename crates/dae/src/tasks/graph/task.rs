@@ -25,8 +25,7 @@ pub struct GraphTask {
     config: GraphConfig,
     graph: Graph,
     split: EdgeSplit,
-    /// The edges message passing uses in training: the training edges, whatever the objective,
-    /// so that link prediction on the held-out edges measures every run alike.
+    /// The edges message passing uses in training (see [`message_edges`]).
     message_edges: Vec<(u32, u32)>,
     /// `message_edges` as neighbour lists, to reject sampled negatives that are edges.
     message_graph: Adjacency,
@@ -96,7 +95,7 @@ impl GraphTask {
         config.check()?;
         check_activations(&config, graph.len())?;
         let split = edge_split(&graph, &config)?;
-        let message_edges = split.train.clone();
+        let message_edges = message_edges(&config, &graph, &split);
         let message_graph = Adjacency::from_edges(graph.len(), &message_edges);
         Ok(GraphTask {
             config,
@@ -120,6 +119,19 @@ impl GraphTask {
     /// The edges message passing uses.
     pub fn message_edges(&self) -> &[(u32, u32)] {
         &self.message_edges
+    }
+}
+
+/// The edges message passing uses in training: the training edges of the split when the
+/// edges are predicted (so the held-out edges stay unseen), every edge for `--objective
+/// features` (GraphMAE's protocol: edges are not what it predicts, and its codes are meant for
+/// the whole graph; its link prediction in `dae eval` is then not a held-out measure and says
+/// so).
+pub fn message_edges(config: &GraphConfig, graph: &Graph, split: &EdgeSplit) -> Vec<(u32, u32)> {
+    if config.objective.edges() {
+        split.train.clone()
+    } else {
+        graph.adjacency.edges()
     }
 }
 
