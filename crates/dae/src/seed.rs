@@ -25,6 +25,8 @@ pub enum Purpose {
     Backend = 5,
     /// Representation probes: k-means restarts (index 0) and PCA initialization (index 1).
     Probe = 6,
+    /// The split of a table's rows into training and held-out rows.
+    Split = 7,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

@@ -6,6 +6,7 @@
 //! the dispatch.
 
 mod image;
+mod tabular;
 mod text;
 
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use dae::tasks::TaskKind;
 use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
 use image::ImageArgs;
+use tabular::TabularArgs;
 use text::MlmArgs;
 
 /// What to learn.
@@ -28,6 +30,8 @@ pub enum TaskArg {
     Image,
     /// Masked language modeling on text (a Transformer encoder).
     Mlm,
+    /// Imputation and representation of CSV tables (an MLP DAE).
+    Tabular,
 }
 
 impl TaskArg {
@@ -36,6 +40,7 @@ impl TaskArg {
         match self {
             TaskArg::Image => TaskKind::Image,
             TaskArg::Mlm => TaskKind::Mlm,
+            TaskArg::Tabular => TaskKind::Tabular,
         }
     }
 }
@@ -43,12 +48,14 @@ impl TaskArg {
 /// Arguments of `dae train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Task: image denoising, or masked language modeling on text (`mlm`; see the flags below).
+    /// Task: image denoising, masked language modeling on text (`mlm`) or tables (`tabular`;
+    /// see the flags below).
     #[arg(long, value_enum, default_value = "image")]
     task: TaskArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
     /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
-    /// directory; default: the embedded King James Bible.
+    /// directory; default: the embedded King James Bible. For --task tabular: a CSV file with a
+    /// header; default: the embedded Breast Cancer Wisconsin table.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp;
@@ -97,6 +104,8 @@ pub struct TrainArgs {
     image: ImageArgs,
     #[command(flatten)]
     mlm: MlmArgs,
+    #[command(flatten)]
+    tabular: TabularArgs,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -173,6 +182,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let groups = [
         (TaskKind::Image, a.image.given()),
         (TaskKind::Mlm, a.mlm.given()),
+        (TaskKind::Tabular, a.tabular.given()),
     ];
     let task_flags: Vec<&str> = groups.iter().flat_map(|g| g.1.clone()).collect();
     let shaping = [a.run_shaping_given(), task_flags].concat();
@@ -197,5 +207,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     match task {
         TaskKind::Image => image::train_image(&a, start),
         TaskKind::Mlm => text::train_text(&a, start),
+        TaskKind::Tabular => tabular::train_tabular(&a, start),
     }
 }

@@ -7,6 +7,7 @@
 //! [`TaskKind`].
 
 pub mod image;
+pub mod tabular;
 pub mod text;
 
 use std::path::Path;
@@ -21,17 +22,20 @@ pub enum TaskKind {
     Image,
     /// Masked language modeling on text (`"task": "mlm"`).
     Mlm,
+    /// Imputation and representation of tables (`"task": "tabular"`).
+    Tabular,
 }
 
 impl TaskKind {
     /// Every task, in the order `--help` lists them.
-    pub const ALL: [TaskKind; 2] = [TaskKind::Image, TaskKind::Mlm];
+    pub const ALL: [TaskKind; 3] = [TaskKind::Image, TaskKind::Mlm, TaskKind::Tabular];
 
     /// The name in `--task` and in `config.json` (`None` for image runs, which never wrote one).
     pub fn stored_name(self) -> Option<&'static str> {
         match self {
             TaskKind::Image => None,
             TaskKind::Mlm => Some(text::TASK_NAME),
+            TaskKind::Tabular => Some(tabular::TASK_NAME),
         }
     }
 
@@ -45,6 +49,7 @@ impl TaskKind {
         match self {
             TaskKind::Image => "an image denoiser",
             TaskKind::Mlm => "a masked language model",
+            TaskKind::Tabular => "a table denoising autoencoder",
         }
     }
 
@@ -53,6 +58,7 @@ impl TaskKind {
         match self {
             TaskKind::Image => "an image run",
             TaskKind::Mlm => "a masked language model run (task mlm)",
+            TaskKind::Tabular => "a tabular run (task tabular)",
         }
     }
 
@@ -81,6 +87,7 @@ impl TaskKind {
         let commands = match found {
             TaskKind::Image => "`dae eval`, `dae denoise`, `dae probe` or `dae report`",
             TaskKind::Mlm => "`dae fill` or `dae eval`",
+            TaskKind::Tabular => "`dae impute` or `dae eval`",
         };
         Err(Error::Checkpoint {
             path: root.to_path_buf(),
@@ -101,7 +108,11 @@ impl std::str::FromStr for TaskKind {
         TaskKind::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| Error::Config(format!("unknown task `{s}`; expected image or mlm")))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown task `{s}`; expected image, mlm or tabular"
+                ))
+            })
     }
 }
 
@@ -123,6 +134,16 @@ pub fn load_text_run(
 ) -> Result<text::LoadedMlm> {
     TaskKind::Mlm.expect_run(root)?;
     text::load_mlm_run(root, device)
+}
+
+/// Loads the tabular run at `root` for inference (see [`tabular::load_tabular_run`]); a run of
+/// another task is refused by name.
+pub fn load_tabular_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<tabular::LoadedTabular> {
+    TaskKind::Tabular.expect_run(root)?;
+    tabular::load_tabular_run(root, device)
 }
 
 /// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to
