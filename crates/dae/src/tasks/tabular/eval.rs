@@ -272,3 +272,7 @@ pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     (mean, var.sqrt())
 }
+
+#[cfg(test)]
+#[path = "eval_tests.rs"]
+mod tests;
