@@ -62,11 +62,14 @@ impl TrainArgs {
     /// A tabular run's config from the flags.
     fn tabular_config(&self) -> anyhow::Result<TabularConfig> {
         let t = &self.tabular;
-        let mut config = TabularConfig::default();
-        config.target = match (&t.target, &self.data) {
+        let target = match (&t.target, &self.data) {
             (Some(name), _) => Some(name.clone()),
             (None, None) => Some(EMBEDDED_TARGET.into()),
             (None, Some(_)) => None,
+        };
+        let mut config = TabularConfig {
+            target,
+            ..TabularConfig::default()
         };
         config.types.numeric = t.numeric.clone();
         config.types.categorical = t.categorical.clone();

@@ -97,8 +97,10 @@ mod tests {
         assert_eq!(back, TabularConfig::default());
         let other = json.to_string().replace("\"tabular\"", "\"mlm\"");
         assert!(serde_json::from_str::<TabularConfig>(&other).is_err());
-        let mut c = TabularConfig::default();
-        c.val_fraction = 1.0;
+        let c = TabularConfig {
+            val_fraction: 1.0,
+            ..TabularConfig::default()
+        };
         assert!(c
             .check()
             .unwrap_err()

@@ -27,8 +27,8 @@ fn mcar_hides_the_right_share_and_never_a_missing_cell() {
     let hidden = chosen.iter().filter(|&&c| c).count();
     let share = hidden as f64 / observed as f64;
     assert!((share - 0.2).abs() < 0.02, "{share}");
-    for i in 0..chosen.len() {
-        if chosen[i] {
+    for (i, &was_chosen) in chosen.iter().enumerate() {
+        if was_chosen {
             assert!(clean.observed[i], "a missing cell was chosen");
             assert!(!noisy.observed[i] && noisy.values[i] == 0.0);
         } else {

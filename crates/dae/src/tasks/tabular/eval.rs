@@ -253,10 +253,11 @@ pub fn hide(noise: &TableNoise, clean: &Cells, context: &RowContext, seed: u64) 
 /// are, every other entry (hidden or missing) from `imputed`, now marked observed.
 pub fn merge(noisy: &Cells, hidden: &[bool], imputed: &Cells) -> Cells {
     let mut out = noisy.clone();
-    for i in 0..out.values.len() {
-        if !noisy.observed[i] || hidden[i] {
-            out.values[i] = imputed.values[i];
-            out.observed[i] = true;
+    let entries = out.values.iter_mut().zip(&mut out.observed);
+    for (i, (value, observed)) in entries.enumerate() {
+        if !*observed || hidden[i] {
+            *value = imputed.values[i];
+            *observed = true;
         }
     }
     out
