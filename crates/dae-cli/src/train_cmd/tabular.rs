@@ -1,14 +1,24 @@
 //! `dae train --task tabular`: the table flags, a tabular run's config, its training.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use dae::run::RunDir;
 use dae::tasks::tabular::csv::RawTable;
 use dae::tasks::tabular::data::EMBEDDED_TARGET;
+use dae::tasks::tabular::model::NumericLoss;
 use dae::tasks::tabular::{self, TableNoise, TabularConfig, TabularTask};
 use dae::train::{fit, Start, Task};
 
 use super::{given, TrainArgs};
 use crate::progress::Progress;
+
+/// Weightings of numeric errors on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum NumericLossArg {
+    /// Every column alike, in standardized units.
+    Standardized,
+    /// Each column by (sd / range)²: the min-max-scaled error the evaluation measures.
+    Minmax,
+}
 
 /// The flags of `dae train` that only `--task tabular` reads.
 #[derive(Args, Debug)]
@@ -36,6 +46,9 @@ pub(super) struct TabularArgs {
     /// Dropout on the model's input, MIDA's [default: 0].
     #[arg(long)]
     input_dropout: Option<f64>,
+    /// Weighting of numeric squared errors in the loss [default: standardized].
+    #[arg(long, value_enum)]
+    numeric_loss: Option<NumericLossArg>,
     /// Share of the rows held out [default: 0.2].
     #[arg(long)]
     val_fraction: Option<f64>,
@@ -52,6 +65,7 @@ impl TabularArgs {
             ("--hidden-layers", self.hidden_layers.is_some()),
             ("--code-dim", self.code_dim.is_some()),
             ("--input-dropout", self.input_dropout.is_some()),
+            ("--numeric-loss", self.numeric_loss.is_some()),
             ("--val-fraction", self.val_fraction.is_some()),
         ];
         given(flags)
@@ -79,6 +93,12 @@ impl TrainArgs {
         m.code = t.code_dim.unwrap_or(m.code);
         m.input_dropout = t.input_dropout.or(self.dropout).unwrap_or(m.input_dropout);
         config.val_fraction = t.val_fraction.unwrap_or(config.val_fraction);
+        if let Some(l) = t.numeric_loss {
+            config.numeric_loss = match l {
+                NumericLossArg::Standardized => NumericLoss::Standardized,
+                NumericLossArg::Minmax => NumericLoss::Minmax,
+            };
+        }
         if let Some(spec) = &self.noise {
             config.noise = TableNoise::parse(spec)?;
         }
@@ -106,7 +126,8 @@ pub(super) fn train_tabular(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     let columns = &task.preprocess().columns;
     let numeric = columns.iter().filter(|c| c.is_numeric()).count();
     eprintln!(
-        "dae train --task tabular: MLP {}x{} code {} (input dropout {}), noise {}, {s}\n  data: \
+        "dae train --task tabular: MLP {}x{} code {} (input dropout {}), noise {}, {} loss, \
+         {s}\n  data: \
          {} ({} rows; {numeric} numeric and {} categorical inputs; target {})\n  run directory: \
          {}",
         m.layers,
@@ -114,6 +135,7 @@ pub(super) fn train_tabular(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         m.code,
         m.input_dropout,
         config.noise,
+        config.numeric_loss,
         tabular::data::describe(s.data.as_deref()),
         table.rows.len(),
         columns.len() - numeric,

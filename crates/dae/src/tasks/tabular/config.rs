@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::corrupt::TableNoise;
-use super::model::TabularModelConfig;
+use super::model::{NumericLoss, TabularModelConfig};
 use super::preprocess::TypeOverrides;
 use crate::train::{RunSettings, TaskConfig};
 use crate::{Error, Result};
@@ -26,6 +26,9 @@ pub struct TabularConfig {
     pub model: TabularModelConfig,
     /// The training corruption, such as `missing:rate=0.2`.
     pub noise: TableNoise,
+    /// How numeric squared errors are weighted in the loss.
+    #[serde(default)]
+    pub numeric_loss: NumericLoss,
     /// The column kept out of the inputs and used only by the probes.
     pub target: Option<String>,
     /// Columns whose detected type is overridden.
@@ -46,6 +49,7 @@ impl Default for TabularConfig {
             task: TabularTag::Tabular,
             model: TabularModelConfig::default(),
             noise: TableNoise::parse("missing:rate=0.2").expect("the default table noise parses"),
+            numeric_loss: NumericLoss::Standardized,
             target: Some(super::data::EMBEDDED_TARGET.into()),
             types: TypeOverrides::default(),
             val_fraction: 0.2,

@@ -218,20 +218,79 @@ impl TabularDae {
     }
 }
 
+/// How the squared errors of numeric columns are weighted in the loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumericLoss {
+    /// Every column alike, in standardized units.
+    #[default]
+    Standardized,
+    /// Each column by (sd / (max − min))², normalized to a mean weight of 1: the squared error
+    /// of min-max-scaled values, the measure of the GAIN protocol. A heavy-tailed column (a
+    /// range of many standard deviations) then counts for less.
+    Minmax,
+}
+
+impl std::fmt::Display for NumericLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NumericLoss::Standardized => "standardized",
+            NumericLoss::Minmax => "minmax",
+        })
+    }
+}
+
+/// The weight of each column's squared error under `loss` (1 for categorical columns).
+pub fn column_weights(columns: &[Column], loss: NumericLoss) -> Vec<f32> {
+    let raw: Vec<f64> = columns
+        .iter()
+        .map(|c| match (&c.encoding, loss) {
+            (
+                Encoding::Numeric {
+                    spread, min, max, ..
+                },
+                NumericLoss::Minmax,
+            ) if max > min => (spread / (max - min)).powi(2),
+            _ => 1.0,
+        })
+        .collect();
+    let numeric: Vec<f64> = (0..columns.len())
+        .filter(|&j| columns[j].is_numeric())
+        .map(|j| raw[j])
+        .collect();
+    let mean = numeric.iter().sum::<f64>() / numeric.len().max(1) as f64;
+    (0..columns.len())
+        .map(|j| {
+            if columns[j].is_numeric() && mean > 0.0 {
+                (raw[j] / mean) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
 /// What the loss compares: the clean values of the chosen entries.
 pub struct LossTargets {
     /// `[batch, slots]`: the clean numeric value at chosen numeric slots, 1 at the clean label's
     /// slot of chosen categorical entries, 0 elsewhere.
     pub values: Vec<f32>,
-    /// `[batch, slots]`: 1 at the slots of chosen numeric entries.
+    /// `[batch, slots]`: the column's weight at the slots of chosen numeric entries, else 0.
     pub numeric_mask: Vec<f32>,
     /// Number of chosen entries (numeric and categorical).
     pub count: usize,
 }
 
 impl LossTargets {
-    /// The targets of the entries `chosen` of `clean`.
-    pub fn new(layout: &Layout, columns: &[Column], clean: &Cells, chosen: &[bool]) -> Self {
+    /// The targets of the entries `chosen` of `clean`, numeric errors weighted by `weights`
+    /// (one per column, see [`column_weights`]).
+    pub fn new(
+        layout: &Layout,
+        columns: &[Column],
+        weights: &[f32],
+        clean: &Cells,
+        chosen: &[bool],
+    ) -> Self {
         let mut values = vec![0.0; clean.rows * layout.slots];
         let mut numeric_mask = vec![0.0; clean.rows * layout.slots];
         let mut count = 0;
@@ -245,7 +304,7 @@ impl LossTargets {
                 let slot = r * layout.slots + layout.offsets[j];
                 if c.is_numeric() {
                     values[slot] = clean.values[at];
-                    numeric_mask[slot] = 1.0;
+                    numeric_mask[slot] = weights[j];
                 } else {
                     values[slot + clean.values[at] as usize] = 1.0;
                 }
@@ -273,8 +332,8 @@ pub fn masked_loss(
         |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [rows, slots]), &device);
     let target = tensor(&targets.values);
     let mask = tensor(&targets.numeric_mask);
-    let err = (output.clone() - target.clone()) * mask;
-    let mut total = (err.clone() * err).sum();
+    let err = output.clone() - target.clone();
+    let mut total = (err.clone() * err * mask).sum();
     for (j, c) in columns.iter().enumerate() {
         if c.is_numeric() {
             continue;
@@ -286,3 +345,7 @@ pub fn masked_loss(
     }
     total / targets.count.max(1) as f32
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

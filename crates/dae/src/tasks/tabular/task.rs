@@ -14,7 +14,7 @@ use super::corrupt::{corrupt_cells, RowContext};
 use super::csv::RawTable;
 use super::data::split;
 use super::eval::{impute_cells, score, Score};
-use super::model::{masked_loss, Layout, LossTargets, TabularDae};
+use super::model::{column_weights, masked_loss, Layout, LossTargets, TabularDae};
 use super::preprocess::{Cells, Preprocess};
 use crate::corrupt::Rng;
 use crate::device::DeviceSpec;
@@ -88,6 +88,7 @@ pub struct TabularTask {
     preprocess: Preprocess,
     layout: Layout,
     numeric: Vec<bool>,
+    weights: Vec<f32>,
     train: Cells,
     val: Cells,
 }
@@ -148,8 +149,10 @@ impl TabularTask {
         config.model.check(&layout, config.run.batch_size)?;
         let parts = split_table(&config, &preprocess, table);
         let numeric = preprocess.columns.iter().map(|c| c.is_numeric()).collect();
+        let weights = column_weights(&preprocess.columns, config.numeric_loss);
         Ok(TabularTask {
             config,
+            weights,
             layout,
             numeric,
             train: parts.train,
@@ -207,7 +210,7 @@ impl Task for TabularTask {
         Ok(TableBatch {
             rows: indices.len(),
             input: self.layout.encode(columns, &noisy),
-            targets: LossTargets::new(&self.layout, columns, &clean, &chosen),
+            targets: LossTargets::new(&self.layout, columns, &self.weights, &clean, &chosen),
         })
     }
 
@@ -236,7 +239,7 @@ impl Task for TabularTask {
         let (noisy, chosen) = corrupt_cells(self.config.noise.get(), &self.val, &context, &mut rng);
         let columns = &self.preprocess.columns;
         let (imputed, outputs) = impute_cells(model, &self.layout, columns, &noisy, device);
-        let targets = LossTargets::new(&self.layout, columns, &self.val, &chosen);
+        let targets = LossTargets::new(&self.layout, columns, &self.weights, &self.val, &chosen);
         let out = Tensor::<2>::from_data(
             TensorData::new(outputs, [self.val.rows, self.layout.slots]),
             device,
