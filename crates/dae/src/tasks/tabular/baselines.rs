@@ -78,18 +78,37 @@ pub fn knn_impute(columns: &[Column], donors: &Cells, query: &Cells, k: usize) -
             let distances: Vec<f32> = (0..donors.rows)
                 .map(|d| distance(columns, values, observed, donors, d))
                 .collect();
+            let closer =
+                |a: &usize, b: &usize| distances[*a].total_cmp(&distances[*b]).then(a.cmp(b));
+            // The nearest few donors, sorted, usually hold k donors of every column; the whole
+            // order is sorted only when they do not (a column missing in many donors).
             let mut order: Vec<usize> = (0..donors.rows).collect();
-            order.sort_by(|&a, &b| distances[a].total_cmp(&distances[b]).then(a.cmp(&b)));
-            for j in 0..cols {
-                if observed[j] {
-                    continue;
-                }
-                let near: Vec<f32> = order
+            let head = (8 * k).max(64);
+            if order.len() > head {
+                order.select_nth_unstable_by(head, closer);
+            }
+            order[..head.min(donors.rows)].sort_by(closer);
+            let donors_of = |order: &[usize], j: usize| -> Vec<f32> {
+                order
                     .iter()
                     .filter(|&&d| distances[d].is_finite() && donors.observed[d * cols + j])
                     .take(k)
                     .map(|&d| donors.values[d * cols + j])
-                    .collect();
+                    .collect()
+            };
+            let mut whole_order_sorted = order.len() <= head;
+            for j in 0..cols {
+                if observed[j] {
+                    continue;
+                }
+                let mut near = donors_of(&order[..head.min(order.len())], j);
+                if near.len() < k && !whole_order_sorted {
+                    order.sort_by(closer);
+                    whole_order_sorted = true;
+                }
+                if near.len() < k {
+                    near = donors_of(&order, j);
+                }
                 values[j] = if near.is_empty() {
                     means.fill[j]
                 } else if columns[j].is_numeric() {
