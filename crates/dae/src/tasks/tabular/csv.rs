@@ -15,7 +15,7 @@ pub struct RawTable {
     pub header: Vec<String>,
     /// The data rows, each with one field per column.
     pub rows: Vec<Vec<String>>,
-    /// Whether the file's lines ended in `\r\n` (kept by [`RawTable::to_csv`]).
+    /// Whether the header line ended in `\r\n` (the line end [`RawTable::to_csv`] writes).
     pub crlf: bool,
 }
 
@@ -43,12 +43,13 @@ impl RawTable {
             format!("not UTF-8 text (invalid byte on line {line}); save the table as UTF-8")
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let crlf = text.contains("\r\n");
         let mut records = Records::new(text);
         let header = match records.next_record()? {
             Some((_, fields)) if !(fields.len() == 1 && fields[0].trim().is_empty()) => fields,
             _ => return Err("empty file: expected a header line and data rows".into()),
         };
+        // The header's own line end is the file's (a quoted field may hold the other kind).
+        let crlf = text[..records.pos].ends_with("\r\n");
         check_header(&header)?;
         let mut rows = Vec::new();
         while let Some((line, fields)) = records.next_record()? {
@@ -126,7 +127,9 @@ fn check_header(header: &[String]) -> std::result::Result<(), String> {
 }
 
 fn write_field(out: &mut String, field: &str) {
-    if field.contains([',', '"', '\n', '\r']) {
+    // A field starting with a byte-order mark is quoted so that it is not taken for the file's
+    // own mark when read back.
+    if field.contains([',', '"', '\n', '\r']) || field.starts_with('\u{feff}') {
         out.push('"');
         out.push_str(&field.replace('"', "\"\""));
         out.push('"');
@@ -265,6 +268,13 @@ mod tests {
         assert!(is_missing(&t.rows[1][1]) && is_missing(&t.rows[1][2]));
         assert!(!is_missing("0"));
         assert_eq!(t.to_csv(), text);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_one_inside_a_name_kept() {
+        let t = RawTable::parse("\u{feff}\u{feff}a,b\n1,2\n3,4\n".as_bytes()).unwrap();
+        assert_eq!(t.header, ["\u{feff}a", "b"]);
+        assert_eq!(RawTable::parse(t.to_csv().as_bytes()).unwrap(), t);
     }
 
     #[test]
