@@ -254,32 +254,20 @@ fn every_bad_csv_gets_one_clear_error_and_nothing_is_written() {
     train(&run, None, &["--epochs", "1"]);
     let ragged = tmp.path().join("ragged.csv");
     let output = tmp.path().join("out.csv");
-    dae_err(
-        &[
-            "impute",
-            run.to_str().unwrap(),
-            ragged.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-        &["ragged.csv", "line 3"],
-    );
-    assert!(!output.exists());
-    assert!(temp_files(tmp.path()).is_empty());
+    let refused = |input: &Path, needles: &[&str]| {
+        let args = [run.to_str().unwrap(), input.to_str().unwrap()];
+        dae_err(
+            &["impute", args[0], args[1], "-o", output.to_str().unwrap()],
+            needles,
+        );
+        assert!(!output.exists(), "an output was written for {}", args[1]);
+        assert!(temp_files(tmp.path()).is_empty());
+    };
+    refused(&ragged, &["ragged.csv", "line 3"]);
     // A table of other columns is refused by name.
     let other = tmp.path().join("other.csv");
     std::fs::write(&other, "x,y\n1,2\n3,4\n").unwrap();
-    dae_err(
-        &[
-            "impute",
-            run.to_str().unwrap(),
-            other.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-        &["columns x, y", "trained on mean_radius"],
-    );
-    assert!(!output.exists());
+    refused(&other, &["columns x, y", "trained on mean_radius"]);
     // A flag of another task is refused.
     let r = dae(&["train", "--task", "tabular", "--tokenizer", "char"]);
     assert!(
