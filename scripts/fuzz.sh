@@ -30,7 +30,7 @@ targets=(
   "noise_spec 256" "loss_spec 128" "token_noise 128"
   "idx_raw 4096" "idx_gz 4096" "png_folder 16384"
   "text_corpus 4096" "vocab_json 4096" "config_json 4096" "checkpoint 4096"
-  "graph_files 4096" "graph_noise 256"
+  "graph_files 4096" "graph_noise 256" "tabular_csv 4096"
 )
 
 max_len_of() {

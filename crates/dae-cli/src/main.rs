@@ -8,6 +8,7 @@ mod denoise_cmd;
 mod eval_cmd;
 mod experiment_cmd;
 mod fill_cmd;
+mod impute_cmd;
 mod print;
 mod probe_cmd;
 mod progress;
@@ -44,6 +45,8 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Predict the tokens behind each [MASK] in a text with a trained text run (--task mlm).
     Fill(fill_cmd::FillArgs),
+    /// Fill the missing cells of a CSV table with a trained tabular run (--task tabular).
+    Impute(impute_cmd::ImputeArgs),
     /// Run an experiment of several training runs (e.g. the robustness matrix).
     #[command(subcommand)]
     Experiment(experiment_cmd::ExperimentCommand),
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Fill(args) => fill_cmd::run(args),
+        Command::Impute(args) => impute_cmd::run(args),
         Command::Experiment(command) => experiment_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),
     };

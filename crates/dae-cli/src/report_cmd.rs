@@ -34,6 +34,10 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             );
             dae::tasks::graph::report::write_report(&a.run)?
         }
+        TaskKind::Tabular => anyhow::bail!(
+            "dae report has no page for tabular runs yet; `dae eval {}` measures the run",
+            a.run.display()
+        ),
     };
     println!("{}", path.display());
     Ok(())

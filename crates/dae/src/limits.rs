@@ -44,13 +44,18 @@ pub static MAX_MODEL_PARAMS: Limit = Limit::new("DAE_MAX_MODEL_PARAMS", 100_000_
 pub static MAX_ACTIVATIONS: Limit =
     Limit::new("DAE_MAX_ACTIVATIONS", 1_073_741_824, "activation values");
 
+/// The most columns of a CSV table (100,000): checked while the header is read, so a header
+/// declaring millions of columns is refused before a row is held.
+pub static MAX_TABLE_COLUMNS: Limit = Limit::new("DAE_MAX_TABLE_COLUMNS", 100_000, "columns");
+
 /// Every limit, in the order docs/limits.md lists them.
-pub static ALL: [&Limit; 5] = [
+pub static ALL: [&Limit; 6] = [
     &MAX_IMAGE_SIDE,
     &MAX_IMAGE_PIXELS,
     &MAX_INPUT_BYTES,
     &MAX_MODEL_PARAMS,
     &MAX_ACTIVATIONS,
+    &MAX_TABLE_COLUMNS,
 ];
 
 impl Limit {

@@ -26,7 +26,7 @@ pub enum Purpose {
     /// Representation probes: k-means restarts (index 0) and PCA initialization (index 1).
     Probe = 6,
     /// Splits of the data drawn once per run: a graph's held-out edges (index 0) and, when the
-    /// files give none, its probe split (index 1).
+    /// files give none, its probe split (index 1); a table's training and held-out rows.
     Split = 7,
 }
 

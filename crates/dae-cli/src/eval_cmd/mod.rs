@@ -3,6 +3,7 @@
 
 mod graph;
 mod image;
+mod tabular;
 mod text;
 
 use std::path::PathBuf;
@@ -50,18 +51,36 @@ pub struct EvalArgs {
     /// One JSON object per noise spec on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// Tabular runs: evaluation seeds per noise spec, reported as mean ± sd (the GAIN protocol
+    /// uses 10).
+    #[arg(long, default_value_t = 1)]
+    seeds: usize,
+    /// Tabular runs: also score N rounds of iterative refinement (re-feeding the imputed table).
+    #[arg(long, default_value_t = 0)]
+    refine: usize,
+    /// Tabular runs: write the hidden entries of every seed and the numeric values to this JSON
+    /// file, for scripts/tabular_sklearn.py.
+    #[arg(long)]
+    write_masks: Option<PathBuf>,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
 
-/// Runs `dae eval` on an image or a text run.
+/// Runs `dae eval` on an image, a text or a tabular run.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
+    let tabular_only = a.seeds != 1 || a.refine != 0 || a.write_masks.is_some();
+    let task = TaskKind::of_run(&a.run)?;
+    anyhow::ensure!(
+        task == TaskKind::Tabular || !tabular_only,
+        "--seeds, --refine and --write-masks are for tabular runs"
+    );
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
     anyhow::ensure!(a.limit != Some(0), "--limit must be at least 1");
-    match TaskKind::of_run(&a.run)? {
+    match task {
         TaskKind::Image => image::eval_image(&a),
         TaskKind::Mlm => text::eval_text(&a),
         TaskKind::Graph => graph::eval_graph(&a),
+        TaskKind::Tabular => tabular::eval_tabular(&a),
     }
 }

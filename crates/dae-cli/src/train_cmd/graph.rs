@@ -45,9 +45,6 @@ pub(super) struct GraphArgs {
     /// Width of the hidden GCN layer [default: 32 for edges, 512 otherwise].
     #[arg(long)]
     gcn_hidden: Option<usize>,
-    /// Width of the node codes [default: 16 for edges, 512 otherwise].
-    #[arg(long)]
-    code_dim: Option<usize>,
     /// Full-graph optimizer steps per epoch, each with its own corruption [default: 10].
     #[arg(long)]
     steps_per_epoch: Option<usize>,
@@ -68,7 +65,7 @@ impl TrainArgs {
         let mut config = GraphConfig::for_objective(objective);
         let model = &mut config.model;
         model.hidden_dim = g.gcn_hidden.unwrap_or(model.hidden_dim);
-        model.code_dim = g.code_dim.unwrap_or(model.code_dim);
+        model.code_dim = self.code_dim.unwrap_or(model.code_dim);
         model.variational = g.variational;
         model.dropout = self.dropout.unwrap_or(model.dropout);
         config.steps_per_epoch = g.steps_per_epoch.unwrap_or(config.steps_per_epoch);
@@ -95,7 +92,6 @@ impl GraphArgs {
             ("--edge-loss", self.edge_loss.is_some()),
             ("--variational", self.variational),
             ("--gcn-hidden", self.gcn_hidden.is_some()),
-            ("--code-dim", self.code_dim.is_some()),
             ("--steps-per-epoch", self.steps_per_epoch.is_some()),
             ("--sce-gamma", self.sce_gamma.is_some()),
         ];

@@ -7,6 +7,7 @@
 
 mod graph;
 mod image;
+mod tabular;
 mod text;
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
 use graph::GraphArgs;
 use image::ImageArgs;
+use tabular::TabularArgs;
 use text::MlmArgs;
 
 /// What to learn.
@@ -32,6 +34,8 @@ pub enum TaskArg {
     Mlm,
     /// Graph autoencoders (GAE, VGAE, GraphMAE) on a citation graph.
     Graph,
+    /// Imputation and representation of CSV tables (an MLP DAE).
+    Tabular,
 }
 
 impl TaskArg {
@@ -41,6 +45,7 @@ impl TaskArg {
             TaskArg::Image => TaskKind::Image,
             TaskArg::Mlm => TaskKind::Mlm,
             TaskArg::Graph => TaskKind::Graph,
+            TaskArg::Tabular => TaskKind::Tabular,
         }
     }
 }
@@ -48,14 +53,16 @@ impl TaskArg {
 /// Arguments of `dae train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Task: image denoising, masked language modeling on text (`mlm`) or graph autoencoders
-    /// (`graph`); see each task's flags below.
+    /// Task: image denoising, masked language modeling on text (`mlm`), graph autoencoders
+    /// (`graph`) or tables (`tabular`); see each task's flags below.
     #[arg(long, value_enum, default_value = "image")]
     task: TaskArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
     /// Fashion-MNIST 10k test split, 8k train / 2k held-out. For --task mlm: a UTF-8 text file or
     /// directory; default: the embedded King James Bible. For --task graph: a folder with
-    /// nodes.csv, features.csv and edges.csv (docs/graph.md); default: the embedded Cora.
+    /// nodes.csv, features.csv and edges.csv (docs/graph.md); default: the embedded Cora. For
+    /// --task tabular: a CSV file with a header; default: the embedded Breast Cancer Wisconsin
+    /// table.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp;
@@ -90,6 +97,10 @@ pub struct TrainArgs {
     /// Dropout inside encoder and decoder (mlp, conv, mlm) [default: 0].
     #[arg(long)]
     dropout: Option<f64>,
+    /// Width of the codes, for --task graph [default: 16 for edges, 512 otherwise] and --task
+    /// tabular [default: 128].
+    #[arg(long)]
+    code_dim: Option<usize>,
     /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature)
     /// [default: cpu].
     #[arg(long)]
@@ -106,6 +117,7 @@ pub struct TrainArgs {
     mlm: MlmArgs,
     #[command(flatten)]
     graph: GraphArgs,
+    tabular: TabularArgs,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -139,6 +151,7 @@ impl TrainArgs {
             ("--train-limit", self.train_limit.is_some()),
             ("--val-limit", self.val_limit.is_some()),
             ("--dropout", self.dropout.is_some()),
+            ("--code-dim", self.code_dim.is_some()),
             ("--device", self.device.is_some()),
         ];
         given(flags)
@@ -183,6 +196,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         (TaskKind::Image, a.image.given()),
         (TaskKind::Mlm, a.mlm.given()),
         (TaskKind::Graph, a.graph.given()),
+        (TaskKind::Tabular, a.tabular.given()),
     ];
     let task_flags: Vec<&str> = groups.iter().flat_map(|g| g.1.clone()).collect();
     let shaping = [a.run_shaping_given(), task_flags].concat();
@@ -192,6 +206,12 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
              settings stored in its config.json (--resume takes --epochs, --lr, --lr-schedule \
              and --threads)",
             shaping.join(", ")
+        );
+    }
+    if a.code_dim.is_some() && !matches!(task, TaskKind::Graph | TaskKind::Tabular) {
+        bail!(
+            "--code-dim applies to --task graph and --task tabular, not to --task {}",
+            task.name()
         );
     }
     for (owner, flags) in &groups {
@@ -208,5 +228,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         TaskKind::Image => image::train_image(&a, start),
         TaskKind::Mlm => text::train_text(&a, start),
         TaskKind::Graph => graph::train_graph(&a, start),
+        TaskKind::Tabular => tabular::train_tabular(&a, start),
     }
 }

@@ -71,6 +71,11 @@ impl RunDir {
     pub fn vocab(&self) -> PathBuf {
         self.root.join("vocab.json")
     }
+    /// `preprocess.json`: the fitted preprocessing of a tabular run (column types, means and
+    /// spreads, labels), applied by `dae impute` and `dae eval`.
+    pub fn preprocess(&self) -> PathBuf {
+        self.root.join("preprocess.json")
+    }
     /// `eval.jsonl`: evaluation records, one JSON line per test noise.
     pub fn eval_records(&self) -> PathBuf {
         self.root.join("eval.jsonl")

@@ -8,6 +8,7 @@
 
 pub mod graph;
 pub mod image;
+pub mod tabular;
 pub mod text;
 
 use std::path::Path;
@@ -24,11 +25,18 @@ pub enum TaskKind {
     Mlm,
     /// Graph autoencoders (`"task": "graph"`).
     Graph,
+    /// Imputation and representation of tables (`"task": "tabular"`).
+    Tabular,
 }
 
 impl TaskKind {
     /// Every task, in the order `--help` lists them.
-    pub const ALL: [TaskKind; 3] = [TaskKind::Image, TaskKind::Mlm, TaskKind::Graph];
+    pub const ALL: [TaskKind; 4] = [
+        TaskKind::Image,
+        TaskKind::Mlm,
+        TaskKind::Graph,
+        TaskKind::Tabular,
+    ];
 
     /// The name in `--task` and in `config.json` (`None` for image runs, which never wrote one).
     pub fn stored_name(self) -> Option<&'static str> {
@@ -36,6 +44,7 @@ impl TaskKind {
             TaskKind::Image => None,
             TaskKind::Mlm => Some(text::TASK_NAME),
             TaskKind::Graph => Some(graph::TASK_NAME),
+            TaskKind::Tabular => Some(tabular::TASK_NAME),
         }
     }
 
@@ -50,6 +59,7 @@ impl TaskKind {
             TaskKind::Image => "an image denoiser",
             TaskKind::Mlm => "a masked language model",
             TaskKind::Graph => "a graph autoencoder",
+            TaskKind::Tabular => "a table denoising autoencoder",
         }
     }
 
@@ -59,6 +69,7 @@ impl TaskKind {
             TaskKind::Image => "an image run",
             TaskKind::Mlm => "a masked language model run (task mlm)",
             TaskKind::Graph => "a graph run (task graph)",
+            TaskKind::Tabular => "a tabular run (task tabular)",
         }
     }
 
@@ -88,6 +99,7 @@ impl TaskKind {
             TaskKind::Image => "`dae eval`, `dae denoise`, `dae probe` or `dae report`",
             TaskKind::Mlm => "`dae fill` or `dae eval`",
             TaskKind::Graph => "`dae eval` or `dae report`",
+            TaskKind::Tabular => "`dae impute` or `dae eval`",
         };
         Err(Error::Checkpoint {
             path: root.to_path_buf(),
@@ -109,7 +121,9 @@ impl std::str::FromStr for TaskKind {
             .into_iter()
             .find(|t| t.name() == s)
             .ok_or_else(|| {
-                Error::Config(format!("unknown task `{s}`; expected image, mlm or graph"))
+                Error::Config(format!(
+                    "unknown task `{s}`; expected image, mlm, graph or tabular"
+                ))
             })
     }
 }
@@ -142,6 +156,16 @@ pub fn load_graph_run(
 ) -> Result<graph::LoadedGraphRun> {
     TaskKind::Graph.expect_run(root)?;
     graph::load_graph_run(root, device)
+}
+
+/// Loads the tabular run at `root` for inference (see [`tabular::load_tabular_run`]); a run of
+/// another task is refused by name.
+pub fn load_tabular_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<tabular::LoadedTabular> {
+    TaskKind::Tabular.expect_run(root)?;
+    tabular::load_tabular_run(root, device)
 }
 
 /// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to
