@@ -212,7 +212,7 @@ def vgae_kl(mean, log_std):
 
 def scaled_cosine_error(reconstructed, target, gamma):
     def norm(t):
-        return (t ** 2).sum(1, keepdim=True).add(1e-12).sqrt().clamp(min=0.01)
+        return (t ** 2).sum(1, keepdim=True).add(1e-12).sqrt()
 
     cos = (reconstructed * target).sum(1, keepdim=True) / (norm(reconstructed) * norm(target))
     return (1.0 - cos).clamp(min=0.0).pow(gamma).mean()

@@ -117,6 +117,7 @@ pub struct TrainArgs {
     mlm: MlmArgs,
     #[command(flatten)]
     graph: GraphArgs,
+    #[command(flatten)]
     tabular: TabularArgs,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
