@@ -338,10 +338,18 @@ fn class_indices(csv: &Csv, raw: &[Option<&str>]) -> Result<(Vec<Option<u8>>, Ve
         )
     };
     if let Some(numbers) = numbers {
-        let classes = numbers.iter().flatten().max().map_or(0, |m| m + 1);
-        if classes > MAX_CLASSES {
-            return Err(too_many(classes));
+        // Checked before adding one: a label of 2^64 − 1 would overflow (found by fuzzing).
+        let largest = numbers.iter().flatten().max().copied();
+        if let Some(m) = largest.filter(|&m| m >= MAX_CLASSES) {
+            return Err(Error::format(
+                csv.path,
+                format!(
+                    "class number {m}; at most {MAX_CLASSES} classes (0 to {}) are supported",
+                    MAX_CLASSES - 1
+                ),
+            ));
         }
+        let classes = largest.map_or(0, |m| m + 1);
         let labels = numbers.iter().map(|n| n.map(|n| n as u8)).collect();
         return Ok((labels, (0..classes).map(|c| c.to_string()).collect()));
     }

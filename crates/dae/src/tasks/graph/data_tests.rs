@@ -164,6 +164,14 @@ fn too_many_classes_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("300 classes"), "{e}");
+    // A class number past the limit, up to the largest integer (found by fuzzing: it overflowed).
+    for label in ["255", "18446744073709551615"] {
+        let nodes = format!("node,label\na,{label}\n");
+        let e = graph(&nodes, "node,feature\na,0\n", "src,dst\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(&format!("class number {label}")), "{e}");
+    }
 }
 
 #[test]
