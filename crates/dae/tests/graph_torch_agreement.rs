@@ -15,10 +15,11 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use dae::tasks::graph::corrupt::CorruptedGraph;
 use dae::tasks::graph::data::{self, Graph};
-use dae::tasks::graph::model::{Codes, GcnLayer, GraphAutoencoder, GraphModelConfig, Propagation};
-use dae::tasks::graph::task::{
-    edge_loss, feature_input, full_adjacency_loss, scaled_cosine_error, vgae_kl,
+use dae::tasks::graph::input::feature_input;
+use dae::tasks::graph::loss::{
+    edge_loss, full_adjacency_loss, scaled_cosine_error, vgae_kl, AdjacencyTarget,
 };
+use dae::tasks::graph::model::{Codes, GcnLayer, GraphAutoencoder, GraphModelConfig, Propagation};
 use dae::tasks::image::model::torch::TensorFile;
 use dae::train::RunSettings;
 
@@ -32,6 +33,8 @@ struct Fixture {
     file: TensorFile,
     graph: Graph,
     edges: Vec<(u32, u32)>,
+    /// The full-adjacency loss's target of `edges`.
+    target: AdjacencyTarget,
     kept: Vec<(u32, u32)>,
     masked: Vec<u32>,
     negatives: Vec<(u32, u32)>,
@@ -97,6 +100,7 @@ fn fixture() -> Fixture {
         "the reader keeps every edge"
     );
     Fixture {
+        target: AdjacencyTarget::new(graph.len(), &edges),
         kept: pairs(&file, "graph.kept_edges"),
         masked: integers(&file, "masked_nodes"),
         negatives: pairs(&file, "negatives"),
@@ -206,7 +210,7 @@ fn vgae_loss(f: &Fixture, codes: &Codes, device: &Device) -> Tensor<1> {
     let eps = f.file.tensor::<2>("eps", device).expect("eps");
     let log_std = codes.log_std.clone().expect("a VGAE head");
     let z = codes.mean.clone() + eps * log_std.exp();
-    full_adjacency_loss(&z, &f.edges) + kl(codes)
+    full_adjacency_loss(&z, &f.target) + kl(codes)
 }
 
 fn masked_rows(f: &Fixture, device: &Device) -> Tensor<1, Int> {
@@ -250,7 +254,7 @@ fn both_loss(
         )
         .expect("a feature decoder");
     let sce = scaled_cosine_error(decoded.clone(), masked_targets(f, device), f.gamma);
-    let loss = full_adjacency_loss(&codes, &f.edges) + sce.clone();
+    let loss = full_adjacency_loss(&codes, &f.target) + sce.clone();
     (loss, codes, decoded, sce)
 }
 
@@ -284,7 +288,7 @@ fn codes_and_losses_match_pytorch() {
         "codes.log_std",
         codes.log_std.clone().expect("a VGAE head"),
     );
-    check(&f, "loss.full", full_adjacency_loss(&codes.mean, &f.edges));
+    check(&f, "loss.full", full_adjacency_loss(&codes.mean, &f.target));
     check(
         &f,
         "loss.sampled",
@@ -311,7 +315,7 @@ fn both_loss_gradients_do_not_depend_on_the_order_of_the_terms() {
     let m = model(&f, false, true, &device);
     let gradient = |swap: bool| {
         let (_, codes, _, sce) = both_loss(&f, &m, &device);
-        let full = full_adjacency_loss(&codes, &f.edges);
+        let full = full_adjacency_loss(&codes, &f.target);
         let loss = if swap { sce + full } else { full + sce };
         let grads = loss.backward();
         to_vec(m.layer2.weight.val().grad(&grads).expect("a gradient"))

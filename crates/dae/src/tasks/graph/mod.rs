@@ -1,10 +1,11 @@
 //! Graph autoencoders: corrupt a graph (drop edges, mask node features) and learn to restore
 //! it; the encoder's node codes are the representation.
 //!
-//! - [`data`], [`adjacency`]: the three-file graph format (docs/graph.md) and the embedded Cora;
+//! - [`data`], [`adjacency`], `csv`: the three-file graph format (docs/graph.md) and the embedded Cora;
 //! - [`corrupt`]: edge dropout, node-feature masking and entry dropout in the `--noise` grammar;
 //! - [`model`]: the GCN encoder, the inner-product (GAE, VGAE) and GCN feature (GraphMAE)
 //!   decoders;
+//! - [`input`], [`loss`]: the features as tensors; the edge, KL and scaled-cosine losses;
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
 //! - [`linkpred`], [`spectral`]: AUC, average precision, the edge split, negative sampling, the
 //!   link-prediction heuristics and the spectral-embedding baseline;
@@ -13,9 +14,12 @@
 pub mod adjacency;
 pub mod config;
 pub mod corrupt;
+mod csv;
 pub mod data;
 pub mod eval;
+pub mod input;
 pub mod linkpred;
+pub mod loss;
 pub mod model;
 pub mod report;
 pub mod spectral;

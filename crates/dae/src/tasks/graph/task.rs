@@ -5,15 +5,16 @@
 use std::path::Path;
 
 use burn::prelude::*;
-use burn::tensor::activation::log_sigmoid;
 use serde::{Deserialize, Serialize};
 
 use super::adjacency::Adjacency;
 use super::config::{EdgeLoss, GraphConfig};
 use super::corrupt::CorruptedGraph;
 use super::data::{self, Graph};
+use super::input::{dense_rows, feature_input};
 use super::linkpred::{self, split_edges, EdgeSplit};
-use super::model::{edge_logits, Codes, FeatureInput, GraphAutoencoder, Propagation};
+use super::loss::{edge_loss, full_adjacency_loss, scaled_cosine_error, vgae_kl, AdjacencyTarget};
+use super::model::{Codes, GraphAutoencoder, Propagation};
 use crate::corrupt::Rng;
 use crate::run::metrics::EpochRecord;
 use crate::seed::{self, Purpose};
@@ -29,6 +30,8 @@ pub struct GraphTask {
     message_edges: Vec<(u32, u32)>,
     /// `message_edges` as neighbour lists, to reject sampled negatives that are edges.
     message_graph: Adjacency,
+    /// The dense target of the full-adjacency edge loss, when the run uses it.
+    adjacency_target: Option<AdjacencyTarget>,
 }
 
 /// One step's corruption and its negative pairs.
@@ -97,12 +100,15 @@ impl GraphTask {
         let split = edge_split(&graph, &config)?;
         let message_edges = message_edges(&config, &graph, &split);
         let message_graph = Adjacency::from_edges(graph.len(), &message_edges);
+        let adjacency_target = (config.objective.edges() && config.edge_loss == EdgeLoss::Full)
+            .then(|| AdjacencyTarget::new(graph.len(), &message_edges));
         Ok(GraphTask {
             config,
             graph,
             split,
             message_edges,
             message_graph,
+            adjacency_target,
         })
     }
 
@@ -168,141 +174,6 @@ pub fn check_features(graph: &Graph, width: usize, what: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// The encoder input of `graph` on `device`, with `corrupted`'s masked nodes and dropped entries
-/// (none for `None`); each node's values divided by their sum when `normalize` (a node's
-/// complete row, so a dropped entry does not rescale the others).
-pub fn feature_input(
-    graph: &Graph,
-    corrupted: Option<&CorruptedGraph>,
-    normalize: bool,
-    device: &Device,
-) -> FeatureInput {
-    let n = graph.len();
-    let mut masked = vec![false; n];
-    for &i in corrupted.map_or(&[][..], |c| &c.masked_nodes) {
-        masked[i as usize] = true;
-    }
-    let dropped = corrupted.and_then(|c| c.dropped_entries.as_deref());
-    let (mut node, mut feature, mut value) = (Vec::new(), Vec::new(), Vec::new());
-    for i in (0..n).filter(|&i| !masked[i]) {
-        let sum: f32 = graph.features_of(i).iter().map(|e| e.1).sum();
-        let scale = if normalize && sum != 0.0 {
-            1.0 / sum
-        } else {
-            1.0
-        };
-        for (k, &(f, v)) in graph.features_of(i).iter().enumerate() {
-            if dropped.is_some_and(|d| d[graph.feature_offsets[i] + k]) {
-                continue;
-            }
-            node.push(i as i64);
-            feature.push(f as i64);
-            value.push(v * scale);
-        }
-    }
-    let count = node.len();
-    let any_masked = masked.iter().any(|&m| m);
-    FeatureInput {
-        node: Tensor::from_data(TensorData::new(node, [count]), device),
-        feature: Tensor::from_data(TensorData::new(feature, [count]), device),
-        value: Tensor::from_data(TensorData::new(value, [count, 1]), device),
-        masked: any_masked.then(|| {
-            let m: Vec<f32> = masked.iter().map(|&m| f32::from(u8::from(m))).collect();
-            Tensor::from_data(TensorData::new(m, [n, 1]), device)
-        }),
-    }
-}
-
-/// `pairs` as two index tensors.
-pub fn pair_tensors(pairs: &[(u32, u32)], device: &Device) -> (Tensor<1, Int>, Tensor<1, Int>) {
-    let a: Vec<i64> = pairs.iter().map(|p| p.0 as i64).collect();
-    let b: Vec<i64> = pairs.iter().map(|p| p.1 as i64).collect();
-    let n = pairs.len();
-    (
-        Tensor::from_data(TensorData::new(a, [n]), device),
-        Tensor::from_data(TensorData::new(b, [n]), device),
-    )
-}
-
-/// Binary cross-entropy of the inner-product decoder: positives should score high, negatives
-/// low; each side averaged (PyTorch Geometric's `GAE.recon_loss`).
-pub fn edge_loss(codes: &Tensor<2>, positive: &[(u32, u32)], negative: &[(u32, u32)]) -> Tensor<1> {
-    let device = codes.device();
-    let (a, b) = pair_tensors(positive, &device);
-    let (c, d) = pair_tensors(negative, &device);
-    let pos = log_sigmoid(edge_logits(codes, a, b)).mean().neg();
-    let neg = log_sigmoid(edge_logits(codes, c, d).neg()).mean().neg();
-    pos + neg
-}
-
-/// Kipf & Welling's GAE loss: binary cross-entropy of `σ(Z·Zᵀ)` against the adjacency of
-/// `edges` with self loops, every pair counted, positives weighted by `#zeros / #ones` and the
-/// whole scaled by `n² / (2·#zeros)` so that both classes weigh alike; as in their code, the
-/// weights count the edges (`#ones = 2·|edges|`), not the diagonal.
-pub fn full_adjacency_loss(codes: &Tensor<2>, edges: &[(u32, u32)]) -> Tensor<1> {
-    let device = codes.device();
-    let [n, _] = codes.dims();
-    let mut target = vec![0.0f32; n * n];
-    for i in 0..n {
-        target[i * n + i] = 1.0;
-    }
-    for &(a, b) in edges {
-        target[a as usize * n + b as usize] = 1.0;
-        target[b as usize * n + a as usize] = 1.0;
-    }
-    let ones = (2 * edges.len()).max(1) as f64;
-    let zeros = (n * n) as f64 - ones;
-    let target = Tensor::<2>::from_data(TensorData::new(target, [n, n]), &device);
-    let logits = codes.clone().matmul(codes.clone().transpose());
-    // −[w·y·log σ(x) + (1 − y)·log(1 − σ(x))], with log(1 − σ(x)) = log σ(x) − x.
-    let log_p = log_sigmoid(logits.clone());
-    let positive = target.clone() * log_p.clone() * (zeros / ones);
-    let negative = (target.neg().add_scalar(1.0)) * (log_p - logits);
-    let norm = (n * n) as f64 / (2.0 * zeros);
-    (positive + negative).mean().neg().mul_scalar(norm)
-}
-
-/// VGAE's KL term, KL(q(z|x) ‖ N(0, I)) summed over a code, averaged over the nodes and scaled
-/// by 1/n (Kipf & Welling): `−0.5/n · mean_i Σ_j (1 + 2s − μ² − e^{2s})`.
-pub fn vgae_kl(mean: Tensor<2>, log_std: Tensor<2>) -> Tensor<1> {
-    let [n, _] = mean.dims();
-    (log_std.clone().mul_scalar(2.0).add_scalar(1.0)
-        - mean.powi_scalar(2)
-        - log_std.mul_scalar(2.0).exp())
-    .sum_dim(1)
-    .mean()
-    .mul_scalar(-0.5 / n as f64)
-}
-
-/// The scaled cosine error `mean((1 − cos(x̂_i, x_i))^γ)` over the rows (GraphMAE).
-pub fn scaled_cosine_error(reconstructed: Tensor<2>, target: Tensor<2>, gamma: f64) -> Tensor<1> {
-    // GraphMAE's normalization: an epsilon of 1e-12 keeps a zero row finite. Its gradient there
-    // is large (a masked node whose neighbours are all masked decodes to the bias alone, zero at
-    // the start), which fills AdamW's second moment of the decoder bias for thousands of steps;
-    // a norm floored at 0.01 avoids that but probed 3.9 points lower on Cora (BENCHMARKS.md,
-    // "Graphs"), so the reference form stays. The clamp keeps the power's base non-negative
-    // when rounding puts a cosine just above 1.
-    let norm = |t: &Tensor<2>| t.clone().powi_scalar(2).sum_dim(1).add_scalar(1e-12).sqrt();
-    let cos = (reconstructed.clone() * target.clone()).sum_dim(1)
-        / (norm(&reconstructed) * norm(&target));
-    cos.neg()
-        .add_scalar(1.0)
-        .clamp_min(0.0)
-        .powf_scalar(gamma)
-        .mean()
-}
-
-/// The dense features of `rows` of `graph` (`[rows, width]`).
-fn dense_rows(graph: &Graph, rows: &[u32], width: usize, device: &Device) -> Tensor<2> {
-    let mut dense = vec![0.0f32; rows.len() * width];
-    for (r, &i) in rows.iter().enumerate() {
-        for &(f, v) in graph.features_of(i as usize) {
-            dense[r * width + f as usize] = v;
-        }
-    }
-    Tensor::from_data(TensorData::new(dense, [rows.len(), width]), device)
 }
 
 impl GraphTask {
@@ -388,9 +259,9 @@ impl Task for GraphTask {
                 &c.dropped_edges
             };
             loss = loss
-                + match self.config.edge_loss {
-                    EdgeLoss::Sampled => edge_loss(&z, positives, &batch.negatives),
-                    EdgeLoss::Full => full_adjacency_loss(&z, &self.message_edges),
+                + match &self.adjacency_target {
+                    Some(target) => full_adjacency_loss(&z, target),
+                    None => edge_loss(&z, positives, &batch.negatives),
                 };
             if let Some(log_std) = &codes.log_std {
                 loss = loss + vgae_kl(codes.mean.clone(), log_std.clone());

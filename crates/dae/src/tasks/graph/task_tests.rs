@@ -3,6 +3,10 @@
 use burn::prelude::*;
 
 use super::*;
+use crate::tasks::graph::input::feature_input;
+use crate::tasks::graph::loss::{
+    edge_loss, full_adjacency_loss, scaled_cosine_error, AdjacencyTarget,
+};
 use crate::tasks::graph::model::GraphModelConfig;
 
 fn device() -> Device {
@@ -160,6 +164,7 @@ fn the_edge_losses_are_their_closed_forms() {
         }
     }
     let expected = 9.0 / (2.0 * zeros) * sum / 9.0;
-    let got = full_adjacency_loss(&z, &[(0, 1)]).into_scalar::<f32>() as f64;
+    let got =
+        full_adjacency_loss(&z, &AdjacencyTarget::new(3, &[(0, 1)])).into_scalar::<f32>() as f64;
     assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
 }
