@@ -48,14 +48,20 @@ pub static MAX_ACTIVATIONS: Limit =
 /// declaring millions of columns is refused before a row is held.
 pub static MAX_TABLE_COLUMNS: Limit = Limit::new("DAE_MAX_TABLE_COLUMNS", 100_000, "columns");
 
+/// The most samples of one audio file, per channel (2^27: 4.7 hours at 8 kHz, 46 minutes at
+/// 48 kHz): checked against the header's declared length before a sample is read.
+pub static MAX_AUDIO_SAMPLES: Limit =
+    Limit::new("DAE_MAX_AUDIO_SAMPLES", 134_217_728, "samples per channel");
+
 /// Every limit, in the order docs/limits.md lists them.
-pub static ALL: [&Limit; 6] = [
+pub static ALL: [&Limit; 7] = [
     &MAX_IMAGE_SIDE,
     &MAX_IMAGE_PIXELS,
     &MAX_INPUT_BYTES,
     &MAX_MODEL_PARAMS,
     &MAX_ACTIVATIONS,
     &MAX_TABLE_COLUMNS,
+    &MAX_AUDIO_SAMPLES,
 ];
 
 impl Limit {
