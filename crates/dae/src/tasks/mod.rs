@@ -6,6 +6,7 @@
 //! file is the only place that knows every task: a new task is one folder and one line in
 //! [`TaskKind`].
 
+pub mod audio;
 pub mod graph;
 pub mod image;
 pub mod tabular;
