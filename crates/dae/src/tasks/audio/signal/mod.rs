@@ -10,5 +10,8 @@
 //! - [`subtraction`]: spectral subtraction (Berouti et al. 1979), the classical baseline a
 //!   learned denoiser has to beat.
 
+pub mod stft;
 pub mod wav;
 
+#[cfg(test)]
+mod test_signals;
