@@ -10,6 +10,7 @@
 //! - [`subtraction`]: spectral subtraction (Berouti et al. 1979), the classical baseline a
 //!   learned denoiser has to beat.
 
+pub mod metrics;
 pub mod resample;
 pub mod stft;
 pub mod wav;
