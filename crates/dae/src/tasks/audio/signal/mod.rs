@@ -13,6 +13,7 @@
 pub mod metrics;
 pub mod resample;
 pub mod stft;
+pub mod subtraction;
 pub mod wav;
 
 #[cfg(test)]
