@@ -30,6 +30,7 @@
 //! same corruptions on every platform. A new process is one new file and one line in the
 //! registry of `parse.rs`.
 
+mod components;
 mod dropout;
 mod erase;
 mod gaussian;
@@ -41,6 +42,7 @@ mod salt_pepper;
 mod spec;
 pub(crate) mod strength;
 
+pub use components::{parse_components, Components};
 pub use dropout::Dropout;
 pub use erase::{Erase, EraseFill};
 pub use gaussian::Gaussian;
