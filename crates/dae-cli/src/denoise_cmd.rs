@@ -12,7 +12,8 @@ use dae::tasks::image::denoise;
 pub struct DenoiseArgs {
     /// A run directory written by `dae train`.
     run: PathBuf,
-    /// PNG images to denoise (grayscale; colour is converted).
+    /// PNG images to denoise (grayscale; colour is converted), or WAV files for an audio run
+    /// (each written at its own rate and length).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Output directory; each result keeps its input's file name.
@@ -32,6 +33,23 @@ pub struct DenoiseArgs {
 /// Runs `dae denoise`.
 pub fn run(a: DenoiseArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
+    if dae::tasks::TaskKind::of_run(&a.run)? == dae::tasks::TaskKind::Audio {
+        anyhow::ensure!(
+            a.precision == dae::tasks::image::Precision::F32,
+            "--precision {} is for image runs; audio runs denoise in f32",
+            a.precision
+        );
+        let loaded = dae::tasks::load_audio_run(&a.run, a.device)?;
+        for file in dae::tasks::audio::denoise_files(&loaded, &a.inputs, &a.out)? {
+            eprintln!(
+                "{} ({} samples at {} Hz)",
+                file.output.display(),
+                file.samples,
+                file.sample_rate
+            );
+        }
+        return Ok(());
+    }
     let loaded = dae::tasks::load_image_run(&a.run, a.device)?;
     let predictor = crate::print::predictor(&loaded, a.precision)?;
     let model_config = &loaded.config.model;

@@ -34,6 +34,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             );
             dae::tasks::graph::report::write_report(&a.run)?
         }
+        TaskKind::Audio => {
+            anyhow::ensure!(
+                a.matrix.is_none(),
+                "--matrix is for image runs: an audio run's robustness matrix is `dae eval --save`"
+            );
+            dae::tasks::audio::report::write_report(&a.run)?
+        }
         TaskKind::Tabular => anyhow::bail!(
             "dae report has no page for tabular runs yet; `dae eval {}` measures the run",
             a.run.display()

@@ -1,6 +1,7 @@
 //! `dae eval`: the flags every task shares and the dispatch; each task's evaluation and its
 //! table are in one file here.
 
+mod audio;
 mod graph;
 mod image;
 mod tabular;
@@ -62,14 +63,26 @@ pub struct EvalArgs {
     /// file, for scripts/tabular_sklearn.py.
     #[arg(long)]
     write_masks: Option<PathBuf>,
+    /// Audio runs: write every test clip (clean, noisy, denoised, spectral subtraction) as WAV
+    /// files under this folder, one subfolder per noise spec (for scripts/audio_quality.py).
+    #[arg(long)]
+    write_audio: Option<PathBuf>,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
 
-/// Runs `dae eval` on an image, a text or a tabular run.
+fn task_is_audio(run: &std::path::Path) -> anyhow::Result<bool> {
+    Ok(TaskKind::of_run(run)? == TaskKind::Audio)
+}
+
+/// Runs `dae eval` on a run of any task.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
     let tabular_only = a.seeds != 1 || a.refine != 0 || a.write_masks.is_some();
+    anyhow::ensure!(
+        task_is_audio(&a.run)? || a.write_audio.is_none(),
+        "--write-audio is for audio runs"
+    );
     let task = TaskKind::of_run(&a.run)?;
     anyhow::ensure!(
         task == TaskKind::Tabular || !tabular_only,
@@ -82,5 +95,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         TaskKind::Mlm => text::eval_text(&a),
         TaskKind::Graph => graph::eval_graph(&a),
         TaskKind::Tabular => tabular::eval_tabular(&a),
+        TaskKind::Audio => audio::eval_audio(&a),
     }
 }

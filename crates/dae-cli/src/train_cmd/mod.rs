@@ -5,6 +5,7 @@
 //! config from the flags, and its training call. This file holds the flags every task shares and
 //! the dispatch.
 
+mod audio;
 mod graph;
 mod image;
 mod tabular;
@@ -20,6 +21,7 @@ use dae::run::RunDir;
 use dae::tasks::TaskKind;
 use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
+use audio::AudioArgs;
 use graph::GraphArgs;
 use image::ImageArgs;
 use tabular::TabularArgs;
@@ -36,6 +38,8 @@ pub enum TaskArg {
     Graph,
     /// Imputation and representation of CSV tables (an MLP DAE).
     Tabular,
+    /// Speech denoising (a waveform U-Net or STFT masking).
+    Audio,
 }
 
 impl TaskArg {
@@ -46,6 +50,7 @@ impl TaskArg {
             TaskArg::Mlm => TaskKind::Mlm,
             TaskArg::Graph => TaskKind::Graph,
             TaskArg::Tabular => TaskKind::Tabular,
+            TaskArg::Audio => TaskKind::Audio,
         }
     }
 }
@@ -54,7 +59,7 @@ impl TaskArg {
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Task: image denoising, masked language modeling on text (`mlm`), graph autoencoders
-    /// (`graph`) or tables (`tabular`); see each task's flags below.
+    /// (`graph`), tables (`tabular`) or speech (`audio`); see each task's flags below.
     #[arg(long, value_enum, default_value = "image")]
     task: TaskArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
@@ -62,7 +67,8 @@ pub struct TrainArgs {
     /// directory; default: the embedded King James Bible. For --task graph: a folder with
     /// nodes.csv, features.csv and edges.csv (docs/graph.md); default: the embedded Cora. For
     /// --task tabular: a CSV file with a header; default: the embedded Breast Cancer Wisconsin
-    /// table.
+    /// table. For --task audio: a folder of WAV files (speakers from subfolders or
+    /// `label_speaker_index.wav` names); default: the embedded FSDD subset.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training corruption, e.g. `gaussian:sigma=0.3` (default: sigma 0.3 for conv, 0.2 for mlp;
@@ -119,6 +125,8 @@ pub struct TrainArgs {
     graph: GraphArgs,
     #[command(flatten)]
     tabular: TabularArgs,
+    #[command(flatten)]
+    audio: AudioArgs,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -198,6 +206,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         (TaskKind::Mlm, a.mlm.given()),
         (TaskKind::Graph, a.graph.given()),
         (TaskKind::Tabular, a.tabular.given()),
+        (TaskKind::Audio, a.audio.given()),
     ];
     let task_flags: Vec<&str> = groups.iter().flat_map(|g| g.1.clone()).collect();
     let shaping = [a.run_shaping_given(), task_flags].concat();
@@ -230,5 +239,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         TaskKind::Mlm => text::train_text(&a, start),
         TaskKind::Graph => graph::train_graph(&a, start),
         TaskKind::Tabular => tabular::train_tabular(&a, start),
+        TaskKind::Audio => audio::train_audio(&a, start),
     }
 }

@@ -92,6 +92,11 @@ impl RunDir {
     pub fn latent_map(&self) -> PathBuf {
         self.root.join("latent_map.png")
     }
+    /// `audio_examples.png`: waveforms and spectrograms of a validation clip, clean, noisy and
+    /// denoised (the report of an audio run).
+    pub fn audio_examples(&self) -> PathBuf {
+        self.root.join("audio_examples.png")
+    }
     /// `report.html`: the self-contained report of `dae report`.
     pub fn report(&self) -> PathBuf {
         self.root.join("report.html")

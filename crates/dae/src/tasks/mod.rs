@@ -28,15 +28,18 @@ pub enum TaskKind {
     Graph,
     /// Imputation and representation of tables (`"task": "tabular"`).
     Tabular,
+    /// Speech denoising (`"task": "audio"`).
+    Audio,
 }
 
 impl TaskKind {
     /// Every task, in the order `--help` lists them.
-    pub const ALL: [TaskKind; 4] = [
+    pub const ALL: [TaskKind; 5] = [
         TaskKind::Image,
         TaskKind::Mlm,
         TaskKind::Graph,
         TaskKind::Tabular,
+        TaskKind::Audio,
     ];
 
     /// The name in `--task` and in `config.json` (`None` for image runs, which never wrote one).
@@ -46,6 +49,7 @@ impl TaskKind {
             TaskKind::Mlm => Some(text::TASK_NAME),
             TaskKind::Graph => Some(graph::TASK_NAME),
             TaskKind::Tabular => Some(tabular::TASK_NAME),
+            TaskKind::Audio => Some(audio::TASK_NAME),
         }
     }
 
@@ -61,6 +65,7 @@ impl TaskKind {
             TaskKind::Mlm => "a masked language model",
             TaskKind::Graph => "a graph autoencoder",
             TaskKind::Tabular => "a table denoising autoencoder",
+            TaskKind::Audio => "a speech denoiser",
         }
     }
 
@@ -71,6 +76,7 @@ impl TaskKind {
             TaskKind::Mlm => "a masked language model run (task mlm)",
             TaskKind::Graph => "a graph run (task graph)",
             TaskKind::Tabular => "a tabular run (task tabular)",
+            TaskKind::Audio => "an audio run (task audio)",
         }
     }
 
@@ -101,6 +107,7 @@ impl TaskKind {
             TaskKind::Mlm => "`dae fill` or `dae eval`",
             TaskKind::Graph => "`dae eval` or `dae report`",
             TaskKind::Tabular => "`dae impute` or `dae eval`",
+            TaskKind::Audio => "`dae denoise`, `dae eval` or `dae report`",
         };
         Err(Error::Checkpoint {
             path: root.to_path_buf(),
@@ -123,7 +130,7 @@ impl std::str::FromStr for TaskKind {
             .find(|t| t.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown task `{s}`; expected image, mlm, graph or tabular"
+                    "unknown task `{s}`; expected image, mlm, graph, tabular or audio"
                 ))
             })
     }
@@ -169,6 +176,16 @@ pub fn load_tabular_run(
     tabular::load_tabular_run(root, device)
 }
 
+/// Loads the audio run at `root` for inference (see [`audio::load_audio_run`]); a run of another
+/// task is refused by name.
+pub fn load_audio_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<audio::LoadedAudioRun> {
+    TaskKind::Audio.expect_run(root)?;
+    audio::load_audio_run(root, device)
+}
+
 /// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to
 /// text runs (`--task mlm`).
 pub fn parse_image_noise(spec: &str) -> Result<crate::corrupt::NoiseSpec> {
@@ -206,7 +223,8 @@ mod tests {
         let e = parse_image_noise("edges:drop=0.1").unwrap_err().to_string();
         assert!(e.contains("a graph corruption (--task graph)"), "{e}");
         assert_eq!("mlm".parse::<TaskKind>().unwrap(), TaskKind::Mlm);
-        assert!("audio".parse::<TaskKind>().is_err());
+        assert_eq!("audio".parse::<TaskKind>().unwrap(), TaskKind::Audio);
+        assert!("video".parse::<TaskKind>().is_err());
         assert_eq!("graph".parse::<TaskKind>().unwrap(), TaskKind::Graph);
     }
 }

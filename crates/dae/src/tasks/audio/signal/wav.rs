@@ -77,9 +77,6 @@ pub fn read_wav_bytes(bytes: &[u8], name: &Path) -> Result<Wav> {
     }
     // hound refuses a data length that is not a whole number of frames, so this is exact.
     let frames = total / u64::from(channels);
-    MAX_AUDIO_SAMPLES.check(Some(u128::from(frames)), || {
-        format!("{}: {frames} samples per channel", name.display())
-    })?;
 
     // The data chunk's declared byte length is the 4 bytes just before its first sample.
     let start = usize::try_from(data_start).unwrap_or(usize::MAX);
@@ -99,6 +96,11 @@ pub fn read_wav_bytes(bytes: &[u8], name: &Path) -> Result<Wav> {
             present / block.max(1)
         )));
     }
+    // After the truncation check: a header declaring more than the file holds is told so,
+    // whatever its size.
+    MAX_AUDIO_SAMPLES.check(Some(u128::from(frames)), || {
+        format!("the declared length of {}", name.display())
+    })?;
     // The (container, bits) pairs hound decodes; anything else would fail on the first sample.
     match (float, bytes_per_sample, spec.bits_per_sample) {
         (true, 4, 32) | (false, 1, 8) | (false, 2, 16) | (false, 3 | 4, 24) | (false, 4, 32) => {}
