@@ -198,7 +198,27 @@ def wave_loss(name, y, s):
         return mrstft_loss(y, s)
     if name == "l1_mrstft":
         return (y - s).abs().mean() + mrstft_loss(y, s)
+    if name == "sisdr":
+        return -si_sdr(y, s).mean()
+    if name == "snr":
+        return -snr(y, s).mean()
     raise ValueError(name)
+
+
+def snr(y, s):
+    """SNR in dB of each row (loss.rs `snr`): 10 log10((|s|^2 + 1e-8) / (|s - y|^2 + 1e-8))."""
+    return 10.0 * torch.log10(((s ** 2).sum(1) + 1e-8) / (((s - y) ** 2).sum(1) + 1e-8))
+
+
+def si_sdr(y, s):
+    """SI-SDR in dB of each row of `y` against `s` `[batch, length]` (loss.rs `si_sdr`): both
+    made zero-mean, a = <s, y> / (<s, s> + 1e-8), 10 log10((|a s|^2 + 1e-8) / (|a s - y|^2 + 1e-8))."""
+    s = s - s.mean(1, keepdim=True)
+    y = y - y.mean(1, keepdim=True)
+    a = (s * y).sum(1, keepdim=True) / ((s * s).sum(1, keepdim=True) + 1e-8)
+    target = a * s
+    e = target - y
+    return 10.0 * torch.log10(((target ** 2).sum(1) + 1e-8) / ((e ** 2).sum(1) + 1e-8))
 
 
 def plain_magnitude(x, n_fft, hop):
@@ -209,15 +229,23 @@ def plain_magnitude(x, n_fft, hop):
 
 
 def features(magnitude, context):
-    """The masking model's input `[batch * frames, bins * (2 context + 1)]` for `magnitude`
-    `[batch, frames, bins]` (spectral.rs `features`, per segment)."""
+    """The masking model's input `[batch * frames, bins * (2 context + 2)]` for `magnitude`
+    `[batch, frames, bins]` (spectral.rs `features`, per segment): the scaled log magnitudes of
+    each frame and `context` frames on each side, then the segment's noise floor (the root of the
+    mean power of its quietest tenth of the frames, subtraction.rs `noise_power`)."""
     batch, frames, bins = magnitude.shape
     log = torch.log(magnitude + FEATURE_FLOOR) / 4.0 + 1.0
     floor = float(np.float32(np.log(np.float32(FEATURE_FLOOR))) / np.float32(4.0) + np.float32(1.0))
     padded = torch.full((batch, frames + 2 * context, bins), floor)
     padded[:, context:context + frames] = log
     slots = [padded[:, o:o + frames] for o in range(2 * context + 1)]
-    return torch.cat(slots, 2).reshape(batch * frames, bins * (2 * context + 1))
+    power = magnitude.double() ** 2
+    energy = power.sum(2)
+    count = max(1, min(frames, int(np.ceil(frames * 0.10))))
+    quiet = torch.argsort(energy, dim=1, stable=True)[:, :count]
+    noise = torch.stack([power[b, quiet[b]].mean(0) for b in range(batch)]).sqrt().float()
+    noise = (torch.log(noise + FEATURE_FLOOR) / 4.0 + 1.0).unsqueeze(1).expand(batch, frames, bins)
+    return torch.cat(slots + [noise], 2).reshape(batch * frames, bins * (2 * context + 2))
 
 
 def masked_mse(net, feats, noisy_mag, clean_mag):
@@ -295,7 +323,7 @@ def fixtures(path):
     out["wave.output"] = y
     y2 = y.reshape(2, LENGTH)
     with torch.no_grad():
-        for name in ["l1", "mse", "mrstft", "l1_mrstft"]:
+        for name in ["l1", "mse", "mrstft", "l1_mrstft", "sisdr", "snr"]:
             out[f"wave.loss.{name}"] = wave_loss(name, y2, clean).reshape(1)
         # 256 samples: the (512, 128) resolution is skipped.
         out["wave.loss.mrstft_256"] = mrstft_loss(y2[:, :256], clean[:, :256]).reshape(1)
@@ -318,7 +346,7 @@ def fixtures(path):
     out["mask.noisy_mag"] = noisy_mag
     out["mask.clean_mag"] = clean_mag
     out["mask.features"] = feats
-    make_mask = lambda: MaskNet(bins * (2 * context + 1), hidden, bins)  # noqa: E731
+    make_mask = lambda: MaskNet(bins * (2 * context + 2), hidden, bins)  # noqa: E731
     mask = make_mask()
     minit = {k: v.clone() for k, v in mask.state_dict().items()}
     snapshot(mask, "mask.init", out)
@@ -326,6 +354,22 @@ def fixtures(path):
         out["mask.gains"] = mask(feats)
         out["mask.loss"] = masked_mse(mask, feats, noisy_mag, clean_mag).reshape(1)
     one_step(make_mask, minit, lambda m: masked_mse(m, feats, noisy_mag, clean_mag), MASK_LR, "mask.mse", out)
+    # The waveform losses of the spectral model: gains on the noisy spectrum, torch.istft back to
+    # samples (loss.rs `inverse_stft`), SNR against the clean clips.
+    spec = torch.stft(noisy, n_fft, hop, window=hann(n_fft), center=True, pad_mode="constant",
+                      return_complex=True).transpose(1, 2)
+    out["mask.noisy_re"] = spec.real.reshape(-1, bins).contiguous()
+    out["mask.noisy_im"] = spec.imag.reshape(-1, bins).contiguous()
+
+    def mask_snr(m):
+        gains = m(feats).reshape(spec.shape)
+        y = torch.istft((gains * spec).transpose(1, 2), n_fft, hop, window=hann(n_fft), center=True,
+                        length=LENGTH)
+        return -snr(y, clean).mean()
+
+    with torch.no_grad():
+        out["mask.loss.snr"] = mask_snr(mask).reshape(1)
+    one_step(make_mask, minit, mask_snr, MASK_LR, "mask.snr", out)
 
     out["sizes.wave"] = torch.tensor([float(WAVE_SIZES[k]) for k in ["width", "depth", "kernel", "decoder_kernel"]])
     out["sizes.mask"] = torch.tensor([float(MASK_SIZES[k]) for k in ["n_fft", "hop", "context", "hidden"]])
@@ -428,7 +472,7 @@ def bench(args):
     else:
         n_fft, hop, context, hidden = 256, 64, 2, 512
         bins = n_fft // 2 + 1
-        model = MaskNet(bins * (2 * context + 1), hidden, bins)
+        model = MaskNet(bins * (2 * context + 2), hidden, bins)
         lr = 5e-4
     opt = adamw(model.parameters(), lr)
     n = len(segments)
@@ -442,16 +486,29 @@ def bench(args):
             idx = order[b:b + batch]
             clean = segments[idx]
             noisy = add_white_noise(clean, rng)
-            clean_t, noisy_t = torch.from_numpy(clean), torch.from_numpy(noisy)
+            # Both at the noisy segment's unit level (denoise.rs `level`).
+            gain = np.maximum(np.sqrt((noisy.astype(np.float64) ** 2).mean(1, keepdims=True)), 1e-4)
+            clean_t = torch.from_numpy((clean / gain).astype(np.float32))
+            noisy_t = torch.from_numpy((noisy / gain).astype(np.float32))
             if args.model == "wave":
                 y = model(noisy_t.reshape(len(idx), 1, 1, segment)).reshape(len(idx), segment)
-                loss = (y - clean_t).abs().mean()
-            else:
+                loss = wave_loss(args.loss, y, clean_t)
+            elif args.loss == "magnitude":
                 with torch.no_grad():
                     nm = plain_magnitude(noisy_t, n_fft, hop)
                     cm = plain_magnitude(clean_t, n_fft, hop)
                     feats = features(nm, context)
                 loss = masked_mse(model, feats, nm.reshape(-1, bins), cm.reshape(-1, bins))
+            else:
+                # The gains on the noisy spectrum, back to samples (loss.rs `inverse_stft`).
+                with torch.no_grad():
+                    spec = torch.stft(noisy_t, n_fft, hop, window=hann(n_fft), center=True,
+                                      pad_mode="constant", return_complex=True).transpose(1, 2)
+                    feats = features(spec.abs(), context)
+                gains = model(feats).reshape(spec.shape)
+                y = torch.istft((gains * spec).transpose(1, 2), n_fft, hop, window=hann(n_fft),
+                                center=True, length=segment)
+                loss = wave_loss(args.loss, y, clean_t)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -464,6 +521,7 @@ def bench(args):
         "framework": "pytorch",
         "torch": torch.__version__,
         "model": args.model,
+        "loss": args.loss,
         "threads": args.threads,
         "epochs": args.epochs,
         "segments": n,
@@ -489,6 +547,8 @@ def main():
     b.add_argument("--epochs", type=int, default=3)
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--model", choices=["wave", "spectral"], default="wave")
+    b.add_argument("--loss", default="snr",
+                   help="l1, mse, mrstft, l1_mrstft, sisdr, snr (both models) or magnitude (spectral)")
     a = p.parse_args()
     if a.mode == "fixtures":
         fixtures(a.out)

@@ -18,11 +18,11 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::Linear;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use dae::tasks::audio::loss::{multi_resolution_stft_loss, wave_loss};
+use dae::tasks::audio::loss::{inverse_stft, multi_resolution_stft_loss, wave_loss};
 use dae::tasks::audio::model::{AudioDenoiser, AudioModelConfig, MaskNet, WaveUnet};
 use dae::tasks::audio::signal::stft::Stft;
 use dae::tasks::audio::spectral::features;
-use dae::tasks::audio::WaveLoss;
+use dae::tasks::audio::AudioLoss;
 use dae::tasks::image::model::torch::TensorFile;
 use dae::train::RunSettings;
 
@@ -243,10 +243,12 @@ fn wave_outputs_and_losses_match_pytorch() {
     check(&f, "wave.output", y4.clone());
     let y = y4.reshape([2, LEN]);
     for (name, loss) in [
-        ("l1", WaveLoss::L1),
-        ("mse", WaveLoss::Mse),
-        ("mrstft", WaveLoss::Mrstft),
-        ("l1_mrstft", WaveLoss::L1Mrstft),
+        ("l1", AudioLoss::L1),
+        ("mse", AudioLoss::Mse),
+        ("mrstft", AudioLoss::Mrstft),
+        ("l1_mrstft", AudioLoss::L1Mrstft),
+        ("sisdr", AudioLoss::Sisdr),
+        ("snr", AudioLoss::Snr),
     ] {
         check(
             &f,
@@ -277,7 +279,7 @@ fn spectral_features_gains_and_loss_match_pytorch() {
         let n = stft.forward(&noisy[k * LEN..(k + 1) * LEN]);
         let c = stft.forward(&clean[k * LEN..(k + 1) * LEN]);
         let magnitude = n.magnitude();
-        feats.extend(features(&magnitude, n.frames, n.bins, context));
+        feats.extend(features(&n, context));
         noisy_mag.extend(magnitude);
         clean_mag.extend(c.magnitude());
     }
@@ -316,7 +318,7 @@ fn wave_gradients_and_adamw_step_match_pytorch() {
         "dae's default weight decay"
     );
     let (x, clean) = clips(&f, &device);
-    for (name, loss) in [("l1", WaveLoss::L1), ("mrstft", WaveLoss::Mrstft)] {
+    for (name, loss) in [("l1", AudioLoss::L1), ("mrstft", AudioLoss::Mrstft)] {
         let m = wave_model(&f, &device);
         let value = wave_loss(loss, wave_output(&m, x.clone()), clean.clone());
         let grads = value.backward();
@@ -342,14 +344,50 @@ fn wave_gradients_and_adamw_step_match_pytorch() {
     }
 }
 
+/// The spectral model's SNR loss: the gains on the noisy spectrum brought back to samples by
+/// dae's tensor inverse STFT, against `torch.istft`.
+fn mask_snr(m: &MaskNet, f: &TensorFile, device: &Device) -> Tensor<1> {
+    let s = sizes(f, "sizes.mask");
+    let (n_fft, hop) = (s[0], s[1]);
+    let x = f.tensor::<2>("mask.features", device).expect("features");
+    let gains = m.forward(x);
+    let re = f.tensor::<2>("mask.noisy_re", device).expect("re");
+    let im = f.tensor::<2>("mask.noisy_im", device).expect("im");
+    let y = inverse_stft(gains.clone() * re, gains * im, 2, LEN, n_fft, hop);
+    let clean = f.tensor::<2>("wave.clean", device).expect("clean");
+    wave_loss(AudioLoss::Snr, y, clean)
+}
+
 #[test]
 fn mask_gradients_and_adamw_step_match_pytorch() {
     let f = fixture();
     let device = Device::flex().autodiff();
     let lr = values(&f, "lr").1[1] as f64;
     let settings = RunSettings::new(1, 2, lr);
-    let m = mask_model(&f, &device);
-    let grads = masked_mse(&m, &f, &device).backward();
+    check(
+        &f,
+        "mask.loss.snr",
+        mask_snr(&mask_model(&f, &device), &f, &device),
+    );
+    for (name, snr) in [("mse", false), ("snr", true)] {
+        let m = mask_model(&f, &device);
+        let value = if snr {
+            mask_snr(&m, &f, &device)
+        } else {
+            masked_mse(&m, &f, &device)
+        };
+        mask_step_matches(&f, &settings, m, value, name);
+    }
+}
+
+fn mask_step_matches(
+    f: &TensorFile,
+    settings: &RunSettings,
+    m: MaskNet,
+    value: Tensor<1>,
+    name: &str,
+) {
+    let grads = value.backward();
     for (p, l) in [
         ("input", &m.input),
         ("hidden", &m.hidden),
@@ -363,14 +401,14 @@ fn mask_gradients_and_adamw_step_match_pytorch() {
             .val()
             .grad(&grads)
             .expect("a gradient");
-        check(&f, &format!("mask.mse.grad.{p}.weight"), w.transpose());
-        check(&f, &format!("mask.mse.grad.{p}.bias"), b);
+        check(f, &format!("mask.{name}.grad.{p}.weight"), w.transpose());
+        check(f, &format!("mask.{name}.grad.{p}.bias"), b);
     }
     let grads = GradientsParams::from_grads(grads, &m);
     let mut optim = settings.optimizer();
     let stepped = optim.step(settings.lr, m, grads);
     for (p, w, b) in mask_params(&stepped) {
-        check(&f, &format!("mask.mse.step1.{p}.weight"), w);
-        check(&f, &format!("mask.mse.step1.{p}.bias"), b);
+        check(f, &format!("mask.{name}.step1.{p}.weight"), w);
+        check(f, &format!("mask.{name}.step1.{p}.bias"), b);
     }
 }

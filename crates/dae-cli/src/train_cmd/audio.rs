@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use dae::run::RunDir;
-use dae::tasks::audio::{self, AudioConfig, AudioModelConfig, AudioNoise, AudioTask, WaveLoss};
+use dae::tasks::audio::{self, AudioConfig, AudioLoss, AudioModelConfig, AudioNoise, AudioTask};
 use dae::train::{fit, Start, Task};
 
 use super::{given, TrainArgs};
@@ -24,10 +24,11 @@ pub(super) struct AudioArgs {
     /// The denoiser [default: wave].
     #[arg(long, value_enum)]
     audio_model: Option<AudioModelArg>,
-    /// The waveform model's loss: l1, mse, mrstft (multi-resolution STFT) or l1+mrstft
-    /// [default: l1].
+    /// The loss: l1, mse, mrstft (multi-resolution STFT), l1+mrstft, sisdr, snr (per-segment
+    /// ratios), or magnitude (spectral model: masked STFT magnitudes) [default: l1 for wave,
+    /// magnitude for spectral].
     #[arg(long)]
-    audio_loss: Option<WaveLoss>,
+    audio_loss: Option<AudioLoss>,
     /// Samples per training segment [default: 8192, 1 s at 8 kHz].
     #[arg(long)]
     segment: Option<usize>,
@@ -58,6 +59,10 @@ pub(super) struct AudioArgs {
     /// Spectral model: width of the hidden layers [default: 512].
     #[arg(long)]
     mask_hidden: Option<usize>,
+    /// Spectral model: frames read on each side of the frame whose gains are computed
+    /// [default: 2].
+    #[arg(long)]
+    mask_context: Option<usize>,
 }
 
 impl TrainArgs {
@@ -67,8 +72,12 @@ impl TrainArgs {
         let model = match a.audio_model.unwrap_or(AudioModelArg::Wave) {
             AudioModelArg::Wave => {
                 anyhow::ensure!(
-                    a.n_fft.is_none() && a.hop.is_none() && a.mask_hidden.is_none(),
-                    "--n-fft, --hop and --mask-hidden are for --audio-model spectral"
+                    a.n_fft.is_none()
+                        && a.hop.is_none()
+                        && a.mask_hidden.is_none()
+                        && a.mask_context.is_none(),
+                    "--n-fft, --hop, --mask-hidden and --mask-context are for --audio-model \
+                     spectral"
                 );
                 let AudioModelConfig::Wave {
                     width,
@@ -88,8 +97,8 @@ impl TrainArgs {
             }
             AudioModelArg::Spectral => {
                 anyhow::ensure!(
-                    a.wave_width.is_none() && a.wave_depth.is_none() && a.audio_loss.is_none(),
-                    "--wave-width, --wave-depth and --audio-loss are for --audio-model wave"
+                    a.wave_width.is_none() && a.wave_depth.is_none(),
+                    "--wave-width and --wave-depth are for --audio-model wave"
                 );
                 let AudioModelConfig::Spectral {
                     n_fft,
@@ -103,7 +112,7 @@ impl TrainArgs {
                 AudioModelConfig::Spectral {
                     n_fft: a.n_fft.unwrap_or(n_fft),
                     hop: a.hop.unwrap_or(hop),
-                    context,
+                    context: a.mask_context.unwrap_or(context),
                     hidden: a.mask_hidden.unwrap_or(hidden),
                 }
             }
@@ -143,6 +152,7 @@ impl AudioArgs {
             ("--n-fft", self.n_fft.is_some()),
             ("--hop", self.hop.is_some()),
             ("--mask-hidden", self.mask_hidden.is_some()),
+            ("--mask-context", self.mask_context.is_some()),
         ];
         given(flags)
     }
@@ -171,10 +181,7 @@ pub(super) fn train_audio(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
          data: {source}: {recordings} recordings at {} Hz; speakers: train {} / validation {} / \
          test {}\n  {} training segments, {} validation clips\n  run directory: {}",
         config.model.name(),
-        match config.model {
-            AudioModelConfig::Spectral { .. } => "masked-magnitude MSE".to_string(),
-            AudioModelConfig::Wave { .. } => config.loss.to_string(),
-        },
+        config.loss,
         config.noise,
         config.segment,
         config.run,

@@ -16,11 +16,11 @@ pub enum AudioTag {
     Audio,
 }
 
-/// The training loss of the waveform model (the spectral model's loss is the squared error of
-/// the masked magnitudes, always).
+/// The training loss. Every loss but `magnitude` compares waveforms: the spectral model's output
+/// is brought back to samples by a differentiable inverse STFT for them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum WaveLoss {
+pub enum AudioLoss {
     /// Mean absolute error of the samples.
     L1,
     /// Mean squared error of the samples.
@@ -31,35 +31,51 @@ pub enum WaveLoss {
     /// L1 plus the multi-resolution STFT loss (Demucs's choice).
     #[serde(rename = "l1+mrstft")]
     L1Mrstft,
+    /// Negative scale-invariant SDR of each segment, averaged (Conv-TasNet's): every segment
+    /// counts by its ratio, whatever its loudness, and silence cannot dominate as it does L1;
+    /// the output's scale is left free.
+    Sisdr,
+    /// Negative SNR of each segment, averaged: like `sisdr`, but the output's level must match
+    /// the clean one's.
+    Snr,
+    /// The squared error of the masked STFT magnitudes against the clean ones (spectral model
+    /// only; no inverse STFT).
+    Magnitude,
 }
 
-impl WaveLoss {
+impl AudioLoss {
     /// The names `--loss` takes.
-    pub const NAMES: &'static str = "l1, mse, mrstft or l1+mrstft";
+    pub const NAMES: &'static str = "l1, mse, mrstft, l1+mrstft, sisdr, snr or magnitude";
 }
 
-impl std::fmt::Display for WaveLoss {
+impl std::fmt::Display for AudioLoss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            WaveLoss::L1 => "l1",
-            WaveLoss::Mse => "mse",
-            WaveLoss::Mrstft => "mrstft",
-            WaveLoss::L1Mrstft => "l1+mrstft",
+            AudioLoss::L1 => "l1",
+            AudioLoss::Mse => "mse",
+            AudioLoss::Mrstft => "mrstft",
+            AudioLoss::L1Mrstft => "l1+mrstft",
+            AudioLoss::Sisdr => "sisdr",
+            AudioLoss::Snr => "snr",
+            AudioLoss::Magnitude => "magnitude",
         })
     }
 }
 
-impl std::str::FromStr for WaveLoss {
+impl std::str::FromStr for AudioLoss {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         match s {
-            "l1" => Ok(WaveLoss::L1),
-            "mse" => Ok(WaveLoss::Mse),
-            "mrstft" => Ok(WaveLoss::Mrstft),
-            "l1+mrstft" => Ok(WaveLoss::L1Mrstft),
+            "l1" => Ok(AudioLoss::L1),
+            "mse" => Ok(AudioLoss::Mse),
+            "mrstft" => Ok(AudioLoss::Mrstft),
+            "l1+mrstft" => Ok(AudioLoss::L1Mrstft),
+            "sisdr" => Ok(AudioLoss::Sisdr),
+            "snr" => Ok(AudioLoss::Snr),
+            "magnitude" => Ok(AudioLoss::Magnitude),
             _ => Err(Error::Config(format!(
                 "unknown audio loss `{s}`; expected {}",
-                WaveLoss::NAMES
+                AudioLoss::NAMES
             ))),
         }
     }
@@ -74,8 +90,8 @@ pub struct AudioConfig {
     pub model: AudioModelConfig,
     /// The corruption of each training segment (and of the validation clips).
     pub noise: AudioNoise,
-    /// The waveform model's loss.
-    pub loss: WaveLoss,
+    /// The training loss.
+    pub loss: AudioLoss,
     /// Samples per training segment (cut from the training speakers' speech end to end).
     pub segment: usize,
     /// Resample every recording to this rate (`None`: the data's own, which must be one).
@@ -96,15 +112,15 @@ impl AudioConfig {
     /// segment, segments of 8,192 samples (1 s at 8 kHz), batch 16, lr 0.001 (wave) or 0.0005
     /// (spectral), evaluation clips of at least 4 s.
     pub fn for_model(model: AudioModelConfig) -> AudioConfig {
-        let lr = match model {
-            AudioModelConfig::Wave { .. } => 1e-3,
-            AudioModelConfig::Spectral { .. } => 5e-4,
+        let (lr, loss) = match model {
+            AudioModelConfig::Wave { .. } => (1e-3, AudioLoss::L1),
+            AudioModelConfig::Spectral { .. } => (5e-4, AudioLoss::Magnitude),
         };
         AudioConfig {
             task: AudioTag::Audio,
             model,
             noise: AudioNoise::parse("noise:snr=0..10").expect("the default audio noise parses"),
-            loss: WaveLoss::L1,
+            loss,
             segment: 8192,
             sample_rate: None,
             val_speakers: Vec::new(),
@@ -163,6 +179,14 @@ impl TaskConfig for AudioConfig {
                 self.sample_rate.unwrap_or(0)
             ));
         }
+        if self.loss == AudioLoss::Magnitude
+            && !matches!(self.model, AudioModelConfig::Spectral { .. })
+        {
+            return refuse(
+                "--audio-loss magnitude compares STFT magnitudes and needs --audio-model spectral"
+                    .into(),
+            );
+        }
         self.model.check()?;
         self.run.check()
     }
@@ -181,14 +205,22 @@ mod tests {
             assert_eq!(json["task"], "audio");
             assert_eq!(serde_json::from_value::<AudioConfig>(json).unwrap(), c);
         }
-        for loss in ["l1", "mse", "mrstft", "l1+mrstft"] {
-            let parsed: WaveLoss = loss.parse().unwrap();
+        for loss in [
+            "l1",
+            "mse",
+            "mrstft",
+            "l1+mrstft",
+            "sisdr",
+            "snr",
+            "magnitude",
+        ] {
+            let parsed: AudioLoss = loss.parse().unwrap();
             assert_eq!(parsed.to_string(), loss);
             let json = serde_json::to_string(&parsed).unwrap();
             assert_eq!(json, format!("\"{loss}\""));
         }
         assert!("l2"
-            .parse::<WaveLoss>()
+            .parse::<AudioLoss>()
             .unwrap_err()
             .to_string()
             .contains("l1+mrstft"));
@@ -207,5 +239,9 @@ mod tests {
         refused(|c| c.eval_seconds = f64::NAN, "--eval-seconds");
         refused(|c| c.sample_rate = Some(0), "--sample-rate");
         refused(|c| c.run.epochs = 0, "epochs");
+        refused(
+            |c| c.loss = AudioLoss::Magnitude,
+            "needs --audio-model spectral",
+        );
     }
 }

@@ -31,6 +31,34 @@ pub fn denoise(
     if samples.is_empty() {
         return Vec::new();
     }
+    // The models see every recording at one level (see [`level`]) and give it back at its own.
+    let gain = level(samples);
+    let scaled: Vec<f32> = samples.iter().map(|v| v / gain).collect();
+    let mut out = denoise_at_unit_level(model, config, &scaled, device);
+    out.iter_mut().for_each(|v| *v *= gain);
+    out
+}
+
+/// The level a recording is divided by before a model reads it, and multiplied by after: its
+/// root mean square, at least [`LEVEL_FLOOR`]. Speakers are recorded at very different levels
+/// (in FSDD the held-out speakers are 15 dB quieter than the training ones), and neither model
+/// is scale-equivariant; at one level, the level is not something they have to learn.
+pub fn level(samples: &[f32]) -> f32 {
+    let power =
+        samples.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / samples.len().max(1) as f64;
+    (power.sqrt() as f32).max(LEVEL_FLOOR)
+}
+
+/// The smallest level a recording is divided by (−80 dBFS): near-silent input is not amplified
+/// without bound.
+pub const LEVEL_FLOOR: f32 = 1e-4;
+
+fn denoise_at_unit_level(
+    model: &AudioDenoiser,
+    config: &AudioModelConfig,
+    samples: &[f32],
+    device: &Device,
+) -> Vec<f32> {
     match (model, config) {
         (AudioDenoiser::Wave(net), AudioModelConfig::Wave { depth, .. }) => {
             let multiple = 1usize << depth;
@@ -82,7 +110,7 @@ pub fn denoise(
         ) => {
             let stft = Stft::new(*n_fft, *hop).expect("the config was checked");
             let spec = stft.forward(samples);
-            let input = features(&spec.magnitude(), spec.frames, spec.bins, *context);
+            let input = features(&spec, *context);
             let width = input.len() / spec.frames.max(1);
             let block = 8192;
             let mut gains = Vec::with_capacity(spec.frames * spec.bins);
@@ -193,6 +221,39 @@ fn fade(j: usize, n: usize, first: bool, last: bool) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn denoising_follows_the_input_level() {
+        let device = Device::default();
+        for config in [
+            AudioModelConfig::Wave {
+                width: 2,
+                depth: 2,
+                kernel: 3,
+                decoder_kernel: 3,
+            },
+            AudioModelConfig::Spectral {
+                n_fft: 64,
+                hop: 16,
+                context: 1,
+                hidden: 8,
+            },
+        ] {
+            let model = config.init(&device);
+            let x: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.013).sin() * 0.02).collect();
+            let loud: Vec<f32> = x.iter().map(|v| v * 16.0).collect();
+            let (y, y_loud) = (
+                denoise(&model, &config, &x, &device),
+                denoise(&model, &config, &loud, &device),
+            );
+            // x and 16x (a power of two: exact in floats) reach the model as the same samples.
+            for (a, b) in y.iter().zip(&y_loud) {
+                assert!((a * 16.0 - b).abs() <= 1e-5 * b.abs().max(1e-3), "{a} {b}");
+            }
+        }
+        assert_eq!(level(&[0.0; 10]), LEVEL_FLOOR);
+        assert_eq!(level(&[0.5, -0.5]), 0.5);
+    }
 
     #[test]
     fn windows_cover_every_sample_and_weights_never_vanish() {

@@ -28,7 +28,7 @@ pub mod task;
 /// The `task` value of an audio run's `config.json` and of `--task`.
 pub const TASK_NAME: &str = "audio";
 
-pub use config::{AudioConfig, WaveLoss};
+pub use config::{AudioConfig, AudioLoss};
 pub use corrupt::{parse_audio_noise, AudioNoise};
 pub use denoise::{denoise_files, DenoisedFile};
 pub use eval::{

@@ -14,8 +14,9 @@
 //! head:    Conv1×1(c0 → 1): the noise; x̂ = x̃ − head   (training starts from the identity)
 //! ```
 //!
-//! **spectral**, STFT magnitude masking: an MLP reads the log magnitudes of a frame and of
-//! `context` frames on each side and gives one gain in (0, 1) per frequency bin; the denoised
+//! **spectral**, STFT magnitude masking: an MLP reads the log magnitudes of a frame, of
+//! `context` frames on each side and of the clip's noise floor, and gives one gain in (0, 1)
+//! per frequency bin; the denoised
 //! spectrum is the gain times the noisy one, with the noisy phase, back to samples by the
 //! inverse STFT.
 
@@ -95,9 +96,10 @@ impl AudioModelConfig {
         }
     }
 
-    /// The spectral model's input width: `bins · (2 · context + 1)`.
+    /// The spectral model's input width: `bins · (2 · context + 2)` (the frame, its context
+    /// and the clip's noise floor).
     pub fn spectral_input(n_fft: usize, context: usize) -> usize {
-        (n_fft / 2 + 1) * (2 * context + 1)
+        (n_fft / 2 + 1) * (2 * context + 2)
     }
 
     /// Validates the sizes; the message names the setting.

@@ -39,11 +39,7 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
          <tr><th>data</th><td>{}</td></tr></table>\
          <details><summary>config.json</summary><pre>{}</pre></details>",
         escape(&format!("{:?}", config.model)),
-        if matches!(config.model, super::AudioModelConfig::Spectral { .. }) {
-            "squared error of the masked magnitudes".to_string()
-        } else {
-            config.loss.to_string()
-        },
+        config.loss,
         escape(config.noise.as_str()),
         config.segment,
         config.sample_rate.unwrap_or(0),

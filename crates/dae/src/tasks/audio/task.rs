@@ -9,10 +9,11 @@ use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::AudioConfig;
+use super::config::AudioLoss;
 use super::corrupt::NoiseBank;
 use super::data::{self, concatenate, joined_clips, split_speakers, AudioData, SpeakerSplit};
-use super::denoise::denoise;
-use super::loss::wave_loss;
+use super::denoise::{denoise, level};
+use super::loss::{inverse_stft, wave_loss};
 use super::model::{AudioDenoiser, AudioModelConfig};
 use super::signal::metrics::{seg_snr, si_sdr, SEG_SNR_FRAME};
 use super::signal::stft::Stft;
@@ -58,8 +59,13 @@ pub enum AudioBatch {
         features: Vec<f32>,
         /// Noisy magnitudes `[rows, bins]`.
         noisy: Vec<f32>,
-        /// Clean magnitudes `[rows, bins]`.
+        /// Clean magnitudes `[rows, bins]` (the `magnitude` loss).
         clean: Vec<f32>,
+        /// The noisy spectrum's real and imaginary parts `[rows, bins]` and the clean segments
+        /// `[segments, len]` (the waveform losses; empty for `magnitude`).
+        waveform: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
+        /// Segments and samples per segment.
+        segments: (usize, usize),
         /// Frames in the batch.
         rows: usize,
         /// Feature width.
@@ -248,8 +254,11 @@ impl Task for AudioTask {
         let mut noisy = Vec::with_capacity(indices.len() * len);
         for &i in indices {
             let segment = &self.train[self.starts[i]..self.starts[i] + len];
-            clean.extend_from_slice(segment);
-            noisy.extend(self.config.noise.get().apply(segment, &self.bank, rng));
+            let corrupted = self.config.noise.get().apply(segment, &self.bank, rng);
+            // Both at the noisy segment's unit level, as `denoise` feeds the model.
+            let gain = level(&corrupted);
+            clean.extend(segment.iter().map(|v| v / gain));
+            noisy.extend(corrupted.iter().map(|v| v / gain));
         }
         let (Some(stft), AudioModelConfig::Spectral { context, .. }) =
             (&self.stft, &self.config.model)
@@ -262,14 +271,20 @@ impl Task for AudioTask {
             });
         };
         let (mut feats, mut noisy_mag, mut clean_mag) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut re, mut im) = (Vec::new(), Vec::new());
         let (mut rows, mut bins) = (0, 0);
+        let magnitude_loss = self.config.loss == AudioLoss::Magnitude;
         for k in 0..indices.len() {
             let n = stft.forward(&noisy[k * len..(k + 1) * len]);
-            let c = stft.forward(&clean[k * len..(k + 1) * len]);
             let magnitude = n.magnitude();
-            feats.extend(features(&magnitude, n.frames, n.bins, *context));
-            noisy_mag.extend(magnitude);
-            clean_mag.extend(c.magnitude());
+            feats.extend(features(&n, *context));
+            if magnitude_loss {
+                noisy_mag.extend(magnitude);
+                clean_mag.extend(stft.forward(&clean[k * len..(k + 1) * len]).magnitude());
+            } else {
+                re.extend_from_slice(&n.re);
+                im.extend_from_slice(&n.im);
+            }
             rows += n.frames;
             bins = n.bins;
         }
@@ -278,6 +293,8 @@ impl Task for AudioTask {
             features: feats,
             noisy: noisy_mag,
             clean: clean_mag,
+            waveform: (!magnitude_loss).then_some((re, im, clean)),
+            segments: (indices.len(), len),
             rows,
             bins,
         })
@@ -305,15 +322,29 @@ impl Task for AudioTask {
                     features,
                     noisy,
                     clean,
+                    waveform,
+                    segments: (count, len),
                     rows,
                     width,
                     bins,
                 },
             ) => {
                 let x = Tensor::<2>::from_data(TensorData::new(features, [rows, width]), device);
-                let noisy = Tensor::<2>::from_data(TensorData::new(noisy, [rows, bins]), device);
-                let clean = Tensor::<2>::from_data(TensorData::new(clean, [rows, bins]), device);
-                (net.forward(x) * noisy - clean).powi_scalar(2).mean()
+                let gains = net.forward(x);
+                let tensor = |v: Vec<f32>, shape: [usize; 2]| {
+                    Tensor::<2>::from_data(TensorData::new(v, shape), device)
+                };
+                match (waveform, &self.config.model) {
+                    (Some((re, im, clean)), AudioModelConfig::Spectral { n_fft, hop, .. }) => {
+                        let re = gains.clone() * tensor(re, [rows, bins]);
+                        let im = gains * tensor(im, [rows, bins]);
+                        let y = inverse_stft(re, im, count, len, *n_fft, *hop);
+                        wave_loss(self.config.loss, y, tensor(clean, [count, len]))
+                    }
+                    _ => (gains * tensor(noisy, [rows, bins]) - tensor(clean, [rows, bins]))
+                        .powi_scalar(2)
+                        .mean(),
+                }
             }
             _ => unreachable!("batches are drawn for the run's model"),
         }

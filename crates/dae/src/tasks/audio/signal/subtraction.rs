@@ -105,8 +105,13 @@ pub fn n_fft_for(sample_rate: u32) -> usize {
     samples.clamp(4, MAX_N_FFT).next_power_of_two()
 }
 
-/// The mean power per bin over the lowest-energy tenth of the frames (at least one frame).
-fn noise_power(spec: &Spectrogram) -> Vec<f64> {
+/// The mean power per bin over the lowest-energy tenth ([`NOISE_FRAMES`]) of the frames (at
+/// least one frame): the noise estimate of spectral subtraction, also an input of the spectral
+/// model. Zeros for a spectrogram without frames.
+pub fn noise_power(spec: &Spectrogram) -> Vec<f64> {
+    if spec.frames == 0 {
+        return vec![0.0; spec.bins];
+    }
     let energy: Vec<f64> = (0..spec.frames)
         .map(|t| (0..spec.bins).map(|k| power(spec, t * spec.bins + k)).sum())
         .collect();
