@@ -470,7 +470,7 @@ def bench(args):
         model = WaveUnet(width=16, depth=4, kernel=9, decoder_kernel=5)
         lr = 1e-3
     else:
-        n_fft, hop, context, hidden = 256, 64, 2, 512
+        n_fft, hop, context, hidden = 256, 64, 2, 1024
         bins = n_fft // 2 + 1
         model = MaskNet(bins * (2 * context + 2), hidden, bins)
         lr = 5e-4

@@ -31,6 +31,7 @@ targets=(
   "idx_raw 4096" "idx_gz 4096" "png_folder 16384"
   "text_corpus 4096" "vocab_json 4096" "config_json 4096" "checkpoint 4096"
   "graph_files 4096" "graph_noise 256" "tabular_csv 4096"
+  "wav 4096" "audio_noise 256"
 )
 
 max_len_of() {

@@ -11,10 +11,12 @@ use common::{dae_err, dae_ok, jsonl, temp_files};
 /// A tiny, fast waveform-model run on the embedded subset.
 fn train_tiny(dir: &Path, extra: &[&str]) {
     let out = dir.to_str().expect("utf-8 path");
-    let mut args: Vec<&str> = "train --task audio --wave-width 2 --wave-depth 2 --segment 1024 \
+    let mut args: Vec<&str> =
+        "train --task audio --audio-model wave --wave-width 2 --wave-depth 2 \
+                               --segment 1024 \
                                --train-limit 8 --val-limit 1 --batch-size 4 --threads 1"
-        .split_whitespace()
-        .collect();
+            .split_whitespace()
+            .collect();
     args.extend_from_slice(&["--out", out]);
     if !extra.contains(&"--epochs") {
         args.extend_from_slice(&["--epochs", "2"]);

@@ -21,12 +21,11 @@ pub enum AudioModelArg {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Speech denoising (--task audio)")]
 pub(super) struct AudioArgs {
-    /// The denoiser [default: wave].
+    /// The denoiser [default: spectral].
     #[arg(long, value_enum)]
     audio_model: Option<AudioModelArg>,
     /// The loss: l1, mse, mrstft (multi-resolution STFT), l1+mrstft, sisdr, snr (per-segment
-    /// ratios), or magnitude (spectral model: masked STFT magnitudes) [default: l1 for wave,
-    /// magnitude for spectral].
+    /// ratios), or magnitude (spectral model: masked STFT magnitudes) [default: snr].
     #[arg(long)]
     audio_loss: Option<AudioLoss>,
     /// Samples per training segment [default: 8192, 1 s at 8 kHz].
@@ -69,7 +68,7 @@ impl TrainArgs {
     /// An audio run's config from the flags.
     fn audio_config(&self) -> anyhow::Result<AudioConfig> {
         let a = &self.audio;
-        let model = match a.audio_model.unwrap_or(AudioModelArg::Wave) {
+        let model = match a.audio_model.unwrap_or(AudioModelArg::Spectral) {
             AudioModelArg::Wave => {
                 anyhow::ensure!(
                     a.n_fft.is_none()

@@ -108,13 +108,14 @@ pub struct AudioConfig {
 }
 
 impl AudioConfig {
-    /// The defaults for `model` (BENCHMARKS.md, "Audio"): white noise at 0 to 10 dB drawn per
-    /// segment, segments of 8,192 samples (1 s at 8 kHz), batch 16, lr 0.001 (wave) or 0.0005
+    /// The defaults for `model` (BENCHMARKS.md, "Speech"): white noise at 0 to 10 dB drawn per
+    /// segment, segments of 8,192 samples (1 s at 8 kHz), batch 16, the per-segment SNR loss
+    /// (L1 and the magnitude loss measured worse on SI-SDR), lr 0.001 (wave) or 0.0005
     /// (spectral), evaluation clips of at least 4 s.
     pub fn for_model(model: AudioModelConfig) -> AudioConfig {
         let (lr, loss) = match model {
-            AudioModelConfig::Wave { .. } => (1e-3, AudioLoss::L1),
-            AudioModelConfig::Spectral { .. } => (5e-4, AudioLoss::Magnitude),
+            AudioModelConfig::Wave { .. } => (1e-3, AudioLoss::Snr),
+            AudioModelConfig::Spectral { .. } => (5e-4, AudioLoss::Snr),
         };
         AudioConfig {
             task: AudioTag::Audio,
