@@ -197,26 +197,33 @@ fn write_examples(run: &RunDir) -> Result<()> {
     let rate = task.sample_rate();
     let rows = [("clean", clean), ("noisy", noisy), ("denoised", denoised)];
     let stft = Stft::new(256, 64)?;
+    // One amplitude scale for the three rows (the clip's peak), so that they compare at a glance
+    // however quiet the speaker is.
+    let peak = rows
+        .iter()
+        .flat_map(|(_, x)| x.iter())
+        .fold(1e-6f32, |m, v| m.max(v.abs())) as f64;
     render_png(&run.audio_examples(), 1200, 660, |area| {
         let panels = area.split_evenly((3, 2));
         for (r, (name, x)) in rows.iter().enumerate() {
-            draw_waveform(&panels[2 * r], name, x, rate)?;
+            draw_waveform(&panels[2 * r], name, x, rate, peak)?;
             draw_spectrogram(&panels[2 * r + 1], name, &stft, x, rate)?;
         }
         Ok(())
     })
 }
 
-fn draw_waveform(area: &Canvas<'_>, name: &str, x: &[f32], rate: u32) -> DrawResult {
+fn draw_waveform(area: &Canvas<'_>, name: &str, x: &[f32], rate: u32, peak: f64) -> DrawResult {
     let seconds = x.len() as f64 / rate as f64;
     let mut chart = ChartBuilder::on(area)
         .caption(format!("{name}: waveform"), (FONT, 16))
         .margin(6)
         .x_label_area_size(22)
         .y_label_area_size(36)
-        .build_cartesian_2d(0f64..seconds, -1f64..1f64)?;
+        .build_cartesian_2d(0f64..seconds, -peak..peak)?;
     chart
         .configure_mesh()
+        .disable_mesh()
         .label_style((FONT, 11))
         .x_desc("s")
         .draw()?;
