@@ -51,7 +51,7 @@ pub fn parse_components<C>(
 impl<C> Components<C> {
     /// The components one sample gets: all of them, or one drawn by weight from `rng` (one
     /// uniform draw, whatever the number of components).
-    pub fn draw(&self, rng: &mut Rng) -> Vec<&C> {
+    pub fn choose(&self, rng: &mut Rng) -> Vec<&C> {
         if !matches!(self.parts.first(), Some((Some(_), _))) {
             return self.parts.iter().map(|c| &c.1).collect();
         }
@@ -105,11 +105,11 @@ mod tests {
         let all = letters("a+b").unwrap();
         assert_eq!(all.parts, vec![(None, "a".into()), (None, "b".into())]);
         let mut rng = Rng::seed_from_u64(1);
-        assert_eq!(all.draw(&mut rng).len(), 2);
+        assert_eq!(all.choose(&mut rng).len(), 2);
         assert_eq!(all.to_string(), "a+b");
         let mix = letters("0.25*a+0.75*b").unwrap();
         assert_eq!(mix.to_string(), "0.25*a+0.75*b");
-        let draws: Vec<String> = (0..4000).map(|_| mix.draw(&mut rng)[0].clone()).collect();
+        let draws: Vec<String> = (0..4000).map(|_| mix.choose(&mut rng)[0].clone()).collect();
         let share_b = draws.iter().filter(|d| *d == "b").count() as f64 / 4000.0;
         assert!((share_b - 0.75).abs() < 0.03, "{share_b}");
         assert!(letters("0.5*a+b")

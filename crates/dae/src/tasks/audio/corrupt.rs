@@ -288,7 +288,7 @@ impl AudioCorruption {
     /// Corrupts `clean`, drawing from `rng` only: the same rng state gives the same x̃.
     pub fn apply(&self, clean: &[f32], bank: &NoiseBank, rng: &mut Rng) -> Vec<f32> {
         let mut x = clean.to_vec();
-        for c in self.draw(rng) {
+        for c in self.choose(rng) {
             match c {
                 AudioComponent::Identity => {}
                 AudioComponent::Noise { snr, kind } => {

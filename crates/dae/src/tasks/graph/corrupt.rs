@@ -15,7 +15,9 @@
 use rand::seq::index::sample;
 use rand::Rng as _;
 
-use crate::corrupt::{spec_error, split_components, Params, Rng, Spec, SpecKind, Strength};
+use crate::corrupt::{
+    parse_components, spec_error, Components, Params, Rng, Spec, SpecKind, Strength,
+};
 use crate::Result;
 
 /// One component of a graph corruption.
@@ -42,12 +44,9 @@ impl std::fmt::Display for GraphComponent {
     }
 }
 
-/// A parsed graph corruption: components applied together, or one drawn per step by weight.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GraphCorruption {
-    /// `(weight, component)`; weights are `None` when every component applies.
-    pub components: Vec<(Option<f32>, GraphComponent)>,
-}
+/// A parsed graph corruption: components applied together, or one drawn per step by weight
+/// (the core's mixture layer of the grammar).
+pub type GraphCorruption = Components<GraphComponent>;
 
 /// What one step's corruption did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -84,28 +83,7 @@ fn parse_inner(spec: &str) -> std::result::Result<GraphCorruption, String> {
              graphs: {known})"
         ));
     }
-    let mut components = Vec::new();
-    for part in split_components(spec) {
-        let (weight, rest) = match part.split_once('*') {
-            Some((w, rest)) => {
-                let w: f32 = w
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("mixture weight `{}` is not a number", w.trim()))?;
-                if !(w.is_finite() && w > 0.0) {
-                    return Err(format!("mixture weight {w} must be positive"));
-                }
-                (Some(w), rest)
-            }
-            None => (None, part),
-        };
-        components.push((weight, component(rest)?));
-    }
-    let weighted = components.iter().filter(|c| c.0.is_some()).count();
-    if weighted != 0 && weighted != components.len() {
-        return Err("give a weight (`w*`) to every mixture component or to none".to_string());
-    }
-    Ok(GraphCorruption { components })
+    parse_components(spec, component)
 }
 
 fn component(text: &str) -> std::result::Result<GraphComponent, String> {
@@ -162,14 +140,14 @@ fn component(text: &str) -> std::result::Result<GraphComponent, String> {
 impl GraphCorruption {
     /// Whether some component removes edges.
     pub fn drops_edges(&self) -> bool {
-        self.components
+        self.parts
             .iter()
             .any(|c| matches!(c.1, GraphComponent::EdgeDrop(_)))
     }
 
     /// Whether some component masks whole nodes.
     pub fn masks_nodes(&self) -> bool {
-        self.components
+        self.parts
             .iter()
             .any(|c| matches!(c.1, GraphComponent::FeatureMask(_)))
     }
@@ -183,23 +161,7 @@ impl GraphCorruption {
         entries: usize,
         rng: &mut Rng,
     ) -> CorruptedGraph {
-        let chosen: Vec<&GraphComponent> = match self.components.first() {
-            Some((Some(_), _)) => {
-                let total: f32 = self.components.iter().filter_map(|c| c.0).sum();
-                let mut pick = rng.gen::<f32>() * total;
-                let mut chosen = &self.components[self.components.len() - 1].1;
-                for (w, c) in &self.components {
-                    let w = w.unwrap_or(0.0);
-                    if pick < w {
-                        chosen = c;
-                        break;
-                    }
-                    pick -= w;
-                }
-                vec![chosen]
-            }
-            _ => self.components.iter().map(|c| &c.1).collect(),
-        };
+        let chosen = self.choose(rng);
         let mut out = CorruptedGraph {
             kept_edges: edges.to_vec(),
             ..CorruptedGraph::default()
@@ -248,21 +210,6 @@ impl GraphCorruption {
             }
         }
         out
-    }
-}
-
-impl std::fmt::Display for GraphCorruption {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (w, c)) in self.components.iter().enumerate() {
-            if i > 0 {
-                write!(f, "+")?;
-            }
-            if let Some(w) = w {
-                write!(f, "{w}*")?;
-            }
-            write!(f, "{c}")?;
-        }
-        Ok(())
     }
 }
 
