@@ -15,7 +15,7 @@ use super::data::{self, concatenate, joined_clips, split_speakers, AudioData, Sp
 use super::denoise::{denoise, level};
 use super::loss::{inverse_stft, wave_loss};
 use super::model::{AudioDenoiser, AudioModelConfig};
-use super::signal::metrics::{seg_snr, si_sdr, SEG_SNR_FRAME};
+use super::signal::metrics::ClipScores;
 use super::signal::stft::Stft;
 use super::spectral::features;
 use crate::corrupt::Rng;
@@ -368,53 +368,6 @@ impl Task for AudioTask {
             val_l1: scores.l1,
             train_seconds: totals.train_seconds,
         })
-    }
-}
-
-/// Mean scores of an estimate over clips.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ClipScores {
-    /// Mean SI-SDR of the estimates (dB).
-    pub si_sdr: f64,
-    /// Mean SI-SDR of the noisy clips (dB).
-    pub noisy_si_sdr: f64,
-    /// Mean segmental SNR of the estimates (dB).
-    pub seg_snr: f64,
-    /// Mean segmental SNR of the noisy clips (dB).
-    pub noisy_seg_snr: f64,
-    /// Mean absolute error of the estimates' samples.
-    pub l1: f64,
-}
-
-impl ClipScores {
-    /// Scores `estimate(noisy)` against the clean clip of each `(clean, noisy)` pair.
-    pub fn of(
-        clips: &[(Vec<f32>, Vec<f32>)],
-        mut estimate: impl FnMut(&[f32]) -> Vec<f32>,
-    ) -> Self {
-        let n = clips.len().max(1) as f64;
-        let mut s = ClipScores {
-            si_sdr: 0.0,
-            noisy_si_sdr: 0.0,
-            seg_snr: 0.0,
-            noisy_seg_snr: 0.0,
-            l1: 0.0,
-        };
-        for (clean, noisy) in clips {
-            let y = estimate(noisy);
-            s.si_sdr += si_sdr(clean, &y) / n;
-            s.noisy_si_sdr += si_sdr(clean, noisy) / n;
-            s.seg_snr += seg_snr(clean, &y, SEG_SNR_FRAME) / n;
-            s.noisy_seg_snr += seg_snr(clean, noisy, SEG_SNR_FRAME) / n;
-            s.l1 += clean
-                .iter()
-                .zip(&y)
-                .map(|(a, b)| (a - b).abs() as f64)
-                .sum::<f64>()
-                / clean.len().max(1) as f64
-                / n;
-        }
-        s
     }
 }
 

@@ -130,3 +130,25 @@ fn silent_frames_are_skipped_and_partial_frames_counted() {
     assert!(seg_snr(&s, &est[..999], 256).is_nan(), "lengths differ");
     assert!(seg_snr(&s, &est, 0).is_nan(), "no frame length");
 }
+
+#[test]
+fn clip_scores_average_over_clips_and_score_the_noisy_input_beside() {
+    let clean: Vec<f32> = (0..512).map(|i| (i as f32 * 0.1).sin()).collect();
+    let noisy: Vec<f32> = clean
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + if i % 2 == 0 { 0.1 } else { -0.1 })
+        .collect();
+    let clips = vec![
+        (clean.clone(), noisy.clone()),
+        (clean.clone(), clean.clone()),
+    ];
+    let identity = ClipScores::of(&clips, |x| x.to_vec());
+    assert_eq!(identity.si_sdr, identity.noisy_si_sdr);
+    assert_eq!(identity.seg_snr, identity.noisy_seg_snr);
+    // Half the clips are off by 0.1 everywhere, half exact: a mean absolute error of 0.05.
+    assert!((identity.l1 - 0.05).abs() < 1e-6, "{}", identity.l1);
+    let perfect = ClipScores::of(&clips[..1], |_| clean.clone());
+    assert_eq!(perfect.si_sdr, f64::INFINITY);
+    assert_eq!(perfect.l1, 0.0);
+}
