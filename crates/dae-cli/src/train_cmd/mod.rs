@@ -143,7 +143,11 @@ impl TrainArgs {
         s.seed = self.seed.unwrap_or(s.seed);
         s.train_limit = self.train_limit;
         s.val_limit = self.val_limit;
-        s.data = self.data.clone();
+        // Stored absolute, so that `dae eval` and `--resume` find the data from any directory.
+        s.data = self
+            .data
+            .as_ref()
+            .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()));
         s.device = self.device.unwrap_or(s.device);
         s
     }
