@@ -161,7 +161,12 @@ fn assemble(
         .into_iter()
         .map(|(name, wav)| Recording {
             speaker: speaker_of(&name),
-            samples: resample(&wav.samples, wav.sample_rate, rate),
+            // Most folders have one rate: their samples move, not copied through the resampler.
+            samples: if wav.sample_rate == rate {
+                wav.samples
+            } else {
+                resample(&wav.samples, wav.sample_rate, rate)
+            },
             name,
         })
         .collect();

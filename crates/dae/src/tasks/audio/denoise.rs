@@ -6,6 +6,7 @@ use burn::prelude::*;
 
 use std::path::{Path, PathBuf};
 
+use super::corrupt::power;
 use super::eval::LoadedAudioRun;
 use super::model::{AudioDenoiser, AudioModelConfig};
 use super::signal::resample::resample;
@@ -44,9 +45,7 @@ pub fn denoise(
 /// (in FSDD the held-out speakers are 15 dB quieter than the training ones), and neither model
 /// is scale-equivariant; at one level, the level is not something they have to learn.
 pub fn level(samples: &[f32]) -> f32 {
-    let power =
-        samples.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / samples.len().max(1) as f64;
-    (power.sqrt() as f32).max(LEVEL_FLOOR)
+    (power(samples).sqrt() as f32).max(LEVEL_FLOOR)
 }
 
 /// The smallest level a recording is divided by (−80 dBFS): near-silent input is not amplified

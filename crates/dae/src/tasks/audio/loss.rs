@@ -9,6 +9,7 @@ use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
 use super::config::AudioLoss;
+use super::signal::stft::hann_window;
 
 /// The `(n_fft, hop)` pairs of the multi-resolution STFT loss at 8 kHz: 64, 32 and 16 ms
 /// frames, hop a quarter of each (Parallel WaveGAN's 1024/2048/512 at 24 kHz, scaled down).
@@ -91,13 +92,10 @@ pub fn stft_magnitude(x: Tensor<2>, n_fft: usize, hop: usize) -> Tensor<2> {
         1,
     );
     let frames = 1 + len / hop;
-    let index: Vec<i64> = (0..frames)
-        .flat_map(|f| (0..n_fft).map(move |i| (f * hop + i) as i64))
-        .collect();
-    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [frames * n_fft]), &device);
+    let index = frame_positions(frames, n_fft, hop, &device);
     let framed = padded.select(1, index).reshape([batch * frames, n_fft]);
-    let (window, cos, sin) = dft_matrices(n_fft, &device);
-    let windowed = framed * window.unsqueeze_dim(0);
+    let (cos, sin) = dft_matrices(n_fft, &device);
+    let windowed = framed * window_row(n_fft, &device);
     let re = windowed.clone().matmul(cos);
     let im = windowed.matmul(sin);
     (re.powi_scalar(2) + im.powi_scalar(2))
@@ -121,13 +119,10 @@ pub fn inverse_stft(
 ) -> Tensor<2> {
     let device = re.device();
     let frames = 1 + len / hop;
-    let (window, icos, isin) = inverse_dft_matrices(n_fft, &device);
-    let time = (re.matmul(icos) + im.matmul(isin)) * window.clone().unsqueeze_dim(0);
+    let (icos, isin) = inverse_dft_matrices(n_fft, &device);
+    let time = (re.matmul(icos) + im.matmul(isin)) * window_row(n_fft, &device);
     let flat = time.reshape([batch, frames * n_fft]);
-    let index: Vec<i64> = (0..frames)
-        .flat_map(|f| (0..n_fft).map(move |i| (f * hop + i) as i64))
-        .collect();
-    let index = Tensor::<1, Int>::from_data(TensorData::new(index, [frames * n_fft]), &device);
+    let index = frame_positions(frames, n_fft, hop, &device);
     let total = (frames - 1) * hop + n_fft;
     let summed = Tensor::<2>::zeros([batch, total], &device).select_assign(
         1,
@@ -138,7 +133,7 @@ pub fn inverse_stft(
     let pad = n_fft / 2;
     let cropped = summed.slice([0..batch, pad..pad + len]);
     // 1 / Σ w² over the frames covering each output sample (0 where no frame reaches).
-    let w: Vec<f32> = window.into_data().try_to_vec().unwrap_or_default();
+    let w = hann_window(n_fft);
     let mut envelope = vec![0f64; total];
     for f in 0..frames {
         for (i, wi) in w.iter().enumerate() {
@@ -152,11 +147,10 @@ pub fn inverse_stft(
     cropped * Tensor::<2>::from_data(TensorData::new(inverse, [1, len]), &device)
 }
 
-/// The periodic Hann window `[n_fft]` and the inverse real DFT's matrices `[n_fft/2 + 1, n_fft]`
-/// (x_i = Σ_k c_k (Re_k cos(2πki/N) − Im_k sin(2πki/N)) / N, c_k = 1 at DC and Nyquist, else 2).
-fn inverse_dft_matrices(n_fft: usize, device: &Device) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
+/// The inverse real DFT's matrices `[n_fft/2 + 1, n_fft]` (x_i = Σ_k c_k (Re_k cos(2πki/N) −
+/// Im_k sin(2πki/N)) / N, c_k = 1 at DC and Nyquist, else 2).
+fn inverse_dft_matrices(n_fft: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
     let bins = n_fft / 2 + 1;
-    let (window, _, _) = dft_matrices(n_fft, device);
     let (mut cos, mut sin) = (
         Vec::with_capacity(n_fft * bins),
         Vec::with_capacity(n_fft * bins),
@@ -170,19 +164,27 @@ fn inverse_dft_matrices(n_fft: usize, device: &Device) -> (Tensor<1>, Tensor<2>,
         }
     }
     (
-        window,
         Tensor::from_data(TensorData::new(cos, [bins, n_fft]), device),
         Tensor::from_data(TensorData::new(sin, [bins, n_fft]), device),
     )
 }
 
-/// The periodic Hann window `[n_fft]` and the real DFT's cosine and sine matrices
-/// `[n_fft, n_fft/2 + 1]`.
-fn dft_matrices(n_fft: usize, device: &Device) -> (Tensor<1>, Tensor<2>, Tensor<2>) {
-    let bins = n_fft / 2 + 1;
-    let window: Vec<f32> = (0..n_fft)
-        .map(|i| (0.5 - 0.5 * (2.0 * PI * i as f64 / n_fft as f64).cos()) as f32)
+/// The periodic Hann window as a `[1, n_fft]` row, to multiply frames by.
+fn window_row(n_fft: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(hann_window(n_fft), [1, n_fft]), device)
+}
+
+/// The padded-signal position of every sample of every frame, frame-major `[frames · n_fft]`.
+fn frame_positions(frames: usize, n_fft: usize, hop: usize, device: &Device) -> Tensor<1, Int> {
+    let index: Vec<i64> = (0..frames)
+        .flat_map(|f| (0..n_fft).map(move |i| (f * hop + i) as i64))
         .collect();
+    Tensor::from_data(TensorData::new(index, [frames * n_fft]), device)
+}
+
+/// The real DFT's cosine and sine matrices `[n_fft, n_fft/2 + 1]`.
+fn dft_matrices(n_fft: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+    let bins = n_fft / 2 + 1;
     let (mut cos, mut sin) = (
         Vec::with_capacity(n_fft * bins),
         Vec::with_capacity(n_fft * bins),
@@ -196,7 +198,6 @@ fn dft_matrices(n_fft: usize, device: &Device) -> (Tensor<1>, Tensor<2>, Tensor<
         }
     }
     (
-        Tensor::from_data(TensorData::new(window, [n_fft]), device),
         Tensor::from_data(TensorData::new(cos, [n_fft, bins]), device),
         Tensor::from_data(TensorData::new(sin, [n_fft, bins]), device),
     )

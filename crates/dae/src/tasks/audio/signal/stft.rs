@@ -11,6 +11,17 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::{Error, Result};
 
+/// The periodic Hann window of `n` samples (torch.hann_window's default): the one whose shifted
+/// copies at hop n/4 or n/2 add up to a constant, so overlap-add inverts cleanly.
+pub fn hann_window(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let phase = 2.0 * std::f64::consts::PI * i as f64 / n as f64;
+            (0.5 - 0.5 * phase.cos()) as f32
+        })
+        .collect()
+}
+
 /// A planned STFT: frame length, hop and periodic Hann window, with both FFT directions planned
 /// once (planning is the expensive part; [`Stft::forward`] and [`Stft::inverse`] reuse it).
 #[derive(Clone)]
@@ -71,18 +82,10 @@ impl Stft {
             )));
         }
         let mut planner = RealFftPlanner::<f32>::new();
-        // The periodic Hann window (torch.hann_window's default): the one whose shifted copies
-        // at hop n_fft/4 or n_fft/2 add up to a constant, so overlap-add inverts cleanly.
-        let window = (0..n_fft)
-            .map(|n| {
-                let phase = 2.0 * std::f64::consts::PI * n as f64 / n_fft as f64;
-                (0.5 - 0.5 * phase.cos()) as f32
-            })
-            .collect();
         Ok(Stft {
             n_fft,
             hop,
-            window,
+            window: hann_window(n_fft),
             forward: planner.plan_fft_forward(n_fft),
             inverse: planner.plan_fft_inverse(n_fft),
         })
