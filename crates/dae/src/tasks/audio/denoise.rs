@@ -42,7 +42,7 @@ pub fn denoise(
 
 /// The level a recording is divided by before a model reads it, and multiplied by after: its
 /// root mean square, at least [`LEVEL_FLOOR`]. Speakers are recorded at very different levels
-/// (in FSDD the held-out speakers are 15 dB quieter than the training ones), and neither model
+/// (in FSDD the held-out speakers are 12 to 22 dB quieter than the training ones), and neither model
 /// is scale-equivariant; at one level, the level is not something they have to learn.
 pub fn level(samples: &[f32]) -> f32 {
     (power(samples).sqrt() as f32).max(LEVEL_FLOOR)
