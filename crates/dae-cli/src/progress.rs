@@ -52,3 +52,16 @@ impl Progress {
         }
     }
 }
+
+/// Trains `task` into `run` with the library's loop, drawing the progress bar and printing each
+/// epoch's record; the bar is cleared whether training ends or fails.
+pub fn fit_with_progress<T: dae::train::Task>(
+    task: &T,
+    run: &dae::run::RunDir,
+    start: dae::train::Start,
+) -> dae::Result<()> {
+    let mut progress = Progress::default();
+    let result = dae::train::fit(task, run, start, &mut |e| progress.event(e));
+    progress.abandon();
+    result.map(|_| ())
+}

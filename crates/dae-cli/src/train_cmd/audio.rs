@@ -3,10 +3,10 @@
 use clap::{Args, ValueEnum};
 use dae::run::RunDir;
 use dae::tasks::audio::{self, AudioConfig, AudioLoss, AudioModelConfig, AudioNoise, AudioTask};
-use dae::train::{fit, Start, Task};
+use dae::train::{Start, Task};
 
 use super::{given, TrainArgs};
-use crate::progress::Progress;
+use crate::progress::fit_with_progress;
 
 /// The audio denoisers on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -192,10 +192,7 @@ pub(super) fn train_audio(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         task.validation_clips().len(),
         run.root.display()
     );
-    let mut progress = Progress::default();
-    let result = fit(&task, &run, start, &mut |e| progress.event(e));
-    progress.abandon();
-    result?;
+    fit_with_progress(&task, &run, start)?;
     eprintln!(
         "done: {} (config.json, metrics.jsonl, model.bpk); `dae eval {}` measures it, `dae \
          denoise {} IN.wav -o OUT` applies it",

@@ -4,10 +4,10 @@ use clap::{Args, ValueEnum};
 use dae::run::RunDir;
 use dae::tasks::graph::config::EdgeLoss;
 use dae::tasks::graph::{self, GraphConfig, GraphNoise, GraphTask, Objective};
-use dae::train::{fit, Start, Task};
+use dae::train::{Start, Task};
 
 use super::{given, TrainArgs};
-use crate::progress::Progress;
+use crate::progress::fit_with_progress;
 
 /// What a graph autoencoder restores, on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -133,10 +133,7 @@ pub(super) fn train_graph(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         task.split().test.len(),
         run.root.display()
     );
-    let mut progress = Progress::default();
-    let result = fit(&task, &run, start, &mut |e| progress.event(e));
-    progress.abandon();
-    result?;
+    fit_with_progress(&task, &run, start)?;
     eprintln!(
         "done: {} (config.json, metrics.jsonl, model.bpk); `dae eval {}` measures it",
         run.root.display(),

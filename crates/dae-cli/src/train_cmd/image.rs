@@ -4,11 +4,11 @@ use clap::Args;
 use dae::run::RunDir;
 use dae::tasks::image::model::{ModelConfig, ModelKind, ModelOptions};
 use dae::tasks::image::{self, ImageConfig, ImageTask, Loss};
-use dae::train::{fit, Start, Task};
+use dae::train::{Start, Task};
 
 use super::{given, TrainArgs};
 use crate::args::ModelArg;
-use crate::progress::Progress;
+use crate::progress::fit_with_progress;
 
 /// The flags of `dae train` that only image runs read.
 #[derive(Args, Debug)]
@@ -118,10 +118,7 @@ pub(super) fn train_image(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         data.train.width,
         run.root.display()
     );
-    let mut progress = Progress::default();
-    let result = fit(&task, &run, start, &mut |e| progress.event(e));
-    progress.abandon();
-    result?;
+    fit_with_progress(&task, &run, start)?;
     let record = image::experiment::final_diagnostics(&run, &data)?;
     crate::print::diagnostics(&record);
     eprintln!(

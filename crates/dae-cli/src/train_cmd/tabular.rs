@@ -6,10 +6,10 @@ use dae::tasks::tabular::csv::RawTable;
 use dae::tasks::tabular::data::EMBEDDED_TARGET;
 use dae::tasks::tabular::model::NumericLoss;
 use dae::tasks::tabular::{self, TableNoise, TabularConfig, TabularTask};
-use dae::train::{fit, Start, Task};
+use dae::train::{Start, Task};
 
 use super::{given, TrainArgs};
-use crate::progress::Progress;
+use crate::progress::fit_with_progress;
 
 /// Weightings of numeric errors on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -138,10 +138,7 @@ pub(super) fn train_tabular(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         config.target.as_deref().unwrap_or("none"),
         run.root.display()
     );
-    let mut progress = Progress::default();
-    let result = fit(&task, &run, start, &mut |e| progress.event(e));
-    progress.abandon();
-    result?;
+    fit_with_progress(&task, &run, start)?;
     eprintln!(
         "done: {} (config.json, preprocess.json, metrics.jsonl, model.bpk)",
         run.root.display()

@@ -6,10 +6,10 @@ use dae::tasks::text::data::TextSplits;
 use dae::tasks::text::model::Positions;
 use dae::tasks::text::tokenizer::TokenizerKind;
 use dae::tasks::text::{self, MlmConfig, MlmTask, TokenNoise};
-use dae::train::{fit, Start, Task};
+use dae::train::{Start, Task};
 
 use super::{given, TrainArgs};
-use crate::progress::Progress;
+use crate::progress::fit_with_progress;
 
 /// Tokenizers on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -140,10 +140,7 @@ pub(super) fn train_text(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         data.val.len(),
         run.root.display()
     );
-    let mut progress = Progress::default();
-    let result = fit(&task, &run, start, &mut |e| progress.event(e));
-    progress.abandon();
-    result?;
+    fit_with_progress(&task, &run, start)?;
     eprintln!(
         "done: {} (config.json, vocab.json, metrics.jsonl, model.bpk)",
         run.root.display()
