@@ -65,6 +65,34 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Resul
     write_atomic(path, &json)
 }
 
+/// Writes `values` to `path` as JSON lines (one compact object per line), atomically, replacing
+/// what was there: the `eval.jsonl` of every task.
+pub fn write_json_lines<T: serde::Serialize>(path: &Path, values: &[T]) -> Result<()> {
+    let mut text = String::new();
+    for v in values {
+        text.push_str(
+            &crate::json::to_string(v)
+                .map_err(|e| Error::Config(format!("cannot serialize {}: {e}", path.display())))?,
+        );
+        text.push('\n');
+    }
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads the JSON lines of [`write_json_lines`] (blank lines skipped); a bad line is an error
+/// naming the file and the line.
+pub fn read_json_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let text = read_input_text(path)?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            crate::json::from_str(l)
+                .map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
 /// Reads the file at `path` whole, refusing one larger than `max` bytes before reading it (and
 /// reading no further than that should it grow meanwhile); `too_large` builds the refusal from
 /// the size found.

@@ -19,7 +19,7 @@ use crate::report::page::{escape, num, page, png_figure};
 use crate::report::plot::{render_png, Canvas, DrawResult, FONT};
 use crate::run::metrics::read_records;
 use crate::run::RunDir;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Writes `RUN_DIR/audio_examples.png` and `RUN_DIR/report.html` for the audio run at
 /// `run_dir`; returns the report's path.
@@ -100,21 +100,12 @@ fn read_eval(run: &RunDir) -> Result<Vec<AudioEvalRow>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let text = crate::fsio::read_input_text(&path)?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| crate::json::from_str(l).map_err(|e| Error::format(&path, e.to_string())))
-        .collect()
+    crate::fsio::read_json_lines(&path)
 }
 
 /// Writes `rows` to `path` (`RUN/eval.jsonl`), one JSON line each, replacing what was there.
 pub fn write_eval_rows(path: &Path, rows: &[AudioEvalRow]) -> Result<()> {
-    let mut text = String::new();
-    for r in rows {
-        text.push_str(&crate::json::to_string(r).map_err(|e| Error::Config(e.to_string()))?);
-        text.push('\n');
-    }
-    write_atomic(path, text.as_bytes())
+    crate::fsio::write_json_lines(path, rows)
 }
 
 fn eval_section(rows: &[AudioEvalRow]) -> String {

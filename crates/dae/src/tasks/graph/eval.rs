@@ -327,9 +327,7 @@ pub fn evaluate_graph_run(loaded: &LoadedGraphRun, data: Option<&Path>) -> Resul
 /// Writes `record` as the one JSON line of `path` (a run's `eval.jsonl`, which `dae report`
 /// reads).
 pub fn write_record(path: &Path, record: &GraphEvalRecord) -> Result<()> {
-    let mut line = crate::json::to_string(record).map_err(|e| Error::Config(e.to_string()))?;
-    line.push('\n');
-    crate::fsio::write_atomic(path, line.as_bytes())
+    crate::fsio::write_json_lines(path, std::slice::from_ref(record))
 }
 
 #[cfg(test)]

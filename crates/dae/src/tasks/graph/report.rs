@@ -147,13 +147,7 @@ fn read_eval(run: &RunDir) -> Result<Option<GraphEvalRecord>> {
     if !path.exists() {
         return Ok(None);
     }
-    let text = crate::fsio::read_input_text(&path)?;
-    match text.lines().rev().find(|l| !l.trim().is_empty()) {
-        Some(line) => crate::json::from_str(line)
-            .map(Some)
-            .map_err(|e| crate::Error::format(&path, e.to_string())),
-        None => Ok(None),
-    }
+    Ok(crate::fsio::read_json_lines(&path)?.pop())
 }
 
 fn eval_section(r: &GraphEvalRecord) -> String {

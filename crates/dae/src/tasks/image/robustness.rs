@@ -13,7 +13,6 @@ use super::diagnostics::{Diagnostics, DiagnosticsAccumulator, Warning};
 use super::heldout::{evaluate_each, HeldOut};
 use super::predictor::Predictor;
 use crate::corrupt::{Corruption, NoiseSpec};
-use crate::fsio::write_atomic;
 use crate::tasks::image::data::ImageSet;
 use crate::{Error, Result};
 
@@ -170,25 +169,12 @@ pub fn evaluate_specs(
 
 /// Writes `records` as JSON lines to `path`, atomically.
 pub fn write_records(path: &Path, records: &[EvalRecord]) -> Result<()> {
-    let mut text = String::new();
-    for r in records {
-        text.push_str(&crate::json::to_string(r).map_err(|e| Error::Config(e.to_string()))?);
-        text.push('\n');
-    }
-    write_atomic(path, text.as_bytes())
+    crate::fsio::write_json_lines(path, records)
 }
 
 /// Reads the JSON lines of [`write_records`].
 pub fn read_records(path: &Path) -> Result<Vec<EvalRecord>> {
-    let text = crate::fsio::read_input_text(path)?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            crate::json::from_str(l)
-                .map_err(|e| Error::format(path, format!("line {}: {e}", i + 1)))
-        })
-        .collect()
+    crate::fsio::read_json_lines(path)
 }
 
 /// Held-out PSNR of models trained on different corruptions (rows) under different test
