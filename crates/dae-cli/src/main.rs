@@ -13,6 +13,7 @@ mod print;
 mod probe_cmd;
 mod progress;
 mod report_cmd;
+mod sample_cmd;
 mod threads;
 mod train_cmd;
 
@@ -52,6 +53,8 @@ enum Command {
     Experiment(experiment_cmd::ExperimentCommand),
     /// Write a self-contained report.html for a run directory.
     Report(report_cmd::ReportArgs),
+    /// Draw images from a diffusion run, from pure noise (DDPM, DDIM, or the single-level chain).
+    Sample(sample_cmd::SampleArgs),
 }
 
 /// Makes glibc keep freed memory for reuse instead of handing it back to the OS. Every training
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Impute(args) => impute_cmd::run(args),
         Command::Experiment(command) => experiment_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),
+        Command::Sample(args) => sample_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,6 +41,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             );
             dae::tasks::audio::report::write_report(&a.run)?
         }
+        TaskKind::Diffusion => anyhow::bail!("TODO diffusion report"),
         TaskKind::Tabular => anyhow::bail!(
             "dae report has no page for tabular runs yet; `dae eval {}` measures the run",
             a.run.display()

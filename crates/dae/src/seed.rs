@@ -28,6 +28,9 @@ pub enum Purpose {
     /// Splits of the data drawn once per run: a graph's held-out edges (index 0) and, when the
     /// files give none, its probe split (index 1); a table's training and held-out rows.
     Split = 7,
+    /// Sampling from a generative model: the starting noise and every step's noise of image
+    /// number `index`.
+    Sample = 8,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

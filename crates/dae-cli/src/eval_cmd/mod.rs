@@ -96,5 +96,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         TaskKind::Graph => graph::eval_graph(&a),
         TaskKind::Tabular => tabular::eval_tabular(&a),
         TaskKind::Audio => audio::eval_audio(&a),
+        TaskKind::Diffusion => anyhow::bail!("TODO diffusion eval"),
     }
 }

@@ -6,6 +6,7 @@
 //! the dispatch.
 
 mod audio;
+mod diffusion;
 mod graph;
 mod image;
 mod tabular;
@@ -22,6 +23,7 @@ use dae::tasks::TaskKind;
 use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
 use audio::AudioArgs;
+use diffusion::DiffusionArgs;
 use graph::GraphArgs;
 use image::ImageArgs;
 use tabular::TabularArgs;
@@ -40,6 +42,8 @@ pub enum TaskArg {
     Tabular,
     /// Speech denoising (a waveform U-Net or STFT masking).
     Audio,
+    /// Diffusion on images: one noise-conditioned U-Net for every level, sampled from noise.
+    Diffusion,
 }
 
 impl TaskArg {
@@ -51,6 +55,7 @@ impl TaskArg {
             TaskArg::Graph => TaskKind::Graph,
             TaskArg::Tabular => TaskKind::Tabular,
             TaskArg::Audio => TaskKind::Audio,
+            TaskArg::Diffusion => TaskKind::Diffusion,
         }
     }
 }
@@ -59,7 +64,8 @@ impl TaskArg {
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Task: image denoising, masked language modeling on text (`mlm`), graph autoencoders
-    /// (`graph`), tables (`tabular`) or speech (`audio`); see each task's flags below.
+    /// (`graph`), tables (`tabular`), speech (`audio`) or image generation by diffusion
+    /// (`diffusion`); see each task's flags below.
     #[arg(long, value_enum, default_value = "image")]
     task: TaskArg,
     /// MNIST-format directory (raw or .gz IDX) or folder of PNG images; default: the embedded
@@ -127,6 +133,8 @@ pub struct TrainArgs {
     tabular: TabularArgs,
     #[command(flatten)]
     audio: AudioArgs,
+    #[command(flatten)]
+    diffusion: DiffusionArgs,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -211,6 +219,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         (TaskKind::Graph, a.graph.given()),
         (TaskKind::Tabular, a.tabular.given()),
         (TaskKind::Audio, a.audio.given()),
+        (TaskKind::Diffusion, a.diffusion.given()),
     ];
     let task_flags: Vec<&str> = groups.iter().flat_map(|g| g.1.clone()).collect();
     let shaping = [a.run_shaping_given(), task_flags].concat();
@@ -244,5 +253,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         TaskKind::Graph => graph::train_graph(&a, start),
         TaskKind::Tabular => tabular::train_tabular(&a, start),
         TaskKind::Audio => audio::train_audio(&a, start),
+        TaskKind::Diffusion => diffusion::train_diffusion(&a, start),
     }
 }

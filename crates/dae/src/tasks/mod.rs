@@ -30,16 +30,19 @@ pub enum TaskKind {
     Tabular,
     /// Speech denoising (`"task": "audio"`).
     Audio,
+    /// Diffusion on images: one denoiser for every noise level (`"task": "diffusion"`).
+    Diffusion,
 }
 
 impl TaskKind {
     /// Every task, in the order `--help` lists them.
-    pub const ALL: [TaskKind; 5] = [
+    pub const ALL: [TaskKind; 6] = [
         TaskKind::Image,
         TaskKind::Mlm,
         TaskKind::Graph,
         TaskKind::Tabular,
         TaskKind::Audio,
+        TaskKind::Diffusion,
     ];
 
     /// The name in `--task` and in `config.json` (`None` for image runs, which never wrote one).
@@ -50,6 +53,7 @@ impl TaskKind {
             TaskKind::Graph => Some(graph::TASK_NAME),
             TaskKind::Tabular => Some(tabular::TASK_NAME),
             TaskKind::Audio => Some(audio::TASK_NAME),
+            TaskKind::Diffusion => Some(image::diffusion::TASK_NAME),
         }
     }
 
@@ -66,6 +70,7 @@ impl TaskKind {
             TaskKind::Graph => "a graph autoencoder",
             TaskKind::Tabular => "a table denoising autoencoder",
             TaskKind::Audio => "a speech denoiser",
+            TaskKind::Diffusion => "a diffusion model",
         }
     }
 
@@ -77,6 +82,7 @@ impl TaskKind {
             TaskKind::Graph => "a graph run (task graph)",
             TaskKind::Tabular => "a tabular run (task tabular)",
             TaskKind::Audio => "an audio run (task audio)",
+            TaskKind::Diffusion => "a diffusion run (task diffusion)",
         }
     }
 
@@ -108,6 +114,7 @@ impl TaskKind {
             TaskKind::Graph => "`dae eval` or `dae report`",
             TaskKind::Tabular => "`dae impute` or `dae eval`",
             TaskKind::Audio => "`dae denoise`, `dae eval` or `dae report`",
+            TaskKind::Diffusion => "`dae sample`, `dae eval` or `dae report`",
         };
         Err(Error::Checkpoint {
             path: root.to_path_buf(),
@@ -130,7 +137,7 @@ impl std::str::FromStr for TaskKind {
             .find(|t| t.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown task `{s}`; expected image, mlm, graph, tabular or audio"
+                    "unknown task `{s}`; expected image, mlm, graph, tabular, audio or diffusion"
                 ))
             })
     }
@@ -184,6 +191,16 @@ pub fn load_audio_run(
 ) -> Result<audio::LoadedAudioRun> {
     TaskKind::Audio.expect_run(root)?;
     audio::load_audio_run(root, device)
+}
+
+/// Loads the diffusion run at `root` for sampling (see
+/// [`image::diffusion::load_diffusion_run`]); a run of another task is refused by name.
+pub fn load_diffusion_run(
+    root: &Path,
+    device: Option<crate::device::DeviceSpec>,
+) -> Result<image::diffusion::LoadedDiffusionRun> {
+    TaskKind::Diffusion.expect_run(root)?;
+    image::diffusion::load_diffusion_run(root, device)
 }
 
 /// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to

@@ -112,7 +112,9 @@ pub fn fit<T: Task>(
                         .lr_schedule
                         .rate_at(settings.lr, epoch, b, batches, settings.epochs);
                 observer(TrainEvent::Batch { loss: value });
-                Ok((optim.step(lr, model, grads), loss_sum + value))
+                let step = ((epoch - 1) * batches + b + 1) as u64;
+                let stepped = task.after_step(optim.step(lr, model, grads), step);
+                Ok((stepped, loss_sum + value))
             },
         )?;
         model = stepped;

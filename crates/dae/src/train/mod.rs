@@ -3,10 +3,12 @@
 
 pub mod adamw;
 mod ahead;
+mod ema;
 mod fit;
 mod settings;
 mod task;
 
+pub use ema::Ema;
 pub use fit::fit;
 pub use settings::{resume_config, LrSchedule, ResumeOverrides, RunSettings, TaskConfig};
 pub use task::{EpochTotals, Start, Task, TrainEvent};

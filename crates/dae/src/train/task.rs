@@ -54,6 +54,12 @@ pub trait Task: Sync {
     fn draw_batch(&self, indices: &[usize], rng: &mut Rng) -> Result<Self::Batch>;
     /// The training loss of `model` on `batch`, a scalar tensor on `device`.
     fn loss(&self, model: &Self::Model, batch: Self::Batch, device: &Device) -> Tensor<1>;
+    /// The model after optimizer step `step` (1-based, counted over the whole run): where a task
+    /// updates state that follows the weights without a gradient, such as an
+    /// [`Ema`](super::Ema) average kept inside its model (and so in every checkpoint).
+    fn after_step(&self, model: Self::Model, _step: u64) -> Self::Model {
+        model
+    }
     /// Evaluates `model` (without autodiff, on `device`) on the held-out data and builds the
     /// epoch's record.
     fn record(

@@ -12,6 +12,7 @@
 //! - [`probe`]: representation probes of the encoder's codes;
 //! - [`denoise`]: denoising images of any size (pad, denoise, crop);
 //! - [`report`]: the self-contained HTML report of a run;
+//! - [`diffusion`]: one denoiser for every noise level, sampled from noise to images;
 //! - [`mod@bench`]: the throughput benchmark of `dae bench`.
 
 pub mod bench;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod data;
 pub mod denoise;
 pub mod diagnostics;
+pub mod diffusion;
 pub mod experiment;
 pub(crate) mod grid;
 pub(crate) mod heatmap;
