@@ -11,7 +11,8 @@
 //!   `--noise` grammar, mixtures and the corruptions of numeric samples), [`run`] (the run
 //!   directory: every file by name, config, checkpoints, metrics), [`train`] (the generic
 //!   training loop and the [`train::Task`] trait), [`probe`] (linear, k-NN and clustering probes
-//!   and PCA on feature rows), [`report`] (figures and the HTML page), [`perf`] (threads, memory);
+//!   and PCA on feature rows), [`report`] (figures and the HTML page), [`perf`] (threads, memory),
+//!   [`diffusion`] (the bridge to diffusion models: the score view);
 //! - the tasks: [`tasks::image`] (image denoising: data, models, losses, evaluation, robustness,
 //!   probes, report, bench) and [`tasks::text`] (masked language modeling), with the registry
 //!   [`tasks::TaskKind`].
@@ -38,6 +39,7 @@
 
 pub mod corrupt;
 pub mod device;
+pub mod diffusion;
 pub mod error;
 pub mod fsio;
 pub mod json;

@@ -28,6 +28,9 @@ pub enum Purpose {
     /// Splits of the data drawn once per run: a graph's held-out edges (index 0) and, when the
     /// files give none, its probe split (index 1); a table's training and held-out rows.
     Split = 7,
+    /// Samples of a synthetic distribution drawn once per run (the score view's training set,
+    /// index 0; its held-out set, index 1; the final measurement's fresh samples, 2 and up).
+    Data = 8,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

@@ -12,8 +12,15 @@ use std::path::{Path, PathBuf};
 /// Modules that import nothing of the crate but other leaves.
 const LEAVES: [&str; 6] = ["error", "seed", "fsio", "json", "device", "limits"];
 /// The core: knows no modality.
-const CORE: [&str; 7] = [
-    "kernels", "corrupt", "run", "train", "probe", "report", "perf",
+const CORE: [&str; 8] = [
+    "kernels",
+    "corrupt",
+    "run",
+    "train",
+    "probe",
+    "report",
+    "perf",
+    "diffusion",
 ];
 
 /// Every `.rs` file below `dir`.
