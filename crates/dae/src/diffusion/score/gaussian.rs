@@ -31,8 +31,8 @@ pub(crate) fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
                 s -= l[i * d + k] * l[j * d + k];
             }
             if i == j {
-                // `!(s > 0)` also refuses NaN.
-                if !(s > 0.0) || !s.is_finite() {
+                // Refuses NaN as well: it is neither finite nor positive.
+                if !s.is_finite() || s <= 0.0 {
                     return None;
                 }
                 l[i * d + i] = s.sqrt();

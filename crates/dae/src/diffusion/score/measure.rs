@@ -32,9 +32,11 @@ pub fn relative_error(learned: &[f64], truth: &[f64]) -> f64 {
         .map(|(a, b)| (a - b) * (a - b))
         .sum();
     let tot: f64 = truth.iter().map(|b| b * b).sum();
-    match (res, tot) {
-        (r, _) if r == 0.0 => 0.0,
-        (r, t) => r / t,
+    // A perfect prediction of a zero score is no error (not 0/0).
+    if res == 0.0 {
+        0.0
+    } else {
+        res / tot
     }
 }
 
