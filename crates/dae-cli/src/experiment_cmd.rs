@@ -1,4 +1,4 @@
-//! `dae experiment robustness`.
+//! `dae experiment robustness` and `dae experiment score-2d`.
 
 use std::path::PathBuf;
 
@@ -6,6 +6,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use dae::corrupt::NoiseSpec;
 use dae::device::DeviceSpec;
+use dae::diffusion::score::experiment::{self as score, RunAction as ScoreAction, ScoreEvent};
+use dae::diffusion::score::ScorePlan;
 use dae::run::ExperimentDir;
 use dae::tasks::image::experiment::{ExperimentEvent, RobustnessPlan, RunAction};
 use dae::tasks::image::model::{ModelConfig, ModelKind};
@@ -20,7 +22,30 @@ pub enum ExperimentCommand {
     /// Train one model per training corruption and print / plot the train-noise x test-noise
     /// PSNR matrix (DIR/matrix.json, DIR/matrix.png). Resumable: finished runs are reused.
     Robustness(RobustnessArgs),
+    /// Train a small noise-conditioned MLP by denoising score matching on a 2-D Gaussian mixture
+    /// and on a Gaussian, and compare its score and its Tweedie estimate with the closed forms
+    /// (DIR/score.json, DIR/score_field.png; docs/diffusion.md). Resumable: finished runs are
+    /// only measured again.
+    #[command(name = "score-2d")]
+    Score2d(Score2dArgs),
 }
+
+/// Arguments of `dae experiment score-2d`.
+#[derive(Args, Debug)]
+pub struct Score2dArgs {
+    /// Experiment directory: the runs `mixture/` and `gaussian/`, score.json, score_field.png.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of both runs and of the measurement's draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Epochs of each run (16,384 points, 64 steps each).
+    #[arg(long, default_value_t = EPOCHS_2D)]
+    epochs: usize,
+}
+
+/// The default epochs of `score-2d` (BENCHMARKS.md, "Score view").
+const EPOCHS_2D: usize = 150;
 
 /// Arguments of `dae experiment robustness`.
 #[derive(Args, Debug)]
@@ -62,7 +87,47 @@ pub struct RobustnessArgs {
 pub fn run(command: ExperimentCommand) -> anyhow::Result<()> {
     match command {
         ExperimentCommand::Robustness(a) => robustness(a),
+        ExperimentCommand::Score2d(a) => score_2d(a),
     }
+}
+
+fn score_2d(a: Score2dArgs) -> anyhow::Result<()> {
+    let plan = ScorePlan::new(a.seed, a.epochs)?;
+    plan.check()?;
+    eprintln!(
+        "dae experiment score-2d: 2 runs of {} epochs (seed {}), {} levels x {} fresh points\n  directory: {}",
+        a.epochs,
+        a.seed,
+        plan.levels,
+        plan.samples_per_level,
+        a.out.display()
+    );
+    // Every tenth epoch's line (and the first and last): a run has 150 of them.
+    let mut show = false;
+    let mut observer = |event: ScoreEvent| match event {
+        ScoreEvent::Run { name, dir, action } => {
+            let what = match action {
+                ScoreAction::Train => "training".to_string(),
+                ScoreAction::Resume { done } => format!("resuming after epoch {done}"),
+                ScoreAction::Finished => "already trained, measuring".to_string(),
+            };
+            eprintln!("{name}: {what} ({})", dir.display());
+        }
+        ScoreEvent::Train(TrainEvent::EpochStart { epoch, epochs, .. }) => {
+            show = epoch == 1 || epoch % 10 == 0 || epoch == epochs;
+        }
+        ScoreEvent::Train(TrainEvent::EpochEnd(record)) if show => eprintln!("  {record}"),
+        ScoreEvent::Train(_) => {}
+    };
+    let report = score::run_score_2d(&plan, &a.out, &mut observer)
+        .with_context(|| format!("experiment in {}", a.out.display()))?;
+    print!("{}", report.table());
+    eprintln!(
+        "wrote {} and {}",
+        score::score_json(&a.out).display(),
+        score::score_field_png(&a.out).display()
+    );
+    Ok(())
 }
 
 fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@
 //!   directory: every file by name, config, checkpoints, metrics), [`train`] (the generic
 //!   training loop and the [`train::Task`] trait), [`probe`] (linear, k-NN and clustering probes
 //!   and PCA on feature rows), [`report`] (figures and the HTML page), [`perf`] (threads, memory),
-//!   [`diffusion`] (noise schedules and DDPM/DDIM sampler steps);
+//!   [`diffusion`] (noise schedules, DDPM/DDIM sampler steps, and the score view);
 //! - the tasks: [`tasks::image`] (image denoising: data, models, losses, evaluation, robustness,
 //!   probes, report, bench) and [`tasks::text`] (masked language modeling), with the registry
 //!   [`tasks::TaskKind`].

@@ -31,6 +31,9 @@ pub enum Purpose {
     /// Sampling from a generative model: the starting noise and every step's noise of image
     /// number `index`.
     Sample = 8,
+    /// Samples of a synthetic distribution drawn once per run (the score view's training set,
+    /// index 0; its held-out set, index 1; the final measurement's fresh samples, 2 and up).
+    Data = 9,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

@@ -30,6 +30,10 @@
 //! [`BetaSchedule::Cosine`] (Nichol & Dhariwal 2021, "Improved Denoising Diffusion Probabilistic
 //! Models", eq. 17, β capped at 0.999).
 //!
+//! A denoiser trained at many noise levels also knows the score ∇log p_σ of the noised data: for
+//! Gaussian noise the best denoiser satisfies Tweedie's formula E[x | x̃] = x̃ + σ²∇log p_σ(x̃).
+//! [`score`] checks that on 2-D data whose score is known in closed form.
+//!
 //! Everything matches the reference schedulers of Python `diffusers` (`DDPMScheduler`,
 //! `DDIMScheduler` with their defaults: "leading" timestep spacing, steps_offset 0,
 //! set_alpha_to_one, variance "fixed_small", no thresholding) to 1e-6:
@@ -57,6 +61,7 @@
 
 pub mod sampler;
 pub mod schedule;
+pub mod score;
 
 pub use sampler::{step, timesteps, Sampler, StepSettings};
 pub use schedule::{BetaSchedule, NoiseSchedule, Prediction};
