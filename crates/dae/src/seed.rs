@@ -28,6 +28,8 @@ pub enum Purpose {
     /// Splits of the data drawn once per run: a graph's held-out edges (index 0) and, when the
     /// files give none, its probe split (index 1); a table's training and held-out rows.
     Split = 7,
+    /// Sample-quality metrics: KID's random subsets (index: the subset).
+    Quality = 8,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.
