@@ -28,7 +28,7 @@ pub struct GaussianStats {
 impl GaussianStats {
     /// The statistics of the rows of `features`; needs at least two rows.
     pub fn of(features: &[f32], dim: usize) -> Result<Self> {
-        let n = if dim == 0 { 0 } else { features.len() / dim };
+        let n = features.len().checked_div(dim).unwrap_or(0);
         if n < 2 || n * dim != features.len() {
             return Err(Error::Shape(format!(
                 "a covariance needs at least 2 whole rows of {dim} features, got {} values",
