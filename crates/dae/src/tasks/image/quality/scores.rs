@@ -51,6 +51,10 @@ pub fn precision_recall(
     dim: usize,
     k: usize,
 ) -> Result<(f64, f64)> {
+    whole_rows(&[real, generated], dim)?;
+    if k == 0 {
+        return Err(Error::Config("precision / recall needs k >= 1".into()));
+    }
     for (name, set) in [("reference", real), ("compared", generated)] {
         if set.len() / dim <= k {
             return Err(Error::Shape(format!(
@@ -95,6 +99,20 @@ pub fn compare(
     })
 }
 
+/// Errors unless every set is whole rows of `dim > 0` features.
+fn whole_rows(sets: &[&[f32]], dim: usize) -> Result<()> {
+    match sets
+        .iter()
+        .find(|s| dim == 0 || !s.len().is_multiple_of(dim))
+    {
+        Some(bad) => Err(Error::Shape(format!(
+            "{} values are not whole rows of {dim} features",
+            bad.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn histogram(classes: &[usize]) -> Vec<usize> {
     let mut counts = vec![0; CLASSES];
     for &c in classes {
@@ -123,6 +141,7 @@ pub fn memorised_share_of_features(
     test: &[f32],
     dim: usize,
 ) -> Result<f64> {
+    whole_rows(&[samples, train, test], dim)?;
     if samples.is_empty() || train.is_empty() || test.is_empty() {
         return Err(Error::Shape(
             "the memorisation check needs samples, training and test images".into(),

@@ -24,6 +24,9 @@ fn identical_sets_have_precision_and_recall_one() {
     let far: Vec<f32> = a.iter().map(|v| v + 100.0).collect();
     assert_eq!(precision_recall(&a, &far, 6, 3).unwrap(), (0.0, 0.0));
     assert!(precision_recall(&a[..18], &a, 6, 3).is_err());
+    assert!(precision_recall(&a[..17], &a, 6, 3).is_err());
+    assert!(precision_recall(&a, &a, 6, 0).is_err());
+    assert!(memorised_share_of_features(&a[..5], &a, &a, 6).is_err());
 }
 
 #[test]
