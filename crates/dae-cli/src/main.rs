@@ -7,6 +7,7 @@ mod bench_cmd;
 mod denoise_cmd;
 mod eval_cmd;
 mod experiment_cmd;
+mod fid_cmd;
 mod fill_cmd;
 mod impute_cmd;
 mod print;
@@ -16,6 +17,7 @@ mod report_cmd;
 mod sample_cmd;
 mod threads;
 mod train_cmd;
+mod train_extractor_cmd;
 
 use std::process::ExitCode;
 
@@ -55,6 +57,11 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Draw images from a diffusion run, from pure noise (DDPM, DDIM, or the single-level chain).
     Sample(sample_cmd::SampleArgs),
+    /// Compare two sets of 28x28 images (PNG folders or IDX sets): Fréchet distance, KID,
+    /// precision / recall on the features of dae's Fashion-MNIST classifier.
+    Fid(fid_cmd::FidArgs),
+    /// Train the Fashion-MNIST classifier whose features `dae fid` compares.
+    TrainExtractor(train_extractor_cmd::TrainExtractorArgs),
 }
 
 /// Makes glibc keep freed memory for reuse instead of handing it back to the OS. Every training
@@ -94,6 +101,8 @@ fn main() -> ExitCode {
         Command::Experiment(command) => experiment_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),
         Command::Sample(args) => sample_cmd::run(args),
+        Command::Fid(args) => fid_cmd::run(args),
+        Command::TrainExtractor(args) => train_extractor_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

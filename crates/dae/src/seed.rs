@@ -34,6 +34,8 @@ pub enum Purpose {
     /// Samples of a synthetic distribution drawn once per run (the score view's training set,
     /// index 0; its held-out set, index 1; the final measurement's fresh samples, 2 and up).
     Data = 9,
+    /// Sample-quality metrics: KID's random subsets (index: the subset).
+    Quality = 10,
 }
 
 /// SplitMix64 finalizer: a bijective scramble of 64 bits.

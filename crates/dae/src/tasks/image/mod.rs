@@ -30,6 +30,7 @@ pub mod metrics;
 pub mod model;
 pub mod predictor;
 pub mod probe;
+pub mod quality;
 pub mod report;
 pub mod robustness;
 pub mod ssim;
