@@ -41,7 +41,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             );
             dae::tasks::audio::report::write_report(&a.run)?
         }
-        TaskKind::Diffusion => anyhow::bail!("TODO diffusion report"),
+        TaskKind::Diffusion => {
+            anyhow::ensure!(
+                a.matrix.is_none(),
+                "--matrix is for image runs: a diffusion run has no robustness matrix"
+            );
+            dae::tasks::image::diffusion::report::write_report(&a.run)?
+        }
         TaskKind::Tabular => anyhow::bail!(
             "dae report has no page for tabular runs yet; `dae eval {}` measures the run",
             a.run.display()

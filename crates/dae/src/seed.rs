@@ -28,12 +28,12 @@ pub enum Purpose {
     /// Splits of the data drawn once per run: a graph's held-out edges (index 0) and, when the
     /// files give none, its probe split (index 1); a table's training and held-out rows.
     Split = 7,
-    /// Sampling from a generative model: the starting noise and every step's noise of image
-    /// number `index`.
-    Sample = 8,
     /// Samples of a synthetic distribution drawn once per run (the score view's training set,
     /// index 0; its held-out set, index 1; the final measurement's fresh samples, 2 and up).
-    Data = 9,
+    Data = 8,
+    /// Sampling from a generative model: the starting noise and every step's noise of image
+    /// number `index`.
+    Sample = 9,
     /// Sample-quality metrics: KID's random subsets (index: the subset).
     Quality = 10,
 }

@@ -2,6 +2,7 @@
 //! table are in one file here.
 
 mod audio;
+mod diffusion;
 mod graph;
 mod image;
 mod tabular;
@@ -67,6 +68,10 @@ pub struct EvalArgs {
     /// files under this folder, one subfolder per noise spec (for scripts/audio_quality.py).
     #[arg(long)]
     write_audio: Option<PathBuf>,
+    /// Diffusion runs: also draw N samples (DDIM, 50 steps) and score them against the held-out
+    /// images (Fréchet distance, KID, precision / recall, memorisation); 0 skips them.
+    #[arg(long, default_value_t = 256)]
+    samples: usize,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -96,6 +101,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         TaskKind::Graph => graph::eval_graph(&a),
         TaskKind::Tabular => tabular::eval_tabular(&a),
         TaskKind::Audio => audio::eval_audio(&a),
-        TaskKind::Diffusion => anyhow::bail!("TODO diffusion eval"),
+        TaskKind::Diffusion => diffusion::eval_diffusion(&a),
     }
 }

@@ -92,6 +92,10 @@ impl RunDir {
     pub fn latent_map(&self) -> PathBuf {
         self.root.join("latent_map.png")
     }
+    /// `trajectory.png`: paths from noise x_T to images x_0 of a diffusion run's samples.
+    pub fn trajectory(&self) -> PathBuf {
+        self.root.join("trajectory.png")
+    }
     /// `audio_examples.png`: waveforms and spectrograms of a validation clip, clean, noisy and
     /// denoised (the report of an audio run).
     pub fn audio_examples(&self) -> PathBuf {

@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::config::DiffusionConfig;
 use super::model::TimeUnet;
+use super::sample::{sample, SampleOptions};
 use crate::corrupt::{corrupt_batch, NoiseSpec, SampleShape};
 use crate::diffusion::NoiseSchedule;
 use crate::seed::{self, Purpose};
-use crate::tasks::image::data::ImageSet;
+use crate::tasks::image::data::{ImageSet, Splits};
 use crate::tasks::image::metrics::{MetricsAccumulator, ReconstructionMetrics};
+use crate::tasks::image::quality::{compare, memorised_share, FeatureExtractor, QualityScores};
 use crate::{Error, Result};
 
 /// The noise levels `dae eval` measures by default (those of the robustness suite).
@@ -108,4 +110,63 @@ pub fn denoise_at_levels(
         });
     }
     Ok(rows)
+}
+
+/// The quality of a run's samples, on the features of dae's Fashion-MNIST classifier
+/// (docs/quality.md): against the held-out images, and the memorisation check against the
+/// training images.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SampleQuality {
+    /// How the samples were drawn (`ddim, 50 steps`).
+    pub sampler: String,
+    /// Fréchet distance, KID, precision / recall, class histograms (a: held-out, b: samples).
+    pub scores: QualityScores,
+    /// Share of samples nearer a training image than the 1st percentile of the held-out
+    /// images' distances to the training set.
+    pub memorised_share: f64,
+}
+
+/// Draws `options.count` samples from `model` and scores them against `data`'s held-out images
+/// (the memorisation check against its training images).
+pub fn sample_quality(
+    model: &TimeUnet,
+    config: &DiffusionConfig,
+    options: &SampleOptions,
+    data: &Splits,
+    device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<SampleQuality> {
+    let extractor = FeatureExtractor::embedded()?;
+    let shape = (config.height, config.width);
+    let drawn = sample(model, config, options, shape, device, progress)?;
+    let scores = compare(
+        &extractor,
+        &data.test.images,
+        data.test.len(),
+        &drawn.images,
+        options.count,
+    )?;
+    let memorised = memorised_share(
+        &extractor,
+        &drawn.images,
+        options.count,
+        &data.train.images,
+        data.train.len(),
+        &data.test.images,
+        data.test.len(),
+    )?;
+    Ok(SampleQuality {
+        sampler: format!("{}, {} steps", options.sampler, drawn.steps),
+        scores,
+        memorised_share: memorised,
+    })
+}
+
+/// What `dae eval --json` prints for a diffusion run: one object.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DiffusionEval {
+    /// One-step denoising per noise level.
+    pub denoising: Vec<LevelDenoising>,
+    /// The samples' quality, when samples were drawn.
+    pub samples: Option<SampleQuality>,
 }

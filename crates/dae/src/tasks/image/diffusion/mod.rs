@@ -13,6 +13,7 @@ pub mod config;
 pub mod eval;
 pub mod model;
 pub mod output;
+pub mod report;
 pub mod sample;
 pub mod task;
 

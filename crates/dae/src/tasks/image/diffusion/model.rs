@@ -51,7 +51,10 @@ impl Default for TimeUnetSettings {
     }
 }
 
-/// Optional group normalization: `None` passes the input through.
+/// Optional group normalization: `None` passes the input through. With one channel per group
+/// (layers of 8 channels or fewer) the norm removes a per-channel shift entirely, so the level
+/// embedding only reaches the network through wider layers: `--group-norm` is for widths of 16
+/// and more.
 fn norm(layer: &Option<GroupNorm>, x: Tensor<4>) -> Tensor<4> {
     match layer {
         Some(gn) => gn.forward(x),
@@ -188,7 +191,10 @@ impl TimeUnetSettings {
         let bottom = level_width(self.depth);
         let middle = self.attention.then(|| SpatialAttention {
             norm: group_norm(true, bottom, device).expect("asked for"),
-            attention: MultiHeadAttentionConfig::new(bottom, 1).init(device),
+            // No dropout on the attention weights (Burn's default is 0.1; DDPM's attention has none).
+            attention: MultiHeadAttentionConfig::new(bottom, 1)
+                .with_dropout(0.0)
+                .init(device),
         });
         let (mut up, mut merge) = (Vec::new(), Vec::new());
         for l in (0..self.depth).rev() {

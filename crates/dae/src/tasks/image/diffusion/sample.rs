@@ -55,6 +55,16 @@ impl SamplerKind {
     }
 }
 
+impl std::fmt::Display for SamplerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SamplerKind::Ddpm => f.write_str("ddpm"),
+            SamplerKind::Ddim { eta } => write!(f, "ddim (eta {eta})"),
+            SamplerKind::Chain => f.write_str("single-level chain"),
+        }
+    }
+}
+
 /// What to draw.
 #[derive(Clone, Debug)]
 pub struct SampleOptions {

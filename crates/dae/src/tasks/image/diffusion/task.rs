@@ -307,7 +307,8 @@ impl Task for DiffusionTask {
     }
 
     /// `grid.png`: 8x8 samples of the averaged weights (DDIM, 50 steps, the run's seed; the
-    /// single-level chain for a single-level run).
+    /// single-level chain for a single-level run), and `trajectory.png`: the paths x_T → x_0 of
+    /// the first eight.
     fn finish(&self, run: &RunDir, model: &DiffusionModel, device: &Device) -> Result<()> {
         let options = SampleOptions {
             count: 64,
@@ -317,7 +318,7 @@ impl Task for DiffusionTask {
             },
             steps: Some(50.min(self.config.train_steps)),
             seed: self.config.run.seed,
-            trajectory: 0,
+            trajectory: 8,
         };
         let shape = (self.height, self.width);
         let samples = sample(
@@ -329,7 +330,11 @@ impl Task for DiffusionTask {
             &mut |_, _| {},
         )?;
         let rows: Vec<&[f32]> = samples.images.chunks(8 * self.pixels()).collect();
-        write_grid_png(&run.grid(), &rows, 8, self.height, self.width, 2)
+        write_grid_png(&run.grid(), &rows, 8, self.height, self.width, 2)?;
+        let strips: Vec<Vec<f32>> = samples.trajectories.iter().map(|p| p.concat()).collect();
+        let rows: Vec<&[f32]> = strips.iter().map(Vec::as_slice).collect();
+        let frames = samples.trajectories.first().map_or(0, Vec::len);
+        write_grid_png(&run.trajectory(), &rows, frames, self.height, self.width, 2)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The metrics on images: the features of two sets compared by Fréchet distance, KID and
 //! precision / recall; the class histogram of a set; the memorisation check.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::extractor::{FeatureExtractor, CLASSES};
 use super::frechet::frechet_distance_of;
@@ -18,7 +18,7 @@ pub const MEMORISATION_PERCENTILE: f64 = 0.01;
 
 /// Everything `compare` measures between a reference set `a` (real images) and a set `b`
 /// (generated, or otherwise to be judged).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QualityScores {
     /// The Fréchet distance between the Gaussians of the two feature sets (lower is better).
     pub frechet_distance: f64,
