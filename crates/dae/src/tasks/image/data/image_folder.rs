@@ -77,7 +77,12 @@ pub fn png_files(dir: &Path) -> Result<Vec<PathBuf>> {
 ///
 /// All images must share one size; the first file fixes it. An empty folder is a format error.
 pub fn load_image_folder(dir: &Path) -> Result<ImageSet> {
-    let files = png_files(dir)?;
+    load_image_files(dir, &png_files(dir)?)
+}
+
+/// Reads `files` (PNGs of the folder `dir`, named in messages) into one [`ImageSet`] without
+/// labels, as [`load_image_folder`] does.
+pub fn load_image_files(dir: &Path, files: &[PathBuf]) -> Result<ImageSet> {
     let Some(first) = files.first() else {
         return Err(Error::format(dir, "no .png files in this folder"));
     };

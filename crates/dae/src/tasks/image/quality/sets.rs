@@ -49,9 +49,14 @@ fn idx_images(dir: &Path, split: IdxSplit) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Files of a PNG folder that are not read as images: the grid and the trajectory strip that
+/// `dae sample` writes beside its samples.
+pub const SAMPLE_FIGURES: [&str; 2] = ["grid.png", "trajectory.png"];
+
 /// Reads the images of `dir`: its `split` if it is an MNIST-format folder (it holds IDX image
 /// files), else every `*.png` in it; keeps the first `limit` images if given. Errors name the
 /// folder or file: missing, no images, unreadable, or not 28x28.
+/// PNG folders skip [`SAMPLE_FIGURES`].
 pub fn load_images(dir: &Path, split: IdxSplit, limit: Option<usize>) -> Result<ImageSet> {
     let meta = std::fs::metadata(dir).map_err(|e| Error::io(dir, e))?;
     if !meta.is_dir() {
@@ -73,7 +78,21 @@ pub fn load_images(dir: &Path, split: IdxSplit, limit: Option<usize>) -> Result<
                 ),
             ));
         }
-        None => image_folder::load_image_folder(dir)?,
+        None => {
+            // The figures `dae sample` writes beside its images are not part of the set.
+            let files: Vec<_> = image_folder::png_files(dir)?
+                .into_iter()
+                .filter(|f| {
+                    !SAMPLE_FIGURES
+                        .iter()
+                        .any(|n| f.file_name() == Some(n.as_ref()))
+                })
+                .collect();
+            if files.is_empty() {
+                return Err(Error::format(dir, "no .png images in this folder"));
+            }
+            image_folder::load_image_files(dir, &files)?
+        }
     };
     let set = match limit {
         Some(n) => set.take(n),
