@@ -89,7 +89,7 @@ pub fn load_images(dir: &Path, split: IdxSplit, limit: Option<usize>) -> Result<
                 })
                 .collect();
             if files.is_empty() {
-                return Err(Error::format(dir, "no .png images in this folder"));
+                return Err(Error::format(dir, "no .png files in this folder"));
             }
             image_folder::load_image_files(dir, &files)?
         }
