@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bridge from denoising autoencoders to diffusion, measured (issue 12, BENCHMARKS.md
 # "Diffusion"): samples of a multi-level run with DDPM (T steps) and DDIM (10, 20, 50, 100
-# steps), and of a single-level run with the DAE chain, each scored by `dae fid` against the
+# steps, deterministic (eta 0) and stochastic (eta 1)), and of a single-level run with the DAE chain, each scored by `dae fid` against the
 # Fashion-MNIST test split, with the memorisation check against the training split.
 #
 #   scripts/diffusion_bridge.sh MULTI_RUN SINGLE_RUN OUT_DIR [N] [DATA]
@@ -28,6 +28,7 @@ row() {
 }
 for k in 10 20 50 100; do
     row "ddim-$k" "$multi" --sampler ddim --steps "$k"
+    row "ddim-eta1-$k" "$multi" --sampler ddim --steps "$k" --eta 1
 done
 row ddpm-1000 "$multi" --sampler ddpm
 row chain-100 "$single" --sampler chain --steps 100
