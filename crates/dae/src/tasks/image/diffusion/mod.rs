@@ -5,7 +5,7 @@
 //! - [`model`]: the level-conditioned U-Net on dae's conv kernels;
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`] (with the
 //!   weights' moving average);
-//! - [`sample`]: DDPM, DDIM and the single-level DAE chain from noise to images.
+//! - [`mod@sample`]: DDPM, DDIM and the single-level DAE chain from noise to images.
 //!
 //! The schedules and single steps are the core's ([`crate::diffusion`]).
 
