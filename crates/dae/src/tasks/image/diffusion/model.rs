@@ -41,7 +41,8 @@ pub struct TimeUnetSettings {
 
 impl Default for TimeUnetSettings {
     fn default() -> Self {
-        // Sized for a CPU: about 55 MFLOP per 28x28 image forward; 32 is four times the work.
+        // Sized for a CPU: 44 MFLOP of convolutions per 28x28 image forward (counted from the
+        // layer sizes); width 32 is four times the work.
         TimeUnetSettings {
             width: 16,
             depth: 2,
