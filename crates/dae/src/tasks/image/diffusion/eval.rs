@@ -17,7 +17,9 @@ use crate::diffusion::NoiseSchedule;
 use crate::seed::{self, Purpose};
 use crate::tasks::image::data::{ImageSet, Splits};
 use crate::tasks::image::metrics::{MetricsAccumulator, ReconstructionMetrics};
-use crate::tasks::image::quality::{compare, memorised_share, FeatureExtractor, QualityScores};
+use crate::tasks::image::quality::{
+    compare_features, memorised_share_of_features, FeatureExtractor, QualityScores,
+};
 use crate::{Error, Result};
 
 /// The noise levels `dae eval` measures by default (those of the robustness suite).
@@ -139,22 +141,13 @@ pub fn sample_quality(
     let extractor = FeatureExtractor::embedded()?;
     let shape = (config.height, config.width);
     let drawn = sample(model, config, options, shape, device, progress)?;
-    let scores = compare(
-        &extractor,
-        &data.test.images,
-        data.test.len(),
-        &drawn.images,
-        options.count,
-    )?;
-    let memorised = memorised_share(
-        &extractor,
-        &drawn.images,
-        options.count,
-        &data.train.images,
-        data.train.len(),
-        &data.test.images,
-        data.test.len(),
-    )?;
+    // Each set's features once: the scores and the memorisation check share them.
+    let held_out = extractor.features_and_classes(&data.test.images, data.test.len())?;
+    let samples = extractor.features_and_classes(&drawn.images, options.count)?;
+    let train = extractor.features(&data.train.images, data.train.len())?;
+    let dim = extractor.dim();
+    let scores = compare_features((&held_out.0, &held_out.1), (&samples.0, &samples.1), dim)?;
+    let memorised = memorised_share_of_features(&samples.0, &train, &held_out.0, dim)?;
     Ok(SampleQuality {
         sampler: format!("{}, {} steps", options.sampler, drawn.steps),
         scores,

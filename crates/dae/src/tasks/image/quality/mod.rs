@@ -19,8 +19,8 @@ pub mod train;
 
 pub use extractor::FeatureExtractor;
 pub use scores::{
-    class_histogram, compare, memorised_share, memorised_share_of_features, precision_recall,
-    QualityScores,
+    class_histogram, compare, compare_features, memorised_share, memorised_share_of_features,
+    precision_recall, QualityScores,
 };
 pub use sets::{load_images, IdxSplit};
 pub use train::{save_extractor, train_extractor, ExtractorEpoch, ExtractorTraining};

@@ -83,19 +83,38 @@ pub fn compare(
 ) -> Result<QualityScores> {
     let (fa, ca) = extractor.features_and_classes(a, count_a)?;
     let (fb, cb) = extractor.features_and_classes(b, count_b)?;
-    let dim = extractor.dim();
-    let (precision, recall) = precision_recall(&fa, &fb, dim, MANIFOLD_K)?;
-    let k = kid(&fa, &fb, dim, KidSettings::default())?;
+    compare_features((&fa, &ca), (&fb, &cb), extractor.dim())
+}
+
+/// [`compare`] on features already extracted: the rows of `a` and `b` (`dim` wide) with each
+/// row's class, so that a caller who needs the features again (the memorisation check)
+/// extracts them once.
+pub fn compare_features(
+    (fa, ca): (&[f32], &[usize]),
+    (fb, cb): (&[f32], &[usize]),
+    dim: usize,
+) -> Result<QualityScores> {
+    whole_rows(&[fa, fb], dim)?;
+    let (count_a, count_b) = (fa.len() / dim, fb.len() / dim);
+    if ca.len() != count_a || cb.len() != count_b {
+        return Err(Error::Shape(format!(
+            "{} and {} classes for {count_a} and {count_b} feature rows",
+            ca.len(),
+            cb.len()
+        )));
+    }
+    let (precision, recall) = precision_recall(fa, fb, dim, MANIFOLD_K)?;
+    let k = kid(fa, fb, dim, KidSettings::default())?;
     Ok(QualityScores {
-        frechet_distance: frechet_distance_of(&fa, &fb, dim)?,
+        frechet_distance: frechet_distance_of(fa, fb, dim)?,
         kid: k.mean,
         kid_std: k.std,
         precision,
         recall,
         count_a,
         count_b,
-        class_histogram_a: histogram(&ca),
-        class_histogram_b: histogram(&cb),
+        class_histogram_a: histogram(ca),
+        class_histogram_b: histogram(cb),
     })
 }
 
