@@ -11,7 +11,7 @@ use super::EvalArgs;
 
 /// `dae eval` on a diffusion run: the network as a one-step denoiser at pixel σ 0.1 / 0.2 /
 /// 0.3 / 0.5 (or the `--noise gaussian:sigma=…` given), and the quality of `--samples` images
-/// (DDIM 50 steps; the chain for a single-level run) against the held-out images.
+/// (DDIM η = 1, 50 steps; the chain for a single-level run) against the held-out images.
 pub(super) fn eval_diffusion(a: &EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.suite.is_none() && a.precision == Precision::F32 && !a.save,
@@ -57,7 +57,7 @@ pub(super) fn eval_diffusion(a: &EvalArgs) -> anyhow::Result<()> {
             count: a.samples,
             sampler: match loaded.config.single_level {
                 Some(_) => SamplerKind::Chain,
-                None => SamplerKind::Ddim { eta: 0.0 },
+                None => SamplerKind::Ddim { eta: 1.0 },
             },
             steps: None,
             seed: a.seed,

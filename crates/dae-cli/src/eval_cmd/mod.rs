@@ -68,7 +68,7 @@ pub struct EvalArgs {
     /// files under this folder, one subfolder per noise spec (for scripts/audio_quality.py).
     #[arg(long)]
     write_audio: Option<PathBuf>,
-    /// Diffusion runs: also draw N samples (DDIM, 50 steps) and score them against the held-out
+    /// Diffusion runs: also draw N samples (DDIM η = 1, 50 steps) and score them against the held-out
     /// images (Fréchet distance, KID, precision / recall, memorisation); 0 skips them.
     #[arg(long, default_value_t = 256)]
     samples: usize,

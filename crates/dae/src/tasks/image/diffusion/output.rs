@@ -89,20 +89,33 @@ fn fill(dir: &Path, samples: &Samples, (h, w): (usize, usize)) -> Result<()> {
     for (i, image) in samples.images.chunks_exact(p).enumerate() {
         write_png_gray(&dir.join(image_name(i)), image, h, w)?;
     }
+    let trajectory = dir.join("trajectory.png");
+    write_figures(&dir.join("grid.png"), &trajectory, samples, (h, w))?;
+    Ok(())
+}
+
+/// Writes `grid.png` (the first 64 samples, 8 per row) to `grid` and, if paths were kept, the
+/// strip x_T → x_0 (one row per path) to `trajectory`.
+pub fn write_figures(
+    grid: &Path,
+    trajectory: &Path,
+    samples: &Samples,
+    (h, w): (usize, usize),
+) -> Result<()> {
+    let p = h * w;
     let shown = &samples.images[..samples.images.len().min(GRID_IMAGES * p)];
     let columns = GRID_COLUMNS.min(shown.len() / p);
     let full_rows = shown.len() / (columns * p);
     let rows: Vec<&[f32]> = shown.chunks_exact(columns * p).take(full_rows).collect();
-    write_grid_png(&dir.join("grid.png"), &rows, columns, h, w, 2)?;
-    if !samples.trajectories.is_empty() {
+    write_grid_png(grid, &rows, columns, h, w, 2)?;
+    if let Some(first) = samples.trajectories.first() {
         let strips: Vec<Vec<f32>> = samples
             .trajectories
             .iter()
             .map(|path| path.concat())
             .collect();
-        let frames = samples.trajectories[0].len();
         let rows: Vec<&[f32]> = strips.iter().map(Vec::as_slice).collect();
-        write_grid_png(&dir.join("trajectory.png"), &rows, frames, h, w, 2)?;
+        write_grid_png(trajectory, &rows, first.len(), h, w, 2)?;
     }
     Ok(())
 }

@@ -80,7 +80,7 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf> {
         ),
         (grid, trajectory) => {
             body.push_str(
-                "<p>DDIM, 50 steps, the run's seed (the chain for a single-level run).</p>",
+                "<p>DDIM with η = 1, 50 steps, the run's seed (the chain for a single-level run).</p>",
             );
             for figure in [grid, trajectory].into_iter().flatten() {
                 body.push_str(&figure);
