@@ -50,6 +50,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod seed;
+pub mod sweep;
 pub mod tasks;
 pub mod train;
 

@@ -207,7 +207,8 @@ struct TaskOnly {
     name: Option<String>,
 }
 
-/// The files of an experiment directory: one run directory per training noise and the matrix.
+/// The files of an experiment directory: one run directory per training noise, and the
+/// robustness matrix or the noise sweep's table and plot.
 #[derive(Clone, Debug)]
 pub struct ExperimentDir {
     /// The experiment directory itself.
@@ -226,6 +227,18 @@ impl ExperimentDir {
     /// `matrix.png`: its heat map.
     pub fn matrix_png(&self) -> PathBuf {
         self.root.join("matrix.png")
+    }
+    /// `sweep.json`: one object per noise level of `dae experiment noise-sweep`.
+    pub fn sweep_json(&self) -> PathBuf {
+        self.root.join("sweep.json")
+    }
+    /// `summary.json`: the sweep's recommendation, baseline and random-strength comparison.
+    pub fn sweep_summary(&self) -> PathBuf {
+        self.root.join("summary.json")
+    }
+    /// `sweep.png`: the sweep's plot.
+    pub fn sweep_png(&self) -> PathBuf {
+        self.root.join("sweep.png")
     }
     /// The run directory named `name` inside the experiment.
     pub fn run(&self, name: &str) -> RunDir {

@@ -144,7 +144,7 @@ pub enum RunAction {
 }
 
 /// Decides what to do with `run` for `config`; errors when the directory holds a different run.
-fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
+pub(super) fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
     // A folder holds a run once its config.json is there; a run that died before its first
     // checkpoint resumes from epoch 0.
     if !run.config().exists() {

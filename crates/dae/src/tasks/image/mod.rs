@@ -34,6 +34,7 @@ pub mod quality;
 pub mod report;
 pub mod robustness;
 pub mod ssim;
+pub mod sweep;
 pub mod task;
 
 pub use config::ImageConfig;

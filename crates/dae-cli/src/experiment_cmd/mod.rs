@@ -1,4 +1,7 @@
-//! `dae experiment robustness` and `dae experiment score-2d`.
+//! `dae experiment robustness`, `dae experiment score-2d` and `dae experiment noise-sweep`
+//! (`sweep.rs`).
+
+mod sweep;
 
 use std::path::PathBuf;
 
@@ -28,6 +31,12 @@ pub enum ExperimentCommand {
     /// only measured again.
     #[command(name = "score-2d")]
     Score2d(Score2dArgs),
+    /// Train one model per noise level (and one with random strength) and measure each on
+    /// reconstruction, failure modes and linear / k-NN / k-means probes; mark the document's four
+    /// regimes and recommend the level with the best linear probe (DIR/sweep.json,
+    /// DIR/summary.json, DIR/sweep.png). Resumable: finished runs are only measured again.
+    #[command(name = "noise-sweep")]
+    NoiseSweep(sweep::NoiseSweepArgs),
 }
 
 /// Arguments of `dae experiment score-2d`.
@@ -60,13 +69,21 @@ pub struct RobustnessArgs {
     /// Test corruption (repeat). Default: the standard suite of `dae eval --suite standard`.
     #[arg(long, value_parser = crate::args::image_noise)]
     test_noise: Vec<NoiseSpec>,
+    /// The settings every run shares.
+    #[command(flatten)]
+    runs: RunArgs,
+}
+
+/// The settings every run of an image experiment shares.
+#[derive(Args, Debug)]
+pub struct RunArgs {
     /// Epochs per run.
     #[arg(long, default_value_t = 3)]
     epochs: usize,
     /// Use only the first N training images.
     #[arg(long)]
     train_limit: Option<usize>,
-    /// Use only the first N held-out images (per-epoch validation and the matrix).
+    /// Use only the first N held-out images (per-epoch validation, the matrix, the sweep).
     #[arg(long)]
     val_limit: Option<usize>,
     /// MNIST-format directory or PNG folder (default: the embedded Fashion-MNIST split).
@@ -83,11 +100,32 @@ pub struct RobustnessArgs {
     device: DeviceSpec,
 }
 
+impl RunArgs {
+    /// The configuration of every run (its noise is the experiment's to set), for `splits`.
+    fn base_config(&self, splits: &image::data::Splits) -> ImageConfig {
+        let kind = ModelKind::from(self.model);
+        let mut base = ImageConfig::new(ModelConfig::new(
+            kind,
+            1,
+            splits.train.height,
+            splits.train.width,
+        ));
+        base.run.epochs = self.epochs;
+        base.run.train_limit = self.train_limit;
+        base.run.val_limit = self.val_limit;
+        base.run.data = self.data.clone();
+        base.run.seed = self.seed;
+        base.run.device = self.device;
+        base
+    }
+}
+
 /// Runs `dae experiment ...`.
 pub fn run(command: ExperimentCommand) -> anyhow::Result<()> {
     match command {
         ExperimentCommand::Robustness(a) => robustness(a),
         ExperimentCommand::Score2d(a) => score_2d(a),
+        ExperimentCommand::NoiseSweep(a) => sweep::noise_sweep(a),
     }
 }
 
@@ -131,22 +169,10 @@ fn score_2d(a: Score2dArgs) -> anyhow::Result<()> {
 }
 
 fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
-    let splits = image::data::load(a.data.as_deref())?;
-    let kind = ModelKind::from(a.model);
-    let mut base = ImageConfig::new(ModelConfig::new(
-        kind,
-        1,
-        splits.train.height,
-        splits.train.width,
-    ));
-    base.run.epochs = a.epochs;
-    base.run.train_limit = a.train_limit;
-    base.run.val_limit = a.val_limit;
-    base.run.data = a.data.clone();
-    base.run.seed = a.seed;
-    base.run.device = a.device;
+    let splits = image::data::load(a.runs.data.as_deref())?;
+    let kind = ModelKind::from(a.runs.model);
     let plan = RobustnessPlan {
-        base,
+        base: a.runs.base_config(&splits),
         train_noise: if a.train_noise.is_empty() {
             image::experiment::default_train_noise()
         } else {
@@ -157,8 +183,8 @@ fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
         } else {
             a.test_noise.clone()
         },
-        eval_limit: a.val_limit,
-        eval_seed: a.seed,
+        eval_limit: a.runs.val_limit,
+        eval_seed: a.runs.seed,
     };
     plan.check()?;
     eprintln!(
@@ -166,8 +192,8 @@ fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
         plan.train_noise.len(),
         plan.test_noise.len(),
         kind,
-        a.epochs,
-        image::data::describe(a.data.as_deref()),
+        a.runs.epochs,
+        image::data::describe(a.runs.data.as_deref()),
         a.out.display()
     );
     let mut observer = |event: ExperimentEvent| match event {

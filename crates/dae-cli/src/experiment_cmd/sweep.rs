@@ -1,0 +1,117 @@
+//! `dae experiment noise-sweep`: flags into a [`SweepPlan`], progress and the table out.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use dae::run::ExperimentDir;
+use dae::sweep::family::parse_range;
+use dae::sweep::{table, NoiseFamily};
+use dae::tasks::image::experiment::RunAction;
+use dae::tasks::image::sweep::{run_noise_sweep, SweepEvent, SweepPlan, DEFAULT_LEVELS};
+use dae::tasks::image::{self};
+use dae::train::TrainEvent;
+
+use super::RunArgs;
+
+/// Arguments of `dae experiment noise-sweep`.
+#[derive(Args, Debug)]
+pub struct NoiseSweepArgs {
+    /// Sweep directory: one run directory per level, sweep.json, summary.json, sweep.png.
+    #[arg(long)]
+    out: PathBuf,
+    /// The corruption whose strength is swept: gaussian (level = sigma), mask (hidden
+    /// fraction), saltpepper, dropout (replaced fraction), patch (hidden share of 7x7 patches),
+    /// erase (erased area).
+    #[arg(long, default_value = "gaussian", value_parser = family)]
+    noise_family: NoiseFamily,
+    /// The levels, one run each (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_LEVELS)]
+    levels: Vec<f64>,
+    /// Random strength LOW..HIGH (a level drawn per image), trained once and compared with the
+    /// best fixed level.
+    #[arg(long, default_value = "0.05..0.3", conflicts_with = "no_random")]
+    random: String,
+    /// Do not train the random-strength run.
+    #[arg(long)]
+    no_random: bool,
+    /// Every model is also measured at this level of the family.
+    #[arg(long, default_value_t = 0.3)]
+    test_level: f64,
+    /// Train the linear probe (and search the k-NN) on the first N training images; 0 = all.
+    #[arg(long, default_value_t = 10_000)]
+    probe_train_limit: usize,
+    /// The settings every run shares.
+    #[command(flatten)]
+    runs: RunArgs,
+}
+
+fn family(s: &str) -> Result<NoiseFamily, String> {
+    s.parse().map_err(|e: dae::Error| e.to_string())
+}
+
+/// Runs `dae experiment noise-sweep`.
+pub fn noise_sweep(a: NoiseSweepArgs) -> anyhow::Result<()> {
+    let random = match a.no_random {
+        true => None,
+        false => Some(parse_range(&a.random)?),
+    };
+    let splits = image::data::load(a.runs.data.as_deref())?;
+    let plan = SweepPlan {
+        base: a.runs.base_config(&splits),
+        family: a.noise_family,
+        levels: a.levels.clone(),
+        random,
+        test_level: a.test_level,
+        eval_limit: a.runs.val_limit,
+        probe_train_limit: (a.probe_train_limit > 0).then_some(a.probe_train_limit),
+    };
+    plan.check()?;
+    eprintln!(
+        "dae experiment noise-sweep: {} over {} levels{}, {} model, {} epochs each\n  data: {}\n  directory: {}",
+        a.noise_family,
+        plan.levels.len(),
+        match random {
+            Some((lo, hi)) => format!(" and random strength {lo}..{hi}"),
+            None => String::new(),
+        },
+        plan.base.model.kind(),
+        a.runs.epochs,
+        image::data::describe(a.runs.data.as_deref()),
+        a.out.display()
+    );
+    let mut observer = |event: SweepEvent| match event {
+        SweepEvent::Run {
+            index,
+            total,
+            noise,
+            dir,
+            action,
+        } => {
+            let what = match action {
+                RunAction::Train => "training".to_string(),
+                RunAction::Resume { done } => format!("resuming after epoch {done}"),
+                RunAction::Finished => "already trained, measuring".to_string(),
+            };
+            eprintln!("[{index}/{total}] {noise}: {what} ({})", dir.display());
+        }
+        SweepEvent::Train(TrainEvent::EpochEnd(record)) => eprintln!("  {record}"),
+        SweepEvent::Train(_) => {}
+        SweepEvent::Measured(p) => eprintln!(
+            "  PSNR {:.2} dB at its level (noisy {:.2}), {:.2} dB at the test level; linear \
+             {:.4}, 5-NN {:.4}, NMI {:.4}",
+            p.psnr, p.noisy_psnr, p.test_psnr, p.linear_accuracy, p.knn_accuracy, p.nmi
+        ),
+    };
+    let (points, summary) = run_noise_sweep(&plan, &a.out, &splits, &mut observer)
+        .with_context(|| format!("sweep in {}", a.out.display()))?;
+    print!("{}", table(&points, &summary));
+    let dir = ExperimentDir::new(&a.out);
+    eprintln!(
+        "wrote {}, {} and {}",
+        dir.sweep_json().display(),
+        dir.sweep_summary().display(),
+        dir.sweep_png().display()
+    );
+    Ok(())
+}
