@@ -71,6 +71,13 @@ fn a_sweep_writes_its_files_reuses_its_runs_and_grows_by_a_level() {
             "{regime}"
         );
         assert_eq!(p["count"], 64);
+        assert_eq!(
+            (
+                p["probe_train_count"].as_u64(),
+                p["probe_test_count"].as_u64()
+            ),
+            (Some(256), Some(64))
+        );
         // The run is an ordinary run directory, with the two evaluations it was measured by.
         let run = out.join(p["run"].as_str().unwrap());
         let evals = jsonl(&run.join("eval.jsonl"));

@@ -124,8 +124,12 @@ pub struct SweepPoint {
     pub knn_accuracy: f64,
     /// Normalized mutual information of k-means clusters of the codes and the labels.
     pub nmi: f64,
-    /// Held-out items behind each number.
+    /// Held-out items behind the reconstruction numbers.
     pub count: usize,
+    /// Training items the linear probe was fitted on (and the k-NN searched).
+    pub probe_train_count: usize,
+    /// Held-out items the probes were scored on.
+    pub probe_test_count: usize,
     /// The regime [`classify`] reads off these numbers.
     pub regime: Regime,
     /// Whether this level is the sweep's recommendation (best linear probe).

@@ -25,6 +25,8 @@ fn point(level: f64, gain: f64, rho: f64, hf: f64, explained: f64, linear: f64) 
         knn_accuracy: linear - 0.02,
         nmi: 0.5,
         count: 100,
+        probe_train_count: 200,
+        probe_test_count: 100,
         regime: Regime::Useful,
         recommended: false,
     }

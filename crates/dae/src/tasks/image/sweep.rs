@@ -61,6 +61,8 @@ pub struct SweepPlan {
     pub eval_limit: Option<usize>,
     /// Train the linear probe (and search k-NN) on the first N training images only.
     pub probe_train_limit: Option<usize>,
+    /// Score the probes on the first N evaluated held-out images only.
+    pub probe_test_limit: Option<usize>,
 }
 
 impl SweepPlan {
@@ -81,7 +83,12 @@ impl SweepPlan {
         if let Some((lo, hi)) = self.random {
             self.family.range_text(lo, hi)?;
         }
-        if self.eval_limit == Some(0) || self.probe_train_limit == Some(0) {
+        let limits = [
+            self.eval_limit,
+            self.probe_train_limit,
+            self.probe_test_limit,
+        ];
+        if limits.contains(&Some(0)) {
             return Err(Error::Config(
                 "the evaluation and probe limits must be at least 1".into(),
             ));
@@ -122,6 +129,7 @@ pub enum SweepEvent<'a, 'b> {
 /// What one sweep measures every model on.
 struct Bench {
     test: ImageSet,
+    probe_test: ImageSet,
     test_labels: Vec<u8>,
     probe_train: ImageSet,
     train_labels: Vec<u8>,
@@ -219,11 +227,16 @@ impl Bench {
         };
         let source = plan.base.run.data.as_deref();
         let source = super::data::describe(source);
-        let test_labels = labels_of(&test, "held-out", &source)?.to_vec();
+        let probe_test = match plan.probe_test_limit {
+            Some(n) => test.take(n),
+            None => test.clone(),
+        };
+        let test_labels = labels_of(&probe_test, "held-out", &source)?.to_vec();
         let train_labels = labels_of(&probe_train, "train", &source)?.to_vec();
         let mean_image_mse = mean_image_mse(&probe_train, &test);
         Ok(Self {
             test,
+            probe_test,
             test_labels,
             probe_train,
             train_labels,
@@ -251,7 +264,7 @@ impl Bench {
         let own = evaluate(noise)?;
         let fixed = evaluate(&self.test_noise)?;
         let (train_codes, dim) = codes(&loaded.model, &self.probe_train, BATCH, &loaded.device)?;
-        let (test_codes, _) = codes(&loaded.model, &self.test, BATCH, &loaded.device)?;
+        let (test_codes, _) = codes(&loaded.model, &self.probe_test, BATCH, &loaded.device)?;
         let config = ProbeConfig {
             seed: self.seed,
             ..ProbeConfig::default()
@@ -283,6 +296,8 @@ impl Bench {
             knn_accuracy: scores.knn_accuracy,
             nmi: scores.nmi,
             count: own.count,
+            probe_train_count: scores.train_count,
+            probe_test_count: scores.test_count,
             regime: Regime::Useful,
             recommended: false,
         };
@@ -336,6 +351,7 @@ mod tests {
             test_level: 0.3,
             eval_limit: None,
             probe_train_limit: None,
+            probe_test_limit: None,
         };
         plan.check().unwrap();
         plan.levels.push(0.3);
