@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Modules that import nothing of the crate but other leaves.
 const LEAVES: [&str; 6] = ["error", "seed", "fsio", "json", "device", "limits"];
 /// The core: knows no modality.
-const CORE: [&str; 8] = [
+const CORE: [&str; 9] = [
     "kernels",
     "corrupt",
     "run",
@@ -21,6 +21,7 @@ const CORE: [&str; 8] = [
     "report",
     "perf",
     "diffusion",
+    "torch",
 ];
 
 /// Every `.rs` file below `dir`.
