@@ -3,7 +3,8 @@
 fixtures that check both directions.
 
     scripts/torch_load.py load --model KIND WEIGHTS.safetensors [architecture flags]
-        Builds the PyTorch twin of KIND (mlp, conv, unet, dncnn; scripts/torch_models.py), loads
+        Builds the PyTorch twin of KIND (mlp, conv, unet, dncnn: scripts/torch_models.py;
+        diffusion: TimeUnet of scripts/diffusion_torch.py, the averaged weights), loads
         the file with load_state_dict(strict=True) (a missing, extra or misshapen tensor fails)
         and runs a forward pass on a seeded random batch; prints the output's shape and range.
 
@@ -19,7 +20,9 @@ fixtures that check both directions.
         that a Rust test checks dae's output on the same weights without PyTorch.
 
 Architecture flags, as `dae train` / `dae import-torch` take them: --image-size HxW (28x28),
---hidden 256[,...], --latent-dim 64 (mlp), --width, --depth, --residual (unet / dncnn).
+--hidden 256[,...], --latent-dim 64 (mlp), --width, --depth, --residual (unet / dncnn);
+--width 16, --depth 2, --group-norm, --attention (diffusion: dae train's --unet-width,
+--unet-depth, --group-norm, --attention).
 
 Environment: Python 3 with torch (CPU), numpy and safetensors, e.g. /tmp/torch-venv/bin/python.
 """
@@ -40,14 +43,21 @@ def build(a):
         return Autoencoder(input_dim=h * w, latent_dim=a.latent_dim or 64, hidden=a.hidden or [256])
     if a.model == "conv":
         return ConvDenoisingAutoencoder()
+    if a.model == "diffusion":
+        from diffusion_torch import TimeUnet
+        return TimeUnet(width=a.width or 16, depth=2 if a.depth is None else a.depth,
+                        group_norm=a.group_norm, attention=a.attention).eval()
     if a.model == "unet":
         return Unet(width=a.width or 32, depth=2 if a.depth is None else a.depth, residual=a.residual)
     return Dncnn(width=a.width or 32, depth=a.depth or 8)
 
 
 def run(model, x, kind):
-    """The twin's (x_hat, z) on images x [n, 1, h, w]; the MLP takes them flattened."""
+    """The twin's (x_hat, z) on images x [n, 1, h, w]; the MLP takes them flattened. The diffusion
+    U-Net's output is its prediction at level t = 500 and it has no code (z empty)."""
     with torch.no_grad():
+        if kind == "diffusion":
+            return model(x, [500] * x.shape[0]), torch.zeros(0)
         if kind == "mlp":
             x_hat, z = model(x.flatten(1))
             return x_hat.view_as(x), z
@@ -103,7 +113,7 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_model(parser):
-        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn"])
+        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion"])
         parser.add_argument("weights")
         parser.add_argument("--image-size", type=image_size, default=(28, 28))
         parser.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")])
@@ -111,6 +121,8 @@ def main():
         parser.add_argument("--width", type=int)
         parser.add_argument("--depth", type=int)
         parser.add_argument("--residual", action="store_true")
+        parser.add_argument("--group-norm", action="store_true")
+        parser.add_argument("--attention", action="store_true")
         return parser
 
     with_model(sub.add_parser("load", help="load a model.safetensors (strict) and run it"))

@@ -225,3 +225,26 @@ fn flags_of_another_architecture_and_non_image_runs_are_refused() {
         &["nothing-here"],
     );
 }
+
+#[test]
+fn a_diffusion_run_writes_its_averaged_weights_and_exports_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("diffusion");
+    let args = "train --task diffusion --unet-width 4 --unet-depth 1 --train-steps 100 \
+                --train-limit 64 --val-limit 16 --batch-size 32 --epochs 1 --threads 1";
+    let mut args: Vec<&str> = args.split_whitespace().collect();
+    args.extend_from_slice(&["--out", s(&run)]);
+    dae_ok(&args);
+    let own = run.join("model.safetensors");
+    assert!(own.is_file(), "model.safetensors missing");
+    let names: Vec<String> = tensors(&own).into_iter().map(|t| t.0).collect();
+    assert!(names.contains(&"embed_a.weight".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"merge.0.conv_b.bias".to_string()),
+        "{names:?}"
+    );
+
+    let exported = tmp.path().join("ema.safetensors");
+    dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
+    assert_eq!(tensors(&exported), tensors(&own));
+}

@@ -4,7 +4,10 @@
 //!   fixtures`) imported as a run gives PyTorch's output on PyTorch's input;
 //! - dae -> PyTorch: weights dae exported, loaded by the twin with `strict=True`
 //!   (`scripts/torch_load.py from-dae`), give in dae the output PyTorch computed;
-//! - dae -> dae: a trained run exported and imported again denoises bit for bit the same.
+//! - dae -> dae: a trained run exported and imported again denoises bit for bit the same;
+//! - the diffusion U-Net: its names are its twin's `state_dict()` names (`torch_diffusion`
+//!   fixture of `scripts/diffusion_torch.py`), and a run's `model.safetensors` loads into the
+//!   twin and predicts what dae predicts.
 //!
 //! The fixtures are committed; no PyTorch runs here.
 
@@ -12,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use dae::corrupt::SampleShape;
+use dae::tasks::image::diffusion::torch as diffusion_torch;
+use dae::tasks::image::diffusion::TimeUnetSettings;
 use dae::tasks::image::model::torch::{export_torch, import_torch, TensorFile};
 use dae::tasks::image::model::{ModelConfig, ModelKind, ModelOptions};
 use dae::tasks::image::torch_run::{export_run, import_run};
@@ -217,4 +222,66 @@ fn a_state_dict_of_another_size_or_with_extra_tensors_is_refused_and_leaves_noth
     assert!(e.contains("`down.2.conv_a.bias`"), "{e}");
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn diffusion_names_are_the_twins_state_dict_names() {
+    let f = TensorFile::read(&fixture("torch_diffusion.safetensors")).unwrap();
+    let device = Device::flex();
+    for name in ["plain", "gn", "attn"] {
+        let sizes = values(&f, &format!("{name}.sizes")).1;
+        let settings = TimeUnetSettings {
+            width: sizes[0] as usize,
+            depth: sizes[1] as usize,
+            group_norm: sizes[2] != 0.0,
+            attention: sizes[3] != 0.0,
+        };
+        let prefix = format!("{name}.init.");
+        let m = diffusion_torch::import_torch(settings.init(1, &device), &f, &prefix, &device)
+            .expect("import");
+        // Out again: every tensor of the twin's state_dict(), and only those, bit for bit.
+        let exported = diffusion_torch::export_torch(&m);
+        let state: Vec<&str> = f.names().filter(|n| n.starts_with(&prefix)).collect();
+        assert_eq!(exported.len(), state.len(), "{name}: tensor count");
+        for (key, shape, v) in exported {
+            let (want_shape, want) = values(&f, &format!("{prefix}{key}"));
+            assert_eq!(shape, want_shape, "{name} {key}: shape");
+            assert_eq!(v, want, "{name} {key}: values");
+        }
+    }
+}
+
+#[test]
+fn diffusion_weights_dae_exported_load_into_pytorch_and_compute_the_same() {
+    // A dae run of width 8, depth 1, group norm and attention (every optional layer), its
+    // model.safetensors loaded by the twin with strict=True and run at t = 500.
+    let f = TensorFile::read(&fixture("dae_diffusion_in_torch.safetensors")).unwrap();
+    let device = Device::flex();
+    let settings = TimeUnetSettings {
+        width: 8,
+        depth: 1,
+        group_norm: true,
+        attention: true,
+    };
+    let m = diffusion_torch::import_torch(settings.init(1, &device), &f, "weights.", &device)
+        .expect("import");
+    let mut exported: Vec<String> = diffusion_torch::export_torch(&m)
+        .into_iter()
+        .map(|t| t.0)
+        .collect();
+    let mut loaded: Vec<String> = f
+        .names()
+        .filter_map(|n| n.strip_prefix("weights.").map(str::to_string))
+        .collect();
+    exported.sort();
+    loaded.sort();
+    assert_eq!(exported, loaded, "names");
+    let (shape, x) = values(&f, "x_noisy");
+    let n = shape[0];
+    let x = Tensor::<4>::from_data(TensorData::new(x, shape), &device);
+    let y = m.forward(x, &vec![500; n]);
+    let got = y.into_data().try_to_vec::<f32>().unwrap();
+    let gap = max_diff(&got, &values(&f, "x_hat").1);
+    eprintln!("diffusion into PyTorch: max |prediction - PyTorch| {gap:e}");
+    assert!(gap <= TOL, "prediction differs from PyTorch's by {gap:e}");
 }

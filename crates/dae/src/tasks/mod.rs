@@ -209,8 +209,10 @@ pub fn load_diffusion_run(
 pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::PathBuf> {
     match TaskKind::of_run(root)? {
         TaskKind::Image => image::torch_run::export_run(root, dest),
+        TaskKind::Diffusion => image::torch_run::export_diffusion_run(root, dest),
         other => Err(Error::Config(format!(
-            "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn)",
+            "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn) and \
+             diffusion runs",
             root.display(),
             other.stored_name().unwrap_or("image")
         ))),
