@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""dae's image denoisers in PyTorch: load a `model.safetensors` into its twin, and write the
+"""dae's models in PyTorch: load a `model.safetensors` into its twin, and write the
 fixtures that check both directions.
 
     scripts/torch_load.py load --model KIND WEIGHTS.safetensors [architecture flags]
         Builds the PyTorch twin of KIND (mlp, conv, unet, dncnn: scripts/torch_models.py;
-        diffusion: TimeUnet of scripts/diffusion_torch.py, the averaged weights), loads
-        the file with load_state_dict(strict=True) (a missing, extra or misshapen tensor fails)
-        and runs a forward pass on a seeded random batch; prints the output's shape and range.
+        diffusion: TimeUnet of scripts/diffusion_torch.py, the averaged weights; graph:
+        GraphAutoencoder of scripts/graph_torch.py, sized from the file), loads the file with
+        load_state_dict(strict=True) (a missing, extra or misshapen tensor fails) and runs a
+        forward pass on a seeded random batch (not graph: that needs the run's graph); prints
+        the output's shape and range.
 
     scripts/torch_load.py fixtures [--out DIR]
         PyTorch -> dae: writes, for a small unet (width 4, depth 2) and dncnn (width 4, depth 3),
@@ -68,7 +70,22 @@ def batch(shape, seed):
     return torch.rand(shape, generator=torch.Generator().manual_seed(seed))
 
 
+def graph_twin(state):
+    """The twin of a graph run's file, its sizes and parts read off the tensors it holds."""
+    from graph_torch import GraphAutoencoder
+    (input_dim, hidden_dim), code_dim = state["layer1.weight"].shape, state["layer2.weight"].shape[1]
+    return GraphAutoencoder(input_dim, hidden_dim, code_dim, variational="log_std.weight" in state,
+                            feature_decoder="decoder.weight" in state)
+
+
 def load(a):
+    if a.model == "graph":
+        # The forward pass needs the run's graph: loading strictly is the check here.
+        state = load_file(a.weights)
+        model = graph_twin(state)
+        model.load_state_dict(state, strict=True)
+        print(f"{a.weights}: graph loaded (strict), {sum(p.numel() for p in model.parameters())} weights")
+        return
     model = build(a)
     model.load_state_dict(load_file(a.weights), strict=True)
     x = batch((2, 1, *a.image_size), 0)
@@ -113,7 +130,7 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_model(parser):
-        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion"])
+        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion", "graph"])
         parser.add_argument("weights")
         parser.add_argument("--image-size", type=image_size, default=(28, 28))
         parser.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")])

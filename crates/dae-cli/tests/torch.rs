@@ -248,3 +248,34 @@ fn a_diffusion_run_writes_its_averaged_weights_and_exports_them() {
     dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
     assert_eq!(tensors(&exported), tensors(&own));
 }
+
+#[test]
+fn a_graph_run_writes_its_weights_under_the_twins_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("graph");
+    dae_ok(&[
+        "train",
+        "--task",
+        "graph",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        s(&run),
+    ]);
+    let own = run.join("model.safetensors");
+    let names: Vec<String> = tensors(&own).into_iter().map(|t| t.0).collect();
+    assert_eq!(
+        names,
+        [
+            "layer1.bias",
+            "layer1.weight",
+            "layer2.bias",
+            "layer2.weight"
+        ]
+    );
+    let exported = tmp.path().join("graph.safetensors");
+    dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
+    assert_eq!(tensors(&exported), tensors(&own));
+}

@@ -134,7 +134,30 @@ pub fn write_tensors(path: &Path, tensors: &[NamedTensor]) -> Result<()> {
     crate::fsio::write_atomic(path, &out)
 }
 
-/// A Burn layer whose parameters PyTorch names `<name>.weight` and `<name>.bias`.
+/// Writes a run's exported `tensors` to `dest`, or to the run at `root`'s own
+/// `model.safetensors` (holding the run's lock: a run being trained is refused); returns the file
+/// written.
+pub fn write_run_export(
+    root: &Path,
+    dest: Option<&Path>,
+    tensors: &[NamedTensor],
+) -> Result<PathBuf> {
+    match dest {
+        Some(dest) => {
+            write_tensors(dest, tensors)?;
+            Ok(dest.to_path_buf())
+        }
+        None => {
+            let run = crate::run::RunDir::new(root);
+            let _lock = run.lock()?;
+            write_tensors(&run.torch_model(), tensors)?;
+            Ok(run.torch_model())
+        }
+    }
+}
+
+/// A Burn layer whose parameters PyTorch names `<name>.weight` and `<name>.bias`, or a bare
+/// parameter PyTorch names `<name>`.
 pub enum Layer<'a> {
     /// `nn.Linear` (weight transposed between the two).
     Linear(&'a mut Linear),
@@ -144,12 +167,17 @@ pub enum Layer<'a> {
     Deconv(&'a mut ConvTranspose2d),
     /// `nn.GroupNorm` (affine).
     GroupNorm(&'a mut GroupNorm),
+    /// A bare matrix `nn.Parameter`, stored as it is, under the name itself (no suffix).
+    Matrix(&'a mut Param<Tensor<2>>),
+    /// A bare vector `nn.Parameter`, under the name itself.
+    Vector(&'a mut Param<Tensor<1>>),
 }
 
 /// A layer under its PyTorch module path (`encoder.0`, `down.1.conv_b`).
 pub type NamedLayer<'a> = (String, Layer<'a>);
 
-/// The parameters of one layer as (suffix, Burn tensor) pairs, in PyTorch's layout.
+/// The parameters of one layer as (suffix of the layer's name, shape, values), in PyTorch's
+/// layout.
 fn layer_tensors(layer: &Layer<'_>) -> Vec<(&'static str, Vec<usize>, TensorData)> {
     fn data<const D: usize>(t: Tensor<D>) -> (Vec<usize>, TensorData) {
         (t.dims().to_vec(), t.into_data())
@@ -158,29 +186,31 @@ fn layer_tensors(layer: &Layer<'_>) -> Vec<(&'static str, Vec<usize>, TensorData
     let mut push = |suffix, (shape, d): (Vec<usize>, TensorData)| out.push((suffix, shape, d));
     match layer {
         Layer::Linear(l) => {
-            push("weight", data(l.weight.val().transpose()));
+            push(".weight", data(l.weight.val().transpose()));
             if let Some(b) = &l.bias {
-                push("bias", data(b.val()));
+                push(".bias", data(b.val()));
             }
         }
         Layer::Conv(c) => {
-            push("weight", data(c.weight.val()));
+            push(".weight", data(c.weight.val()));
             if let Some(b) = &c.bias {
-                push("bias", data(b.val()));
+                push(".bias", data(b.val()));
             }
         }
         Layer::Deconv(c) => {
-            push("weight", data(c.weight.val()));
+            push(".weight", data(c.weight.val()));
             if let Some(b) = &c.bias {
-                push("bias", data(b.val()));
+                push(".bias", data(b.val()));
             }
         }
+        Layer::Matrix(p) => push("", data(p.val())),
+        Layer::Vector(p) => push("", data(p.val())),
         Layer::GroupNorm(g) => {
             if let Some(w) = &g.gamma {
-                push("weight", data(w.val()));
+                push(".weight", data(w.val()));
             }
             if let Some(b) = &g.beta {
-                push("bias", data(b.val()));
+                push(".bias", data(b.val()));
             }
         }
     }
@@ -193,13 +223,14 @@ pub fn export(layers: Vec<NamedLayer<'_>>) -> Vec<NamedTensor> {
     for (name, layer) in &layers {
         for (suffix, shape, d) in layer_tensors(layer) {
             let values = d.convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-            out.push((format!("{name}.{suffix}"), shape, values));
+            out.push((format!("{name}{suffix}"), shape, values));
         }
     }
     out
 }
 
-/// Replaces the layers' parameters with the file's `<prefix><name>.weight` / `.bias`, checking
+/// Replaces the layers' parameters with the file's `<prefix><name>.weight` / `.bias` (a bare
+/// parameter: `<prefix><name>`), checking
 /// every name and shape before the first is replaced. Tensors of the file that no layer names are
 /// left alone (see [`check_no_extra`]).
 pub fn import(
@@ -213,7 +244,7 @@ pub fn import(
     for (name, layer) in &layers {
         let mut tensors = Vec::new();
         for (suffix, shape, _) in layer_tensors(layer) {
-            tensors.push(f.exact(&format!("{prefix}{name}.{suffix}"), &shape)?);
+            tensors.push(f.exact(&format!("{prefix}{name}{suffix}"), &shape)?);
         }
         loaded.push(tensors);
     }
@@ -236,6 +267,8 @@ pub fn import(
                 c.weight = Param::from_tensor(Tensor::from_data(take(), device));
                 c.bias = c.bias.as_ref().map(|_| vector(take()));
             }
+            Layer::Matrix(p) => *p = Param::from_tensor(Tensor::from_data(take(), device)),
+            Layer::Vector(p) => *p = vector(take()),
             Layer::GroupNorm(g) => {
                 g.gamma = g.gamma.as_ref().map(|_| vector(take()));
                 g.beta = g.beta.as_ref().map(|_| vector(take()));

@@ -210,9 +210,13 @@ pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::P
     match TaskKind::of_run(root)? {
         TaskKind::Image => image::torch_run::export_run(root, dest),
         TaskKind::Diffusion => image::torch_run::export_diffusion_run(root, dest),
+        TaskKind::Graph => {
+            let loaded = graph::load_graph_run(root, Some(crate::device::DeviceSpec::default()))?;
+            crate::torch::write_run_export(root, dest, &graph::torch::export_torch(&loaded.model))
+        }
         other => Err(Error::Config(format!(
-            "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn) and \
-             diffusion runs",
+            "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn), \
+             diffusion and graph runs",
             root.display(),
             other.stored_name().unwrap_or("image")
         ))),

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::model::torch::{export_torch, import_torch, write_tensors, NamedTensor, TensorFile};
+use super::model::torch::{export_torch, import_torch, write_tensors, TensorFile};
 use super::model::ModelConfig;
 use super::ImageConfig;
 use crate::run::checkpoint::model_bytes;
@@ -71,7 +71,7 @@ pub fn import_run(weights: &Path, model: ModelConfig, out: &Path) -> Result<Impo
 /// `None` (holding the run's lock: a run being trained is refused). Returns the file written.
 pub fn export_run(root: &Path, dest: Option<&Path>) -> Result<PathBuf> {
     let loaded = super::load_run(root, Some(crate::device::DeviceSpec::default()))?;
-    write_export(root, dest, &export_torch(&loaded.model))
+    crate::torch::write_run_export(root, dest, &export_torch(&loaded.model))
 }
 
 /// [`export_run`] for a diffusion run: its averaged weights (the ones sampling uses) under the
@@ -79,25 +79,6 @@ pub fn export_run(root: &Path, dest: Option<&Path>) -> Result<PathBuf> {
 pub fn export_diffusion_run(root: &Path, dest: Option<&Path>) -> Result<PathBuf> {
     let cpu = Some(crate::device::DeviceSpec::default());
     let loaded = super::diffusion::load_diffusion_run(root, cpu)?;
-    write_export(
-        root,
-        dest,
-        &super::diffusion::torch::export_torch(&loaded.model),
-    )
-}
-
-/// Writes `tensors` to `dest`, or to the run's own `model.safetensors` under its lock.
-fn write_export(root: &Path, dest: Option<&Path>, tensors: &[NamedTensor]) -> Result<PathBuf> {
-    match dest {
-        Some(dest) => {
-            write_tensors(dest, tensors)?;
-            Ok(dest.to_path_buf())
-        }
-        None => {
-            let run = RunDir::new(root);
-            let _lock = run.lock()?;
-            write_tensors(&run.torch_model(), tensors)?;
-            Ok(run.torch_model())
-        }
-    }
+    let tensors = super::diffusion::torch::export_torch(&loaded.model);
+    crate::torch::write_run_export(root, dest, &tensors)
 }
