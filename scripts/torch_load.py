@@ -5,7 +5,8 @@ fixtures that check both directions.
     scripts/torch_load.py load --model KIND WEIGHTS.safetensors [architecture flags]
         Builds the PyTorch twin of KIND (mlp, conv, unet, dncnn: scripts/torch_models.py;
         diffusion: TimeUnet of scripts/diffusion_torch.py, the averaged weights; graph:
-        GraphAutoencoder of scripts/graph_torch.py, sized from the file), loads the file with
+        GraphAutoencoder of scripts/graph_torch.py; audio: WaveUnet or MaskNet of
+        scripts/audio_torch.py; graph and audio sized from the file), loads the file with
         load_state_dict(strict=True) (a missing, extra or misshapen tensor fails) and runs a
         forward pass on a seeded random batch (not graph: that needs the run's graph); prints
         the output's shape and range.
@@ -78,7 +79,28 @@ def graph_twin(state):
                             feature_decoder="decoder.weight" in state)
 
 
+def audio_twin(state):
+    """The twin of an audio run's file (the waveform U-Net or the masking MLP), sized from it."""
+    from audio_torch import MaskNet, WaveUnet
+    if "head.weight" in state:
+        width, _, _, kernel = state["down.0.weight"].shape
+        depth = sum(1 for k in state if k.startswith("down.") and k.endswith(".weight")) - 1
+        decoder_kernel = state["merge.0.weight"].shape[3] if depth > 0 else kernel
+        return WaveUnet(width, depth, kernel, decoder_kernel), (2, 1, 1, 64 << depth)
+    hidden, inputs = state["input.weight"].shape
+    return MaskNet(inputs, hidden, state["output.weight"].shape[0]), (2, inputs)
+
+
 def load(a):
+    if a.model == "audio":
+        state = load_file(a.weights)
+        model, shape = audio_twin(state)
+        model.load_state_dict(state, strict=True)
+        with torch.no_grad():
+            y = model(batch(shape, 0))
+        print(f"{a.weights}: audio {type(model).__name__} loaded (strict), "
+              f"{sum(p.numel() for p in model.parameters())} weights; output {list(y.shape)}")
+        return
     if a.model == "graph":
         # The forward pass needs the run's graph: loading strictly is the check here.
         state = load_file(a.weights)
@@ -130,7 +152,7 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_model(parser):
-        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion", "graph"])
+        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion", "graph", "audio"])
         parser.add_argument("weights")
         parser.add_argument("--image-size", type=image_size, default=(28, 28))
         parser.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")])

@@ -279,3 +279,33 @@ fn a_graph_run_writes_its_weights_under_the_twins_names() {
     dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
     assert_eq!(tensors(&exported), tensors(&own));
 }
+
+#[test]
+fn an_audio_run_writes_its_weights_under_the_twins_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("audio");
+    let args = "train --task audio --audio-model wave --wave-width 2 --wave-depth 1 \
+                --segment 1024 --train-limit 8 --val-limit 1 --batch-size 4 --epochs 1 \
+                --threads 1";
+    let mut args: Vec<&str> = args.split_whitespace().collect();
+    args.extend_from_slice(&["--out", s(&run)]);
+    dae_ok(&args);
+    let own = run.join("model.safetensors");
+    let names: Vec<String> = tensors(&own).into_iter().map(|t| t.0).collect();
+    let want = [
+        "down.0.bias",
+        "down.0.weight",
+        "down.1.bias",
+        "down.1.weight",
+        "head.bias",
+        "head.weight",
+        "merge.0.bias",
+        "merge.0.weight",
+        "up.0.bias",
+        "up.0.weight",
+    ];
+    assert_eq!(names, want);
+    let exported = tmp.path().join("audio.safetensors");
+    dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
+    assert_eq!(tensors(&exported), tensors(&own));
+}

@@ -285,34 +285,3 @@ fn diffusion_weights_dae_exported_load_into_pytorch_and_compute_the_same() {
     eprintln!("diffusion into PyTorch: max |prediction - PyTorch| {gap:e}");
     assert!(gap <= TOL, "prediction differs from PyTorch's by {gap:e}");
 }
-
-#[test]
-fn graph_names_are_the_twins_state_dict_names() {
-    use dae::tasks::graph::model::GraphModelConfig;
-    use dae::tasks::graph::torch as graph_torch;
-    // Snapshots of GraphAutoencoder(10, 8, 4)'s state_dict() in scripts/graph_torch.py's fixture:
-    // with the feature decoder (mask token and decoder), and the VGAE (log_std).
-    let f = TensorFile::read(&fixture("torch_graph.safetensors")).unwrap();
-    let device = Device::flex();
-    for (prefix, variational, feature_decoder) in
-        [("both.step1.", false, true), ("vgae.step1.", true, false)]
-    {
-        let config = GraphModelConfig {
-            input_dim: 10,
-            hidden_dim: 8,
-            code_dim: 4,
-            variational,
-            feature_decoder,
-            dropout: 0.0,
-        };
-        let m = graph_torch::import_torch(config.init(&device), &f, prefix, &device).unwrap();
-        let exported = graph_torch::export_torch(&m);
-        let state: Vec<&str> = f.names().filter(|n| n.starts_with(prefix)).collect();
-        assert_eq!(exported.len(), state.len(), "{prefix}: tensor count");
-        for (key, shape, v) in exported {
-            let (want_shape, want) = values(&f, &format!("{prefix}{key}"));
-            assert_eq!(shape, want_shape, "{prefix}{key}: shape");
-            assert_eq!(v, want, "{prefix}{key}: values");
-        }
-    }
-}

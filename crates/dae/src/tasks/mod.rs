@@ -210,13 +210,17 @@ pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::P
     match TaskKind::of_run(root)? {
         TaskKind::Image => image::torch_run::export_run(root, dest),
         TaskKind::Diffusion => image::torch_run::export_diffusion_run(root, dest),
+        TaskKind::Audio => {
+            let loaded = audio::load_audio_run(root, Some(crate::device::DeviceSpec::default()))?;
+            crate::torch::write_run_export(root, dest, &audio::torch::export_torch(&loaded.model))
+        }
         TaskKind::Graph => {
             let loaded = graph::load_graph_run(root, Some(crate::device::DeviceSpec::default()))?;
             crate::torch::write_run_export(root, dest, &graph::torch::export_torch(&loaded.model))
         }
         other => Err(Error::Config(format!(
             "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn), \
-             diffusion and graph runs",
+             diffusion, graph and audio runs",
             root.display(),
             other.stored_name().unwrap_or("image")
         ))),
