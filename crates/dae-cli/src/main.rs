@@ -16,6 +16,7 @@ mod progress;
 mod report_cmd;
 mod sample_cmd;
 mod threads;
+mod torch_cmd;
 mod train_cmd;
 mod train_extractor_cmd;
 
@@ -62,6 +63,10 @@ enum Command {
     Fid(fid_cmd::FidArgs),
     /// Train the Fashion-MNIST classifier whose features `dae fid` compares.
     TrainExtractor(train_extractor_cmd::TrainExtractorArgs),
+    /// Make an image run directory from PyTorch weights (a safetensors state dict).
+    ImportTorch(torch_cmd::ImportTorchArgs),
+    /// Write a run's weights under its PyTorch twin's names (safetensors).
+    ExportTorch(torch_cmd::ExportTorchArgs),
 }
 
 /// Makes glibc keep freed memory for reuse instead of handing it back to the OS. Every training
@@ -103,6 +108,8 @@ fn main() -> ExitCode {
         Command::Sample(args) => sample_cmd::run(args),
         Command::Fid(args) => fid_cmd::run(args),
         Command::TrainExtractor(args) => train_extractor_cmd::run(args),
+        Command::ImportTorch(args) => torch_cmd::import(args),
+        Command::ExportTorch(args) => torch_cmd::export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,11 +27,16 @@ fn train_and_denoise(model: &str, extra: &[&str]) -> serde_json::Value {
     args.extend_from_slice(extra);
     let r = dae_ok(&args);
     assert!(r.stderr.contains(&format!("{model} model")), "{}", r.stderr);
-    for f in ["config.json", "metrics.jsonl", "model.bpk", "grid.png"] {
+    // model.safetensors: the weights under the PyTorch twin's names (docs/torch.md).
+    for f in [
+        "config.json",
+        "metrics.jsonl",
+        "model.bpk",
+        "model.safetensors",
+        "grid.png",
+    ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
-    // No PyTorch counterpart, so no PyTorch-named weights.
-    assert!(!run.join("model.safetensors").exists());
     let lines = jsonl(&run.join("metrics.jsonl"));
     assert_eq!(lines.len(), 1);
     assert!(lines[0]["val_psnr"].as_f64().unwrap().is_finite());

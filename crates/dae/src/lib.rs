@@ -12,7 +12,8 @@
 //!   directory: every file by name, config, checkpoints, metrics), [`train`] (the generic
 //!   training loop and the [`train::Task`] trait), [`probe`] (linear, k-NN and clustering probes
 //!   and PCA on feature rows), [`report`] (figures and the HTML page), [`perf`] (threads, memory),
-//!   [`diffusion`] (noise schedules, DDPM/DDIM sampler steps, and the score view);
+//!   [`diffusion`] (noise schedules, DDPM/DDIM sampler steps, and the score view), [`torch`]
+//!   (PyTorch weights: safetensors files under the twins' `state_dict()` names);
 //! - the tasks: [`tasks::image`] (image denoising: data, models, losses, evaluation, robustness,
 //!   probes, report, bench) and [`tasks::text`] (masked language modeling), with the registry
 //!   [`tasks::TaskKind`].
@@ -52,6 +53,7 @@ pub mod run;
 pub mod seed;
 pub mod sweep;
 pub mod tasks;
+pub mod torch;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Modules that import nothing of the crate but other leaves.
 const LEAVES: [&str; 6] = ["error", "seed", "fsio", "json", "device", "limits"];
 /// The core: knows no modality.
-const CORE: [&str; 9] = [
+const CORE: [&str; 10] = [
     "kernels",
     "corrupt",
     "run",
@@ -22,6 +22,7 @@ const CORE: [&str; 9] = [
     "perf",
     "diffusion",
     "sweep",
+    "torch",
 ];
 
 /// Every `.rs` file below `dir`.

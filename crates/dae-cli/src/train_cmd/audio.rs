@@ -194,8 +194,8 @@ pub(super) fn train_audio(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     );
     fit_with_progress(&task, &run, start)?;
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk); `dae eval {}` measures it, `dae \
-         denoise {} IN.wav -o OUT` applies it",
+        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors); `dae eval {}` \
+         measures it, `dae denoise {} IN.wav -o OUT` applies it",
         run.root.display(),
         run.root.display(),
         run.root.display()

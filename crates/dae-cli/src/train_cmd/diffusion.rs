@@ -136,8 +136,8 @@ pub(super) fn train_diffusion(a: &TrainArgs, start: Start) -> anyhow::Result<()>
     );
     fit_with_progress(&task, &run, start)?;
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk, grid.png); `dae sample {} -n 64 -o \
-         OUT` draws images",
+        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png); \
+         `dae sample {} -n 64 -o OUT` draws images",
         run.root.display(),
         run.root.display(),
     );

@@ -135,7 +135,7 @@ pub(super) fn train_graph(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     );
     fit_with_progress(&task, &run, start)?;
     eprintln!(
-        "done: {} (config.json, metrics.jsonl, model.bpk); `dae eval {}` measures it",
+        "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors); `dae eval {}` measures it",
         run.root.display(),
         run.root.display()
     );

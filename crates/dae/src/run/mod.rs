@@ -7,7 +7,8 @@
 //! | `metrics.jsonl` | the training loop, one line per epoch ([`metrics`]) |
 //! | `checkpoint/` | the training loop after every epoch ([`checkpoint`]) |
 //! | `model.bpk` | the training loop, at the end |
-//! | `model.safetensors`, `grid.png`, `diagnostics.json` | image runs, at the end |
+//! | `model.safetensors` | image and diffusion runs, at the end; `dae import-torch`, `dae export-torch` |
+//! | `grid.png`, `diagnostics.json` | image runs, at the end |
 //! | `vocab.json` | text runs, at the start |
 //! | `eval.jsonl` | `dae eval --save`, the robustness experiment |
 //! | `probe.json`, `latent_map.png` | `dae probe` |
@@ -59,7 +60,7 @@ impl RunDir {
     pub fn model(&self) -> PathBuf {
         self.root.join("model.bpk")
     }
-    /// `model.safetensors`: the final model under PyTorch's names.
+    /// `model.safetensors`: the final model under its PyTorch twin's names (docs/torch.md).
     pub fn torch_model(&self) -> PathBuf {
         self.root.join("model.safetensors")
     }

@@ -203,6 +203,30 @@ pub fn load_diffusion_run(
     image::diffusion::load_diffusion_run(root, device)
 }
 
+/// Writes the weights of the run at `root` under its PyTorch twin's names (docs/torch.md) to
+/// `dest`, or to the run's own `model.safetensors` when `dest` is `None`; returns the file
+/// written. Runs of tasks whose models have no PyTorch names yet are refused by name.
+pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::PathBuf> {
+    match TaskKind::of_run(root)? {
+        TaskKind::Image => image::torch_run::export_run(root, dest),
+        TaskKind::Diffusion => image::torch_run::export_diffusion_run(root, dest),
+        TaskKind::Audio => {
+            let loaded = audio::load_audio_run(root, Some(crate::device::DeviceSpec::default()))?;
+            crate::torch::write_run_export(root, dest, &audio::torch::export_torch(&loaded.model))
+        }
+        TaskKind::Graph => {
+            let loaded = graph::load_graph_run(root, Some(crate::device::DeviceSpec::default()))?;
+            crate::torch::write_run_export(root, dest, &graph::torch::export_torch(&loaded.model))
+        }
+        other => Err(Error::Config(format!(
+            "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn), \
+             diffusion, graph and audio runs",
+            root.display(),
+            other.stored_name().unwrap_or("image")
+        ))),
+    }
+}
+
 /// Parses the `--noise` of an image run; a token corruption gets an error saying it belongs to
 /// text runs (`--task mlm`).
 pub fn parse_image_noise(spec: &str) -> Result<crate::corrupt::NoiseSpec> {

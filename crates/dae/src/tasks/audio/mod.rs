@@ -11,7 +11,8 @@
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
 //! - [`denoise`], [`eval`]: a model applied to recordings of any length (`dae denoise`), and
 //!   `dae eval` over noise types and levels with the spectral-subtraction baseline beside it;
-//! - [`report`]: the run's HTML page with waveforms and spectrograms.
+//! - [`report`]: the run's HTML page with waveforms and spectrograms;
+//! - [`torch`]: the models under their PyTorch twins' names (`model.safetensors`).
 
 pub mod config;
 pub mod corrupt;
@@ -24,6 +25,7 @@ pub mod report;
 pub mod signal;
 pub mod spectral;
 pub mod task;
+pub mod torch;
 
 /// The `task` value of an audio run's `config.json` and of `--task`.
 pub const TASK_NAME: &str = "audio";

@@ -369,6 +369,11 @@ impl Task for AudioTask {
             train_seconds: totals.train_seconds,
         })
     }
+
+    /// `model.safetensors`: the model under its PyTorch twin's names (docs/torch.md).
+    fn finish(&self, run: &crate::run::RunDir, model: &AudioDenoiser, _: &Device) -> Result<()> {
+        crate::torch::write_tensors(&run.torch_model(), &super::torch::export_torch(model))
+    }
 }
 
 /// The data of an audio run.

@@ -9,7 +9,8 @@
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
 //! - [`linkpred`], [`spectral`]: AUC, average precision, the edge split, negative sampling, the
 //!   link-prediction heuristics and the spectral-embedding baseline;
-//! - [`eval`]: `dae eval` on a graph run; [`report`]: its HTML page.
+//! - [`eval`]: `dae eval` on a graph run; [`report`]: its HTML page;
+//! - [`torch`]: the model under its PyTorch twin's names (`model.safetensors`).
 
 pub mod adjacency;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod model;
 pub mod report;
 pub mod spectral;
 pub mod task;
+pub mod torch;
 
 /// The `task` value of a graph run's `config.json` and of `--task`.
 pub const TASK_NAME: &str = "graph";

@@ -313,6 +313,11 @@ impl Task for GraphTask {
             train_seconds: totals.train_seconds,
         })
     }
+
+    /// `model.safetensors`: the model under its PyTorch twin's names (docs/torch.md).
+    fn finish(&self, run: &crate::run::RunDir, model: &GraphAutoencoder, _: &Device) -> Result<()> {
+        crate::torch::write_tensors(&run.torch_model(), &super::torch::export_torch(model))
+    }
 }
 
 /// A graph run's config, with what `--resume` may change applied, and its graph.

@@ -13,7 +13,9 @@
 //! - [`denoise`]: denoising images of any size (pad, denoise, crop);
 //! - [`report`]: the self-contained HTML report of a run;
 //! - [`diffusion`]: one denoiser for every noise level, sampled from noise to images;
-//! - [`mod@bench`]: the throughput benchmark of `dae bench`.
+//! - [`mod@bench`]: the throughput benchmark of `dae bench`;
+//! - [`torch_run`]: run directories to and from PyTorch weights (`dae import-torch`,
+//!   `dae export-torch`).
 
 pub mod bench;
 pub mod config;
@@ -36,6 +38,7 @@ pub mod robustness;
 pub mod ssim;
 pub mod sweep;
 pub mod task;
+pub mod torch_run;
 
 pub use config::ImageConfig;
 pub use loss::Loss;

@@ -198,13 +198,11 @@ impl Task for ImageTask {
         })
     }
 
-    /// Writes `model.safetensors` (the document's models only have PyTorch names) and
-    /// `grid.png`: rows clean, noisy, denoised for the first held-out images.
+    /// Writes `model.safetensors` (the weights under the PyTorch twin's names, docs/torch.md)
+    /// and `grid.png`: rows clean, noisy, denoised for the first held-out images.
     fn finish(&self, run: &RunDir, model: &Denoiser, device: &Device) -> Result<()> {
         let torch = super::model::torch::export_torch(model);
-        if !torch.is_empty() {
-            super::model::torch::write_tensors(&run.torch_model(), &torch)?;
-        }
+        super::model::torch::write_tensors(&run.torch_model(), &torch)?;
         let set = &self.val_set;
         let k = GRID_IMAGES.min(set.len());
         let clean = &set.images[..k * self.shape.len()];

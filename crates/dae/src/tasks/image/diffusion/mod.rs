@@ -5,7 +5,9 @@
 //! - [`model`]: the level-conditioned U-Net on dae's conv kernels;
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`] (with the
 //!   weights' moving average);
-//! - [`mod@sample`]: DDPM, DDIM and the single-level DAE chain from noise to images.
+//! - [`mod@sample`]: DDPM, DDIM and the single-level DAE chain from noise to images;
+//! - [`torch`]: the network under its PyTorch twin's names (`model.safetensors` holds the
+//!   averaged weights).
 //!
 //! The schedules and single steps are the core's ([`crate::diffusion`]).
 
@@ -16,6 +18,7 @@ pub mod output;
 pub mod report;
 pub mod sample;
 pub mod task;
+pub mod torch;
 
 use std::path::Path;
 

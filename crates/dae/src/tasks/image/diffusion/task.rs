@@ -306,10 +306,12 @@ impl Task for DiffusionTask {
         })
     }
 
-    /// `grid.png`: 8x8 samples of the averaged weights (DDIM η = 1, 50 steps, the run's seed; the
-    /// single-level chain for a single-level run), and `trajectory.png`: the paths x_T → x_0 of
-    /// the first eight.
+    /// `model.safetensors`: the averaged weights (what sampling uses) under the PyTorch twin's
+    /// names; `grid.png`: 8x8 samples of the averaged weights (DDIM η = 1, 50 steps, the run's
+    /// seed; the single-level chain for a single-level run), and `trajectory.png`: the paths
+    /// x_T → x_0 of the first eight.
     fn finish(&self, run: &RunDir, model: &DiffusionModel, device: &Device) -> Result<()> {
+        crate::torch::write_tensors(&run.torch_model(), &super::torch::export_torch(&model.ema))?;
         let options = SampleOptions {
             count: 64,
             sampler: match self.config.single_level {
