@@ -205,7 +205,9 @@ pub fn train<'py>(
     let resume = settings.get::<PathBuf>("resume", "a path")?;
     let (config, run, data, start) = match &resume {
         Some(dir) => {
-            let refused: Vec<String> = (settings.names().into_iter())
+            let refused: Vec<String> = settings
+                .names()
+                .into_iter()
                 .filter(|n| !RESUME_TAKES.contains(&n.as_str()))
                 .collect();
             if !refused.is_empty() {
