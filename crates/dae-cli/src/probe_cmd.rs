@@ -47,6 +47,10 @@ pub struct ProbeArgs {
     /// One JSON object per row on stdout instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write the codes of the held-out images (clean) to this NumPy .npy file: float32,
+    /// one row per image, in the data's order.
+    #[arg(long, value_name = "FILE")]
+    codes: Option<PathBuf>,
 }
 
 /// Runs `dae probe`: prints the table and writes `probe.json` and `latent_map.png` into the run.
@@ -95,6 +99,11 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<()> {
         out.probe_json.display(),
         out.latent_map.display()
     );
+    if let Some(path) = &a.codes {
+        let shape = [out.report.test_count, out.code_dim];
+        dae::fsio::write_npy_f32(path, &shape, &out.test_codes)?;
+        eprintln!("  wrote the held-out codes {shape:?} to {}", path.display());
+    }
     Ok(())
 }
 

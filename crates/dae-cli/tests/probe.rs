@@ -75,6 +75,7 @@ fn mlp_probe_rows_files_and_reproducibility() {
 
     // Same run, same seed: the same numbers, in the table too.
     assert_eq!(dae_ok(&args).stdout, out.stdout);
+    let codes = run.join("codes.npy");
     let only = rows(
         &dae_ok(&[
             "probe",
@@ -83,10 +84,21 @@ fn mlp_probe_rows_files_and_reproducibility() {
             "300",
             "--no-baselines",
             "--json",
+            "--codes",
+            codes.to_str().unwrap(),
         ])
         .stdout,
     );
     assert_eq!(only, r[..1]);
+    // --codes: the held-out codes as a NumPy file of 300 rows of the code's dimension.
+    let npy = std::fs::read(&codes).unwrap();
+    let dim = r[0]["dim"].as_u64().unwrap() as usize;
+    let header = String::from_utf8_lossy(&npy[..128]);
+    assert!(
+        header.contains(&format!("'shape': (300, {dim})")),
+        "{header}"
+    );
+    assert_eq!(npy.len() % 64, (300 * dim * 4) % 64);
     let table = dae_ok(&["probe", run_s, "--test-limit", "300"]).stdout;
     assert!(table.lines().next().unwrap().contains("5-NN"), "{table}");
     let pixels_line = table.lines().find(|l| l.starts_with("raw pixels")).unwrap();

@@ -63,6 +63,10 @@ pub enum Error {
     /// Training diverged (the loss became NaN or infinite).
     #[error("training diverged: {0}")]
     Diverged(String),
+    /// Training was asked to stop ([`crate::train::fit_until`]) before its last epoch; the
+    /// message names the checkpoint kept.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// `Result` with the library's [`Error`].

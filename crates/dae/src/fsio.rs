@@ -29,6 +29,41 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(parent_of(path))
 }
 
+/// Writes a float32 array of `shape` (its values row-major) as a NumPy `.npy` file (format 1.0,
+/// little-endian), which `numpy.load` reads.
+pub fn write_npy_f32(path: &Path, shape: &[usize], values: &[f32]) -> Result<()> {
+    if shape.iter().product::<usize>() != values.len() {
+        return Err(Error::Shape(format!(
+            "{}: {} values are not an array of shape {shape:?}",
+            path.display(),
+            values.len()
+        )));
+    }
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let dims = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {dims}, }}");
+    // The format pads the header with spaces so that magic, version, length, header and its
+    // newline fill a multiple of 64 bytes.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let length = u16::try_from(header.len()).map_err(|_| {
+        Error::Shape(format!(
+            "{}: shape {shape:?} has too many axes",
+            path.display()
+        ))
+    })?;
+    let mut bytes = Vec::with_capacity(10 + header.len() + 4 * values.len());
+    bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
+    bytes.extend_from_slice(&length.to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    write_atomic(path, &bytes)
+}
+
 /// Writes `bytes` to a new file at `path` and flushes it to the disk.
 pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::File::create(path)?;
@@ -179,6 +214,26 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_npy_file_has_numpys_header_and_the_values_little_endian() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("codes.npy");
+        write_npy_f32(&path, &[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, -1.5]).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let length = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + length) % 64, 0);
+        let header = std::str::from_utf8(&bytes[10..10 + length]).unwrap();
+        assert!(header.starts_with("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+        assert!(header.ends_with(" \n"));
+        assert_eq!(&bytes[10 + length + 20..], (-1.5f32).to_le_bytes());
+        assert_eq!(bytes.len(), 10 + length + 24);
+        // One axis is written as a one-element tuple; a shape the values do not fill is refused.
+        write_npy_f32(&path, &[1], &[7.0]).unwrap();
+        assert!(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("'shape': (1,)"));
+        assert!(write_npy_f32(&path, &[2, 2], &[1.0]).is_err());
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_no_temporary() {

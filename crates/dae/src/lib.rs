@@ -24,12 +24,14 @@
 //! binary is such a program). The entry points:
 //!
 //! - train: build a task's config ([`tasks::image::ImageConfig`], [`tasks::text::MlmConfig`]),
-//!   its task ([`tasks::image::ImageTask`], [`tasks::text::MlmTask`]) and run [`train::fit`];
-//!   resume with [`train::resume_config`];
+//!   its task ([`tasks::image::ImageTask`], [`tasks::text::MlmTask`]) and run [`train::fit`]
+//!   ([`train::fit_until`] to stop it between steps with a [`train::StopRequest`]); resume with
+//!   [`train::resume_config`];
 //! - use a run: [`tasks::TaskKind::of_run`], [`tasks::load_image_run`] /
 //!   [`tasks::load_text_run`], then [`tasks::image::Predictor`] (denoise),
 //!   [`tasks::image::model::Denoiser::encode`] (codes), [`tasks::image::robustness`] (evaluate),
-//!   [`tasks::image::report::write_report`], [`tasks::text::fill`];
+//!   [`tasks::image::report::write_report`], [`tasks::text::fill`]; in-memory batches of images
+//!   (denoise, encode, corrupt, as the Python package calls them): [`tasks::image::batch`];
 //! - corrupt data: [`corrupt::NoiseSpec`] and [`corrupt::corrupt_batch`];
 //! - files of a run: [`run::RunDir`].
 //!

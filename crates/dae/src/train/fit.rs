@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 
 use super::ahead::fold_batches;
 use super::settings::TaskConfig;
+use super::stop::StopRequest;
 use super::task::{EpochTotals, Start, Task, TrainEvent};
 use crate::fsio::write_atomic;
 use crate::run::checkpoint::{completed_epochs, model_bytes};
@@ -28,12 +29,29 @@ static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// the checkpoint of the last sound epoch stays in place, and no non-finite model is ever saved.
 /// Same seed and data, same numbers; a resumed run computes what an uninterrupted one would,
 /// whenever the previous process died. Runs started from several threads of one process train one
-/// after the other.
+/// after the other. To stop a run from another thread or from `observer`, use [`fit_until`].
 pub fn fit<T: Task>(
     task: &T,
     run: &RunDir,
     start: Start,
     observer: &mut dyn FnMut(TrainEvent),
+) -> Result<Vec<T::Record>> {
+    fit_until(task, run, start, observer, &StopRequest::new())
+}
+
+/// [`fit`], stopping early once `stop` is requested (by another thread, a signal handler or
+/// `observer` itself). The request is honoured before the next optimizer step or epoch: the
+/// epoch in progress is abandoned (its steps are not kept) and `fit_until` returns
+/// [`Error::Stopped`], naming the checkpoint kept, the one of the last completed epoch. Nothing
+/// is written for the abandoned epoch, so `--resume` redoes it from that checkpoint and computes
+/// what an uninterrupted run would, as after a killed process. A request that arrives after the
+/// last epoch's checkpoint lets the run finish.
+pub fn fit_until<T: Task>(
+    task: &T,
+    run: &RunDir,
+    start: Start,
+    observer: &mut dyn FnMut(TrainEvent),
+    stop: &StopRequest,
 ) -> Result<Vec<T::Record>> {
     // Burn seeds a device's generator for the whole process: two runs training at once would
     // draw each other's initial weights and dropout masks. One trains at a time, so the same seed
@@ -76,6 +94,9 @@ pub fn fit<T: Task>(
     let draw = |indices: &[usize], rng: &mut crate::corrupt::Rng| task.draw_batch(indices, rng);
     let mut new_records = Vec::new();
     for epoch in done + 1..=settings.epochs {
+        if stop.is_requested() {
+            return Err(stopped(run, epoch, 0, batches));
+        }
         observer(TrainEvent::EpochStart {
             epoch,
             epochs: settings.epochs,
@@ -101,6 +122,9 @@ pub fn fit<T: Task>(
             ahead,
             (model, 0.0),
             |(model, loss_sum), b, batch| {
+                if stop.is_requested() {
+                    return Err(stopped(run, epoch, b, batches));
+                }
                 let loss = task.loss(&model, batch, &device);
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 let value = loss.into_scalar::<f32>() as f64;
@@ -182,14 +206,29 @@ fn all_finite<M: Module>(model: &M) -> bool {
 
 /// The error of a run that became unsound (`what`) in `epoch`, saying which checkpoint is kept.
 fn diverged(run: &RunDir, epoch: usize, what: &str) -> Error {
-    let kept = match epoch - 1 {
+    Error::Diverged(format!(
+        "{what} in epoch {epoch}; {}. Try a lower --lr.",
+        checkpoint_kept(run, epoch)
+    ))
+}
+
+/// The error of a run stopped on request before step `step` (0-based) of `epoch`.
+fn stopped(run: &RunDir, epoch: usize, step: usize, steps: usize) -> Error {
+    Error::Stopped(format!(
+        "training stopped on request in epoch {epoch} after {step} of {steps} steps; {}; \
+         `dae train --resume {}` continues it",
+        checkpoint_kept(run, epoch),
+        run.root.display()
+    ))
+}
+
+/// Which checkpoint a run that stops in `epoch` keeps, in words.
+fn checkpoint_kept(run: &RunDir, epoch: usize) -> String {
+    match epoch - 1 {
         0 => "no epoch had completed, so no checkpoint was written".to_string(),
         e => format!(
             "the checkpoint of epoch {e} in {} is kept",
             run.checkpoint_dir().display()
         ),
-    };
-    Error::Diverged(format!(
-        "{what} in epoch {epoch}; {kept}. Try a lower --lr."
-    ))
+    }
 }

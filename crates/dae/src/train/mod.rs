@@ -6,9 +6,11 @@ mod ahead;
 mod ema;
 mod fit;
 mod settings;
+mod stop;
 mod task;
 
 pub use ema::Ema;
-pub use fit::fit;
+pub use fit::{fit, fit_until};
 pub use settings::{resume_config, LrSchedule, ResumeOverrides, RunSettings, TaskConfig};
+pub use stop::StopRequest;
 pub use task::{EpochTotals, Start, Task, TrainEvent};

@@ -55,7 +55,7 @@ fn resolve(dest: &Path) -> Option<PathBuf> {
 }
 
 /// Pads a `h x w` image on the bottom and right by repeating the edge, to `ph x pw`.
-fn pad_edge(img: &[f32], h: usize, w: usize, ph: usize, pw: usize) -> Vec<f32> {
+pub(super) fn pad_edge(img: &[f32], h: usize, w: usize, ph: usize, pw: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(ph * pw);
     for y in 0..ph {
         let row = &img[y.min(h - 1) * w..][..w];

@@ -10,13 +10,15 @@
 //! - [`diagnostics`], [`robustness`], [`experiment`]: failure-mode diagnostics, evaluation under
 //!   many corruptions, the train-noise x test-noise experiment;
 //! - [`probe`]: representation probes of the encoder's codes;
-//! - [`denoise`]: denoising images of any size (pad, denoise, crop);
+//! - [`denoise`]: denoising images of any size (pad, denoise, crop); [`batch`]: denoising,
+//!   encoding and corrupting batches held in memory (the Python package);
 //! - [`report`]: the self-contained HTML report of a run;
 //! - [`diffusion`]: one denoiser for every noise level, sampled from noise to images;
 //! - [`mod@bench`]: the throughput benchmark of `dae bench`;
 //! - [`torch_run`]: run directories to and from PyTorch weights (`dae import-torch`,
 //!   `dae export-torch`).
 
+pub mod batch;
 pub mod bench;
 pub mod config;
 pub mod data;

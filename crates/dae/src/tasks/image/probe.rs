@@ -171,6 +171,10 @@ pub struct ProbeOutput {
     pub probe_json: PathBuf,
     /// Where `latent_map.png` was written.
     pub latent_map: PathBuf,
+    /// The codes of the held-out images, `test_count` rows of `code_dim` (what `--codes` writes).
+    pub test_codes: Vec<f32>,
+    /// The dimension of a code.
+    pub code_dim: usize,
 }
 
 /// Probes the codes of the image run at `run` (rows: the encoder on clean images, optionally on
@@ -320,6 +324,8 @@ pub fn run_probe(
         report,
         probe_json,
         latent_map,
+        test_codes,
+        code_dim,
     })
 }
 
@@ -372,7 +378,7 @@ pub fn noisy_codes(
     encode_rows(model, &noisy, set.height, set.width, batch, device)
 }
 
-fn encode_rows(
+pub(super) fn encode_rows(
     model: &Denoiser,
     images: &[f32],
     height: usize,
