@@ -63,6 +63,10 @@ pub enum Error {
     /// Training diverged (the loss became NaN or infinite).
     #[error("training diverged: {0}")]
     Diverged(String),
+    /// The processes of a data-parallel run could not train together (a process died or stopped
+    /// answering, or the task cannot split its batches).
+    #[error("data-parallel training: {0}")]
+    Distributed(String),
 }
 
 /// `Result` with the library's [`Error`].

@@ -7,6 +7,7 @@
 
 mod audio;
 mod diffusion;
+mod distributed;
 mod graph;
 mod image;
 mod tabular;
@@ -24,6 +25,7 @@ use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
 use audio::AudioArgs;
 use diffusion::DiffusionArgs;
+use distributed::DistributedArgs;
 use graph::GraphArgs;
 use image::ImageArgs;
 use tabular::TabularArgs;
@@ -136,6 +138,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     diffusion: DiffusionArgs,
     #[command(flatten)]
+    distributed: DistributedArgs,
+    #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
 
@@ -247,12 +251,14 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             );
         }
     }
-    match task {
-        TaskKind::Image => image::train_image(&a, start),
+    let named_run = a.out.is_some() || a.resume.is_some();
+    distributed::check(&a.distributed, task, named_run)?;
+    distributed::with_processes(&a.distributed, |processes| match task {
+        TaskKind::Image => image::train_image(&a, start, processes),
         TaskKind::Mlm => text::train_text(&a, start),
         TaskKind::Graph => graph::train_graph(&a, start),
         TaskKind::Tabular => tabular::train_tabular(&a, start),
         TaskKind::Audio => audio::train_audio(&a, start),
-        TaskKind::Diffusion => diffusion::train_diffusion(&a, start),
-    }
+        TaskKind::Diffusion => diffusion::train_diffusion(&a, start, processes),
+    })
 }
