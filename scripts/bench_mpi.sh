@@ -42,7 +42,7 @@ for name in conv diffusion; do
                 mpirun --oversubscribe -np "$ranks" "$DAE" $flags --distributed mpi \
                     --out "$run" >/dev/null 2>"$run.log"
             fi
-            sums=$(grep -o 'gradient sums: .*' "$run.log" || true)
+            sums=$(grep -o 'sums over the processes.*' "$run.log" || true)
             echo "$name  processes $ranks  run $r: last epoch $(last_epoch "$run")  ${sums}"
         done
     done
