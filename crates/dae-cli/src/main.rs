@@ -5,6 +5,7 @@
 mod args;
 mod bench_cmd;
 mod denoise_cmd;
+mod distributed;
 mod eval_cmd;
 mod experiment_cmd;
 mod fid_cmd;

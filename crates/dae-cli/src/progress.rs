@@ -60,8 +60,24 @@ pub fn fit_with_progress<T: dae::train::Task>(
     run: &dae::run::RunDir,
     start: dae::train::Start,
 ) -> dae::Result<()> {
+    fit_on_processes(task, run, start, &dae::train::SingleProcess)
+}
+
+/// [`fit_with_progress`] on the processes of a data-parallel run; only process 0 shows progress.
+pub fn fit_on_processes<T: dae::train::Task>(
+    task: &T,
+    run: &dae::run::RunDir,
+    start: dae::train::Start,
+    processes: &dyn dae::train::Collective,
+) -> dae::Result<()> {
     let mut progress = Progress::default();
-    let result = dae::train::fit(task, run, start, &mut |e| progress.event(e));
+    let lead = processes.rank() == 0;
+    let mut observe = |e: dae::train::TrainEvent| {
+        if lead {
+            progress.event(e)
+        }
+    };
+    let result = dae::train::fit_data_parallel(task, run, start, &mut observe, processes);
     progress.abandon();
     result.map(|_| ())
 }

@@ -282,3 +282,33 @@ fn a_diverging_run_stops_and_keeps_the_last_good_checkpoint() {
         &["diverged", "no checkpoint was written"],
     );
 }
+
+/// Without the `mpi` feature, `--distributed mpi` says how to build a dae that has it; with it,
+/// what data parallelism cannot do is refused before MPI starts.
+#[test]
+fn distributed_flags_are_explained_or_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    #[cfg(not(feature = "mpi"))]
+    dae_err(
+        &["train", "--distributed", "mpi", "--out", s(&out)],
+        &["built without MPI", "--features mpi", "libopenmpi-dev"],
+    );
+    dae_err(
+        &[
+            "train",
+            "--task",
+            "mlm",
+            "--distributed",
+            "mpi",
+            "--out",
+            s(&out),
+        ],
+        &["--distributed applies to --task image and --task diffusion"],
+    );
+    dae_err(
+        &["train", "--distributed", "mpi"],
+        &["--distributed needs --out"],
+    );
+    assert!(!out.exists());
+}

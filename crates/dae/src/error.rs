@@ -67,6 +67,10 @@ pub enum Error {
     /// message names the checkpoint kept.
     #[error("{0}")]
     Stopped(String),
+    /// The processes of a data-parallel run could not train together (a process died or stopped
+    /// answering, or the task cannot split its batches).
+    #[error("data-parallel training: {0}")]
+    Distributed(String),
 }
 
 /// `Result` with the library's [`Error`].

@@ -171,11 +171,21 @@ pub fn temporary_owner(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Whether the process `pid` is alive (on platforms that cannot tell: assumed alive).
+/// Whether the process `pid` is alive (on platforms that cannot tell: assumed alive). A zombie
+/// is dead: a killed writer whose parent exited first (an `mpirun` that ended its job) may stay
+/// one for as long as the machine's init does not reap it.
 pub fn process_alive(pid: u32) -> bool {
     #[cfg(target_os = "linux")]
     {
-        Path::new(&format!("/proc/{pid}")).exists()
+        // The state follows the command name, which is in parentheses and may hold any byte.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !matches!(
+                stat.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().chars().next()),
+                Some(Some('Z' | 'X'))
+            ),
+            Err(_) => false,
+        }
     }
     #[cfg(not(target_os = "linux"))]
     {

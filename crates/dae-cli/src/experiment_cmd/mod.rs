@@ -18,6 +18,7 @@ use dae::tasks::image::{self, ImageConfig};
 use dae::train::TrainEvent;
 
 use crate::args::ModelArg;
+use crate::distributed::{with_processes, DistributedArgs};
 
 /// Experiments: several runs and one comparison.
 #[derive(Subcommand, Debug)]
@@ -98,6 +99,8 @@ pub struct RunArgs {
     /// Compute device: cpu, cuda or vulkan (the GPU ones need dae built with that feature).
     #[arg(long, default_value = "cpu")]
     device: DeviceSpec,
+    #[command(flatten)]
+    distributed: DistributedArgs,
 }
 
 impl RunArgs {
@@ -119,6 +122,10 @@ impl RunArgs {
         base
     }
 }
+
+/// How long a process of a fanned-out experiment waits for the others by default: the slowest
+/// process's share of the runs, a day.
+const SHARE_TIMEOUT: u64 = 86_400;
 
 /// Runs `dae experiment ...`.
 pub fn run(command: ExperimentCommand) -> anyhow::Result<()> {
@@ -218,14 +225,32 @@ fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
             r.noise, r.psnr, r.noisy_psnr, r.psnr_gain
         ),
     };
-    let matrix = image::experiment::run_robustness(&plan, &a.out, &splits, &mut observer)
-        .with_context(|| format!("experiment in {}", a.out.display()))?;
-    print!("{}", matrix.table());
-    let experiment = ExperimentDir::new(&a.out);
-    eprintln!(
-        "wrote {} and {}",
-        experiment.matrix_json().display(),
-        experiment.matrix_png().display()
-    );
-    Ok(())
+    with_processes(&a.runs.distributed, SHARE_TIMEOUT, |processes| {
+        let (rank, size) = (processes.rank(), processes.size());
+        if size > 1 {
+            image::experiment::train_robustness_share(
+                &plan,
+                &a.out,
+                &splits,
+                (rank, size),
+                &mut observer,
+            )
+            .with_context(|| format!("experiment in {}", a.out.display()))?;
+            // Process 0 evaluates every run once every process has trained its share.
+            processes.sum_in_rank_order(&mut [0.0])?;
+            if rank != 0 {
+                return Ok(());
+            }
+        }
+        let matrix = image::experiment::run_robustness(&plan, &a.out, &splits, &mut observer)
+            .with_context(|| format!("experiment in {}", a.out.display()))?;
+        print!("{}", matrix.table());
+        let experiment = ExperimentDir::new(&a.out);
+        eprintln!(
+            "wrote {} and {}",
+            experiment.matrix_json().display(),
+            experiment.matrix_png().display()
+        );
+        Ok(())
+    })
 }

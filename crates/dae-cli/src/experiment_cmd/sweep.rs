@@ -8,11 +8,14 @@ use dae::run::ExperimentDir;
 use dae::sweep::family::parse_range;
 use dae::sweep::{table, NoiseFamily};
 use dae::tasks::image::experiment::RunAction;
-use dae::tasks::image::sweep::{run_noise_sweep, SweepEvent, SweepPlan, DEFAULT_LEVELS};
+use dae::tasks::image::sweep::{
+    run_noise_sweep, train_sweep_share, SweepEvent, SweepPlan, DEFAULT_LEVELS,
+};
 use dae::tasks::image::{self};
 use dae::train::TrainEvent;
 
-use super::RunArgs;
+use super::{RunArgs, SHARE_TIMEOUT};
+use crate::distributed::with_processes;
 
 /// Arguments of `dae experiment noise-sweep`.
 #[derive(Args, Debug)]
@@ -109,15 +112,27 @@ pub fn noise_sweep(a: NoiseSweepArgs) -> anyhow::Result<()> {
             p.psnr, p.noisy_psnr, p.test_psnr, p.linear_accuracy, p.knn_accuracy, p.nmi
         ),
     };
-    let (points, summary) = run_noise_sweep(&plan, &a.out, &splits, &mut observer)
-        .with_context(|| format!("sweep in {}", a.out.display()))?;
-    print!("{}", table(&points, &summary));
-    let dir = ExperimentDir::new(&a.out);
-    eprintln!(
-        "wrote {}, {} and {}",
-        dir.sweep_json().display(),
-        dir.sweep_summary().display(),
-        dir.sweep_png().display()
-    );
-    Ok(())
+    with_processes(&a.runs.distributed, SHARE_TIMEOUT, |processes| {
+        let (rank, size) = (processes.rank(), processes.size());
+        if size > 1 {
+            train_sweep_share(&plan, &a.out, &splits, (rank, size), &mut observer)
+                .with_context(|| format!("sweep in {}", a.out.display()))?;
+            // Process 0 measures every run once every process has trained its share.
+            processes.sum_in_rank_order(&mut [0.0])?;
+            if rank != 0 {
+                return Ok(());
+            }
+        }
+        let (points, summary) = run_noise_sweep(&plan, &a.out, &splits, &mut observer)
+            .with_context(|| format!("sweep in {}", a.out.display()))?;
+        print!("{}", table(&points, &summary));
+        let dir = ExperimentDir::new(&a.out);
+        eprintln!(
+            "wrote {}, {} and {}",
+            dir.sweep_json().display(),
+            dir.sweep_summary().display(),
+            dir.sweep_png().display()
+        );
+        Ok(())
+    })
 }

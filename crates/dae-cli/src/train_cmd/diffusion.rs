@@ -4,10 +4,10 @@ use clap::Args;
 use dae::diffusion::{BetaSchedule, Prediction};
 use dae::run::RunDir;
 use dae::tasks::image::diffusion::{self, DiffusionConfig, DiffusionTask};
-use dae::train::{Start, Task};
+use dae::train::{Collective, Start, Task};
 
 use super::{given, TrainArgs};
-use crate::progress::fit_with_progress;
+use crate::progress::fit_on_processes;
 
 /// The flags of `dae train` that only `--task diffusion` reads.
 #[derive(Args, Debug)]
@@ -91,7 +91,12 @@ impl DiffusionArgs {
     }
 }
 
-pub(super) fn train_diffusion(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
+/// Trains an image diffusion run on `processes` (this one alone, or an MPI job's); process 0 prints.
+pub(super) fn train_diffusion(
+    a: &TrainArgs,
+    start: Start,
+    processes: &dyn Collective,
+) -> anyhow::Result<()> {
     let (config, run, data) = match &a.resume {
         Some(dir) => {
             let (config, data) = diffusion::task::prepare_resume(dir, &a.overrides())?;
@@ -109,32 +114,38 @@ pub(super) fn train_diffusion(a: &TrainArgs, start: Start) -> anyhow::Result<()>
         Some(t) => format!("one level, t = {t} of {}", config.train_steps),
         None => format!("T = {} levels", config.train_steps),
     };
-    eprintln!(
-        "dae train --task diffusion: U-Net width {} depth {}{}{}, {} schedule, {levels}, \
-         predicts {}, EMA {}, {}\n  data: {}: {} training images of {}x{}\n  run directory: {}",
-        config.model.width,
-        config.model.depth,
-        if config.model.group_norm {
-            ", group norm"
-        } else {
-            ""
-        },
-        if config.model.attention {
-            ", attention"
-        } else {
-            ""
-        },
-        config.schedule,
-        config.prediction,
-        config.ema_decay,
-        config.run,
-        dae::tasks::image::data::describe(config.run.data.as_deref()),
-        task.train_len(),
-        config.height,
-        config.width,
-        run.root.display()
-    );
-    fit_with_progress(&task, &run, start)?;
+    let lead = processes.rank() == 0;
+    if lead {
+        eprintln!(
+            "dae train --task diffusion: U-Net width {} depth {}{}{}, {} schedule, {levels}, \
+             predicts {}, EMA {}, {}\n  data: {}: {} training images of {}x{}\n  run directory: {}",
+            config.model.width,
+            config.model.depth,
+            if config.model.group_norm {
+                ", group norm"
+            } else {
+                ""
+            },
+            if config.model.attention {
+                ", attention"
+            } else {
+                ""
+            },
+            config.schedule,
+            config.prediction,
+            config.ema_decay,
+            config.run,
+            dae::tasks::image::data::describe(config.run.data.as_deref()),
+            task.train_len(),
+            config.height,
+            config.width,
+            run.root.display()
+        );
+    }
+    fit_on_processes(&task, &run, start, processes)?;
+    if !lead {
+        return Ok(());
+    }
     eprintln!(
         "done: {} (config.json, metrics.jsonl, model.bpk, model.safetensors, grid.png); \
          `dae sample {} -n 64 -o OUT` draws images",

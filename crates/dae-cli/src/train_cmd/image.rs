@@ -4,11 +4,11 @@ use clap::Args;
 use dae::run::RunDir;
 use dae::tasks::image::model::{ModelConfig, ModelKind, ModelOptions};
 use dae::tasks::image::{self, ImageConfig, ImageTask, Loss};
-use dae::train::{Start, Task};
+use dae::train::{Collective, Start, Task};
 
 use super::{given, TrainArgs};
 use crate::args::ModelArg;
-use crate::progress::fit_with_progress;
+use crate::progress::fit_on_processes;
 
 /// The flags of `dae train` that only image runs read.
 #[derive(Args, Debug)]
@@ -87,7 +87,12 @@ impl ImageArgs {
     }
 }
 
-pub(super) fn train_image(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
+/// Trains an image run on `processes` (this one alone, or an MPI job's); process 0 prints.
+pub(super) fn train_image(
+    a: &TrainArgs,
+    start: Start,
+    processes: &dyn Collective,
+) -> anyhow::Result<()> {
     let (config, run, data) = match &a.resume {
         Some(dir) => {
             let (config, data) = image::task::prepare_resume(dir, &a.overrides())?;
@@ -105,20 +110,26 @@ pub(super) fn train_image(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     let config = task.config();
     let s = &config.run;
     let n = |limit: Option<usize>, len: usize| limit.map_or(len, |n| n.min(len));
-    eprintln!(
-        "dae train: {} model, loss {}, noise {}, {s}\n  \
-         data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
-        config.model.kind(),
-        config.loss,
-        config.noise,
-        image::data::describe(s.data.as_deref()),
-        n(s.train_limit, data.train.len()),
-        n(s.val_limit, data.test.len()),
-        data.train.height,
-        data.train.width,
-        run.root.display()
-    );
-    fit_with_progress(&task, &run, start)?;
+    let lead = processes.rank() == 0;
+    if lead {
+        eprintln!(
+            "dae train: {} model, loss {}, noise {}, {s}\n  \
+             data: {} ({} train / {} held-out images of {}x{})\n  run directory: {}",
+            config.model.kind(),
+            config.loss,
+            config.noise,
+            image::data::describe(s.data.as_deref()),
+            n(s.train_limit, data.train.len()),
+            n(s.val_limit, data.test.len()),
+            data.train.height,
+            data.train.width,
+            run.root.display()
+        );
+    }
+    fit_on_processes(&task, &run, start, processes)?;
+    if !lead {
+        return Ok(());
+    }
     let record = image::experiment::final_diagnostics(&run, &data)?;
     crate::print::diagnostics(&record);
     eprintln!(

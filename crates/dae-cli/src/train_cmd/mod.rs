@@ -22,6 +22,7 @@ use dae::run::RunDir;
 use dae::tasks::TaskKind;
 use dae::train::{LrSchedule, ResumeOverrides, RunSettings, Start};
 
+use crate::distributed::{with_processes, DistributedArgs};
 use audio::AudioArgs;
 use diffusion::DiffusionArgs;
 use graph::GraphArgs;
@@ -136,6 +137,8 @@ pub struct TrainArgs {
     #[command(flatten)]
     diffusion: DiffusionArgs,
     #[command(flatten)]
+    distributed: DistributedArgs,
+    #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
 
@@ -247,12 +250,35 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             );
         }
     }
-    match task {
-        TaskKind::Image => image::train_image(&a, start),
+    let named_run = a.out.is_some() || a.resume.is_some();
+    check_distributed(&a.distributed, task, named_run)?;
+    with_processes(&a.distributed, 600, |processes| match task {
+        TaskKind::Image => image::train_image(&a, start, processes),
         TaskKind::Mlm => text::train_text(&a, start),
         TaskKind::Graph => graph::train_graph(&a, start),
         TaskKind::Tabular => tabular::train_tabular(&a, start),
         TaskKind::Audio => audio::train_audio(&a, start),
-        TaskKind::Diffusion => diffusion::train_diffusion(&a, start),
+        TaskKind::Diffusion => diffusion::train_diffusion(&a, start, processes),
+    })
+}
+
+/// Refuses what a data-parallel run cannot do, before MPI starts.
+fn check_distributed(
+    args: &DistributedArgs,
+    task: dae::tasks::TaskKind,
+    named_run: bool,
+) -> anyhow::Result<()> {
+    if args.distributed.is_none() {
+        return Ok(());
     }
+    if !matches!(task, TaskKind::Image | TaskKind::Diffusion) {
+        bail!(
+            "--distributed applies to --task image and --task diffusion, not to --task {}",
+            task.name()
+        );
+    }
+    if !named_run {
+        bail!("--distributed needs --out (or --resume): every process must name the same run");
+    }
+    Ok(())
 }

@@ -4,11 +4,12 @@
 use std::time::Instant;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
-use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
 
 use super::ahead::fold_batches;
+use super::collective::{Collective, SingleProcess};
+use super::data_parallel::{draw_shard, gradients};
 use super::settings::TaskConfig;
 use super::stop::StopRequest;
 use super::task::{EpochTotals, Start, Task, TrainEvent};
@@ -36,7 +37,7 @@ pub fn fit<T: Task>(
     start: Start,
     observer: &mut dyn FnMut(TrainEvent),
 ) -> Result<Vec<T::Record>> {
-    fit_until(task, run, start, observer, &StopRequest::new())
+    run_fit(task, run, start, observer, &SingleProcess, &StopRequest::new())
 }
 
 /// [`fit`], stopping early once `stop` is requested (by another thread, a signal handler or
@@ -53,6 +54,37 @@ pub fn fit_until<T: Task>(
     observer: &mut dyn FnMut(TrainEvent),
     stop: &StopRequest,
 ) -> Result<Vec<T::Record>> {
+    run_fit(task, run, start, observer, &SingleProcess, stop)
+}
+
+/// [`fit`] on the processes of `processes` together (data parallelism, docs/distributed.md):
+/// every process runs this with the same task and run, draws every global batch and keeps its
+/// share of the samples; the gradients are averaged over the processes each step, so every
+/// process applies the same AdamW step to the same weights. Process 0 alone creates and locks the
+/// run, evaluates, writes metrics, checkpoints and the final model, and returns the records (the
+/// others return none); on resume every process reads the last checkpoint. With one process this
+/// is [`fit`], bit for bit. (No stop request: a process that left the step alone would leave the
+/// others waiting in the gradient sum.)
+pub fn fit_data_parallel<T: Task>(
+    task: &T,
+    run: &RunDir,
+    start: Start,
+    observer: &mut dyn FnMut(TrainEvent),
+    processes: &dyn Collective,
+) -> Result<Vec<T::Record>> {
+    run_fit(task, run, start, observer, processes, &StopRequest::new())
+}
+
+/// The loop behind [`fit`], [`fit_until`] and [`fit_data_parallel`].
+fn run_fit<T: Task>(
+    task: &T,
+    run: &RunDir,
+    start: Start,
+    observer: &mut dyn FnMut(TrainEvent),
+    processes: &dyn Collective,
+    stop: &StopRequest,
+) -> Result<Vec<T::Record>> {
+    let lead = processes.rank() == 0;
     // Burn seeds a device's generator for the whole process: two runs training at once would
     // draw each other's initial weights and dropout masks. One trains at a time, so the same seed
     // gives the same numbers whatever else the process does. (A poisoned lock only means another
@@ -66,19 +98,26 @@ pub fn fit_until<T: Task>(
     let optimizer = settings.optimizer();
     // The config is written last into a new run, so a directory with a config.json holds a
     // whole start; it is written again on resume, which may extend the epochs or change the rate.
-    let _writer = match start {
-        Start::Fresh => run.create_new(|new| {
+    let _writer = match (start, lead) {
+        (_, false) => None,
+        (Start::Fresh, true) => Some(run.create_new(|new| {
             task.write_new_run_files(new)?;
             write_atomic(&new.metrics(), b"")?;
             new.write_config(task.config())
-        })?,
-        Start::Resume => {
+        })?),
+        (Start::Resume, true) => {
             let lock = run.lock()?;
             run.write_config(task.config())?;
-            lock
+            Some(lock)
         }
     };
-    let (mut model, mut optim, done) = match completed_epochs(run)? {
+    // Another process's fresh run starts from the seed without reading the folder process 0 is
+    // creating.
+    let completed = match (start, lead) {
+        (Start::Fresh, false) => None,
+        _ => completed_epochs(run)?,
+    };
+    let (mut model, mut optim, done) = match completed {
         Some(_) => run.load_checkpoint(task.init_model(&device), &task.model_name(), optimizer)?,
         // A new run, or one that died before its first checkpoint: it starts from its seed.
         None => {
@@ -87,11 +126,17 @@ pub fn fit_until<T: Task>(
         }
     };
     // The lines of the epochs kept are copied as written, not re-encoded.
-    let mut lines = read_record_lines::<T::Record>(run, done)?;
+    let mut lines = match lead {
+        true => read_record_lines::<T::Record>(run, done)?,
+        false => Vec::new(),
+    };
 
     let n = task.train_len();
     let batches = n.div_ceil(settings.batch_size);
-    let draw = |indices: &[usize], rng: &mut crate::corrupt::Rng| task.draw_batch(indices, rng);
+    let (rank, size) = (processes.rank(), processes.size());
+    let draw = |indices: &[usize], rng: &mut crate::corrupt::Rng| {
+        draw_shard(task, indices, rng, rank, size)
+    };
     let mut new_records = Vec::new();
     for epoch in done + 1..=settings.epochs {
         if stop.is_requested() {
@@ -125,9 +170,7 @@ pub fn fit_until<T: Task>(
                 if stop.is_requested() {
                     return Err(stopped(run, epoch, b, batches));
                 }
-                let loss = task.loss(&model, batch, &device);
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                let value = loss.into_scalar::<f32>() as f64;
+                let (grads, value) = gradients(task, &model, batch, processes, &device, &base)?;
                 if !value.is_finite() {
                     return Err(diverged(run, epoch, &format!("the loss became {value}")));
                 }
@@ -145,6 +188,9 @@ pub fn fit_until<T: Task>(
         let valid = model.valid();
         if !all_finite(&valid) {
             return Err(diverged(run, epoch, "the weights became non-finite"));
+        }
+        if !lead {
+            continue;
         }
         let totals = EpochTotals {
             epoch,
@@ -168,9 +214,11 @@ pub fn fit_until<T: Task>(
         new_records.push(record);
     }
 
-    let valid = model.valid();
-    write_atomic(&run.model(), &model_bytes(&valid)?)?;
-    task.finish(run, &valid, &base)?;
+    if lead {
+        let valid = model.valid();
+        write_atomic(&run.model(), &model_bytes(&valid)?)?;
+        task.finish(run, &valid, &base)?;
+    }
     Ok(new_records)
 }
 

@@ -6,6 +6,8 @@
 //! resume. Image denoising and masked language modeling are the first two tasks; docs/
 //! architecture.md ("Adding a task") says how to add one.
 
+use std::ops::Range;
+
 use burn::module::Module;
 use burn::prelude::*;
 
@@ -52,6 +54,13 @@ pub trait Task: Sync {
     }
     /// Gathers the samples `indices` and draws their corruption from `rng`.
     fn draw_batch(&self, indices: &[usize], rng: &mut Rng) -> Result<Self::Batch>;
+    /// The samples at positions `range` of `batch`, in order, for one process of a data-parallel
+    /// run (every process draws the whole global batch, so that it corrupts each sample exactly
+    /// as one process would, and keeps its share). `None`, the default, where the task's batches
+    /// cannot be split: such a task trains in one process only.
+    fn shard(&self, _batch: Self::Batch, _range: Range<usize>) -> Option<Self::Batch> {
+        None
+    }
     /// The training loss of `model` on `batch`, a scalar tensor on `device`.
     fn loss(&self, model: &Self::Model, batch: Self::Batch, device: &Device) -> Tensor<1>;
     /// The model after optimizer step `step` (1-based, counted over the whole run): where a task

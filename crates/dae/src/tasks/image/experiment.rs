@@ -208,12 +208,7 @@ pub fn run_robustness(
             dir: &dir,
             action,
         });
-        let start = match action {
-            RunAction::Train => Some(Start::Fresh),
-            RunAction::Resume { .. } => Some(Start::Resume),
-            RunAction::Finished => None,
-        };
-        if let Some(start) = start {
+        if let Some(start) = start_of(action) {
             train(&config, &run, start, data, &mut |e| {
                 observer(ExperimentEvent::Train(e))
             })?;
@@ -236,6 +231,52 @@ pub fn run_robustness(
     write_json(&experiment.matrix_json(), &matrix)?;
     super::heatmap::write_matrix_png(&experiment.matrix_png(), &matrix)?;
     Ok(matrix)
+}
+
+/// Trains (or resumes) the runs of `plan` at positions `rank`, `rank + size`, … into `out`, one
+/// after the other, without evaluating them: the share of process `rank` when `size` processes
+/// fan the experiment out. Once every share is trained, [`run_robustness`] finds each run
+/// finished, evaluates it and writes the files one process writes.
+pub fn train_robustness_share(
+    plan: &RobustnessPlan,
+    out: &Path,
+    data: &Splits,
+    (rank, size): (usize, usize),
+    observer: &mut dyn FnMut(ExperimentEvent),
+) -> Result<()> {
+    plan.check()?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let experiment = ExperimentDir::new(out);
+    let total = plan.train_noise.len();
+    let share = plan.train_noise.iter().enumerate().skip(rank);
+    for (i, noise) in share.step_by(size.max(1)) {
+        let run = experiment.run(&run_name(noise.as_str()));
+        let mut config = plan.base.clone();
+        config.noise = noise.clone();
+        let action = plan_run(&run, &config)?;
+        observer(ExperimentEvent::Run {
+            index: i + 1,
+            total,
+            noise: noise.as_str(),
+            dir: &run.root,
+            action,
+        });
+        if let Some(start) = start_of(action) {
+            train(&config, &run, start, data, &mut |e| {
+                observer(ExperimentEvent::Train(e))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// How `fit` starts a run the experiment planned to `action`; `None`: it is already trained.
+pub(super) fn start_of(action: RunAction) -> Option<Start> {
+    match action {
+        RunAction::Train => Some(Start::Fresh),
+        RunAction::Resume { .. } => Some(Start::Resume),
+        RunAction::Finished => None,
+    }
 }
 
 /// Evaluates the trained model of `run` on its own held-out set (`val_limit` images)

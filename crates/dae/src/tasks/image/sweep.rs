@@ -12,7 +12,7 @@ use std::path::Path;
 use super::config::ImageConfig;
 use super::data::{ImageSet, Splits};
 use super::diagnostics::{GAIN_MIN_DB, HF_RATIO_MIN, INPUT_DISTANCE_RATIO_MIN};
-use super::experiment::{plan_run, run_name, RunAction};
+use super::experiment::{plan_run, run_name, start_of, RunAction};
 use super::metrics::psnr_from_mse;
 use super::probe::{codes, labels_of};
 use super::robustness::{evaluate_with_diagnostics, write_records, EvalRecord};
@@ -26,7 +26,7 @@ use crate::sweep::plot::write_sweep_png;
 use crate::sweep::{
     classify, conclude, NoiseFamily, RandomComparison, Regime, SweepPoint, SweepSummary, Thresholds,
 };
-use crate::train::{Start, TaskConfig, TrainEvent};
+use crate::train::{TaskConfig, TrainEvent};
 use crate::{Error, Result};
 
 /// The levels of `--levels` by default: from nearly nothing to noise as strong as the signal.
@@ -150,13 +150,7 @@ pub fn run_noise_sweep(
     let bench = Bench::new(plan, data)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let experiment = ExperimentDir::new(out);
-    let mut runs: Vec<(f64, NoiseSpec)> = Vec::new();
-    for level in plan.sorted_levels() {
-        runs.push((level, plan.family.spec(level)?));
-    }
-    if let Some((lo, hi)) = plan.random {
-        runs.push((f64::NAN, plan.family.range_spec(lo, hi)?));
-    }
+    let runs = sweep_runs(plan)?;
     let total = runs.len();
     let mut points = Vec::with_capacity(total);
     for (i, (level, noise)) in runs.into_iter().enumerate() {
@@ -172,12 +166,7 @@ pub fn run_noise_sweep(
             dir: &run.root,
             action,
         });
-        let start = match action {
-            RunAction::Train => Some(Start::Fresh),
-            RunAction::Resume { .. } => Some(Start::Resume),
-            RunAction::Finished => None,
-        };
-        if let Some(start) = start {
+        if let Some(start) = start_of(action) {
             train(&config, &run, start, data, &mut |e| {
                 observer(SweepEvent::Train(e))
             })?;
@@ -212,6 +201,55 @@ pub fn run_noise_sweep(
     write_json(&experiment.sweep_summary(), &summary)?;
     write_sweep_png(&experiment.sweep_png(), &points, &summary)?;
     Ok((points, summary))
+}
+
+/// The sweep's runs: (level, training noise) per level, then the random-strength run (level NaN).
+fn sweep_runs(plan: &SweepPlan) -> Result<Vec<(f64, NoiseSpec)>> {
+    let mut runs = Vec::new();
+    for level in plan.sorted_levels() {
+        runs.push((level, plan.family.spec(level)?));
+    }
+    if let Some((lo, hi)) = plan.random {
+        runs.push((f64::NAN, plan.family.range_spec(lo, hi)?));
+    }
+    Ok(runs)
+}
+
+/// Trains (or resumes) the sweep's runs at positions `rank`, `rank + size`, … into `out`, one
+/// after the other, without measuring them: the share of process `rank` when `size` processes fan
+/// the sweep out. Once every share is trained, [`run_noise_sweep`] finds each run finished,
+/// measures it and writes the files one process writes.
+pub fn train_sweep_share(
+    plan: &SweepPlan,
+    out: &Path,
+    data: &Splits,
+    (rank, size): (usize, usize),
+    observer: &mut dyn FnMut(SweepEvent),
+) -> Result<()> {
+    plan.check()?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let experiment = ExperimentDir::new(out);
+    let runs = sweep_runs(plan)?;
+    let total = runs.len();
+    for (i, (_, noise)) in runs.iter().enumerate().skip(rank).step_by(size.max(1)) {
+        let run = experiment.run(&run_name(noise.as_str()));
+        let mut config = plan.base.clone();
+        config.noise = noise.clone();
+        let action = plan_run(&run, &config)?;
+        observer(SweepEvent::Run {
+            index: i + 1,
+            total,
+            noise: noise.as_str(),
+            dir: &run.root,
+            action,
+        });
+        if let Some(start) = start_of(action) {
+            train(&config, &run, start, data, &mut |e| {
+                observer(SweepEvent::Train(e))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 impl Bench {

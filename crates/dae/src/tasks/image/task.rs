@@ -2,6 +2,7 @@
 //! with the clean ones; after each epoch, held-out MSE / PSNR / SSIM of the denoised and of the
 //! noisy images.
 
+use std::ops::Range;
 use std::path::Path;
 
 use burn::prelude::*;
@@ -156,6 +157,19 @@ impl Task for ImageTask {
             len: indices.len(),
             clean,
             corrupted,
+        })
+    }
+
+    fn shard(&self, batch: ImageBatch, range: Range<usize>) -> Option<ImageBatch> {
+        let p = self.shape.len();
+        let samples = range.start * p..range.end * p;
+        Some(ImageBatch {
+            len: range.len(),
+            clean: batch.clean.get(samples.clone())?.to_vec(),
+            corrupted: CorruptedBatch {
+                noisy: batch.corrupted.noisy.get(samples.clone())?.to_vec(),
+                corrupted: batch.corrupted.corrupted.get(samples)?.to_vec(),
+            },
         })
     }
 

@@ -3,6 +3,8 @@
 //! keep an exponential moving average of the weights for sampling. After each epoch, the held-out
 //! loss per band of levels shows which noise levels are hard.
 
+use std::ops::Range;
+
 use burn::prelude::*;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -267,6 +269,17 @@ impl Task for DiffusionTask {
             noisy,
             target,
             steps,
+        })
+    }
+
+    fn shard(&self, batch: DiffusionBatch, range: Range<usize>) -> Option<DiffusionBatch> {
+        let p = self.pixels();
+        let samples = range.start * p..range.end * p;
+        Some(DiffusionBatch {
+            len: range.len(),
+            noisy: batch.noisy.get(samples.clone())?.to_vec(),
+            target: batch.target.get(samples)?.to_vec(),
+            steps: batch.steps.get(range)?.to_vec(),
         })
     }
 
