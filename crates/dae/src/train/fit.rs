@@ -37,7 +37,14 @@ pub fn fit<T: Task>(
     start: Start,
     observer: &mut dyn FnMut(TrainEvent),
 ) -> Result<Vec<T::Record>> {
-    run_fit(task, run, start, observer, &SingleProcess, &StopRequest::new())
+    run_fit(
+        task,
+        run,
+        start,
+        observer,
+        &SingleProcess,
+        &StopRequest::new(),
+    )
 }
 
 /// [`fit`], stopping early once `stop` is requested (by another thread, a signal handler or
