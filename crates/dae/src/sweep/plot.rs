@@ -104,6 +104,35 @@ fn finite_points(points: &[SweepPoint], value: impl Fn(&SweepPoint) -> f64) -> V
         .collect()
 }
 
+/// A chart on the level axis with its mesh and each level's regime band behind it.
+fn banded_chart<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    points: &[SweepPoint],
+    summary: &SweepSummary,
+    (lo, hi): (f64, f64),
+    (y0, y1): (f64, f64),
+    y_desc: &str,
+) -> std::result::Result<LogChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(34)
+        .y_label_area_size(56)
+        .build_cartesian_2d(level_axis(points, lo, hi), y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc(summary.family.level_name())
+        .x_label_formatter(&|v| short(*v))
+        .y_desc(y_desc)
+        .label_style((FONT, 12))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (l, r, regime) in bands(points, (lo, hi)) {
+        let fill = band_colour(regime).filled();
+        chart.draw_series(std::iter::once(Rectangle::new([(l, y0), (r, y1)], fill)))?;
+    }
+    Ok(chart)
+}
+
 fn reconstruction_panel(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     points: &[SweepPoint],
@@ -117,22 +146,9 @@ fn reconstruction_panel(
         .chain([summary.mean_image_psnr])
         .chain(random.map(|r| r.point.test_psnr));
     let (y0, y1) = y_range(values);
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(34)
-        .y_label_area_size(56)
-        .build_cartesian_2d(level_axis(points, lo, hi), y0..y1)?;
-    chart
-        .configure_mesh()
-        .x_desc(summary.family.level_name())
-        .x_label_formatter(&|v| short(*v))
-        .y_desc("held-out PSNR (dB)")
-        .label_style((FONT, 12))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()?;
+    let y_desc = "held-out PSNR (dB)";
+    let mut chart = banded_chart(area, points, summary, (lo, hi), (y0, y1), y_desc)?;
     for (l, r, regime) in bands(points, (lo, hi)) {
-        let fill = band_colour(regime).filled();
-        chart.draw_series(std::iter::once(Rectangle::new([(l, y0), (r, y1)], fill)))?;
         let at = chart.backend_coord(&((l * r).sqrt(), y1));
         let style = (FONT, 12).into_font().color(&BLACK);
         let style = style.pos(plotters::style::text_anchor::Pos::new(
@@ -201,23 +217,8 @@ fn representation_panel(
         .flat_map(|p| [p.linear_accuracy, p.knn_accuracy, p.nmi])
         .chain(random.map(|r| r.point.linear_accuracy));
     let (y0, y1) = y_range(values);
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(34)
-        .y_label_area_size(56)
-        .build_cartesian_2d(level_axis(points, lo, hi), y0..y1)?;
-    chart
-        .configure_mesh()
-        .x_desc(summary.family.level_name())
-        .x_label_formatter(&|v| short(*v))
-        .y_desc("probe on the codes")
-        .label_style((FONT, 12))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()?;
-    for (l, r, regime) in bands(points, (lo, hi)) {
-        let fill = band_colour(regime).filled();
-        chart.draw_series(std::iter::once(Rectangle::new([(l, y0), (r, y1)], fill)))?;
-    }
+    let y_desc = "probe on the codes";
+    let mut chart = banded_chart(area, points, summary, (lo, hi), (y0, y1), y_desc)?;
     recommended_line(&mut chart, points, (y0, y1))?;
     let series = [
         (

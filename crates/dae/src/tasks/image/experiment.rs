@@ -144,7 +144,7 @@ pub enum RunAction {
 }
 
 /// Decides what to do with `run` for `config`; errors when the directory holds a different run.
-pub(super) fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
+fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
     // A folder holds a run once its config.json is there; a run that died before its first
     // checkpoint resumes from epoch 0.
     if !run.config().exists() {
@@ -195,24 +195,17 @@ pub fn run_robustness(
     let mut rows = Vec::with_capacity(total);
     let mut runs = Vec::with_capacity(total);
     for (i, noise) in plan.train_noise.iter().enumerate() {
-        let name = run_name(noise.as_str());
-        let run = experiment.run(&name);
-        let dir = run.root.clone();
-        let mut config = plan.base.clone();
-        config.noise = noise.clone();
-        let action = plan_run(&run, &config)?;
-        observer(ExperimentEvent::Run {
-            index: i + 1,
-            total,
-            noise: noise.as_str(),
-            dir: &dir,
-            action,
-        });
-        if let Some(start) = start_of(action) {
-            train(&config, &run, start, data, &mut |e| {
-                observer(ExperimentEvent::Train(e))
-            })?;
-        }
+        let run = ensure_trained(&experiment, &plan.base, noise, data, &mut |p| match p {
+            Progress::Planned(run, action) => observer(ExperimentEvent::Run {
+                index: i + 1,
+                total,
+                noise: noise.as_str(),
+                dir: &run.root,
+                action,
+            }),
+            Progress::Train(e) => observer(ExperimentEvent::Train(e)),
+        })?;
+        let (name, dir) = (run_name(noise.as_str()), run.root.clone());
         let loaded = load_run(&dir, None)?;
         let records = evaluate_specs(
             &Predictor::f32(&loaded.model, &loaded.device),
@@ -250,33 +243,53 @@ pub fn train_robustness_share(
     let total = plan.train_noise.len();
     let share = plan.train_noise.iter().enumerate().skip(rank);
     for (i, noise) in share.step_by(size.max(1)) {
-        let run = experiment.run(&run_name(noise.as_str()));
-        let mut config = plan.base.clone();
-        config.noise = noise.clone();
-        let action = plan_run(&run, &config)?;
-        observer(ExperimentEvent::Run {
-            index: i + 1,
-            total,
-            noise: noise.as_str(),
-            dir: &run.root,
-            action,
-        });
-        if let Some(start) = start_of(action) {
-            train(&config, &run, start, data, &mut |e| {
-                observer(ExperimentEvent::Train(e))
-            })?;
-        }
+        ensure_trained(&experiment, &plan.base, noise, data, &mut |p| match p {
+            Progress::Planned(run, action) => observer(ExperimentEvent::Run {
+                index: i + 1,
+                total,
+                noise: noise.as_str(),
+                dir: &run.root,
+                action,
+            }),
+            Progress::Train(e) => observer(ExperimentEvent::Train(e)),
+        })?;
     }
     Ok(())
 }
 
-/// How `fit` starts a run the experiment planned to `action`; `None`: it is already trained.
-pub(super) fn start_of(action: RunAction) -> Option<Start> {
-    match action {
+/// What [`ensure_trained`] reports: the run's plan, then its training loop's events.
+pub(super) enum Progress<'a, 'b> {
+    /// The run directory and what will be done with it.
+    Planned(&'a RunDir, RunAction),
+    /// An event of its training loop.
+    Train(TrainEvent<'b>),
+}
+
+/// Plans the run of `base` with `noise` in `experiment` ([`plan_run`]), reports the plan, and
+/// trains or resumes the run unless it is finished; returns it.
+pub(super) fn ensure_trained(
+    experiment: &ExperimentDir,
+    base: &ImageConfig,
+    noise: &NoiseSpec,
+    data: &Splits,
+    report: &mut dyn FnMut(Progress),
+) -> Result<RunDir> {
+    let run = experiment.run(&run_name(noise.as_str()));
+    let mut config = base.clone();
+    config.noise = noise.clone();
+    let action = plan_run(&run, &config)?;
+    report(Progress::Planned(&run, action));
+    let start = match action {
         RunAction::Train => Some(Start::Fresh),
         RunAction::Resume { .. } => Some(Start::Resume),
         RunAction::Finished => None,
+    };
+    if let Some(start) = start {
+        train(&config, &run, start, data, &mut |e| {
+            report(Progress::Train(e))
+        })?;
     }
+    Ok(run)
 }
 
 /// Evaluates the trained model of `run` on its own held-out set (`val_limit` images)

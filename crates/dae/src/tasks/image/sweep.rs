@@ -12,11 +12,11 @@ use std::path::Path;
 use super::config::ImageConfig;
 use super::data::{ImageSet, Splits};
 use super::diagnostics::{GAIN_MIN_DB, HF_RATIO_MIN, INPUT_DISTANCE_RATIO_MIN};
-use super::experiment::{plan_run, run_name, start_of, RunAction};
+use super::experiment::{ensure_trained, run_name, Progress, RunAction};
 use super::metrics::psnr_from_mse;
 use super::probe::{codes, labels_of};
 use super::robustness::{evaluate_with_diagnostics, write_records, EvalRecord};
-use super::task::{load_run, train};
+use super::task::load_run;
 use super::Predictor;
 use crate::corrupt::NoiseSpec;
 use crate::fsio::write_json;
@@ -154,23 +154,10 @@ pub fn run_noise_sweep(
     let total = runs.len();
     let mut points = Vec::with_capacity(total);
     for (i, (level, noise)) in runs.into_iter().enumerate() {
+        let run = ensure_trained(&experiment, &plan.base, &noise, data, &mut |p| {
+            planned(observer, p, i + 1, total, &noise)
+        })?;
         let name = run_name(noise.as_str());
-        let run = experiment.run(&name);
-        let mut config = plan.base.clone();
-        config.noise = noise.clone();
-        let action = plan_run(&run, &config)?;
-        observer(SweepEvent::Run {
-            index: i + 1,
-            total,
-            noise: noise.as_str(),
-            dir: &run.root,
-            action,
-        });
-        if let Some(start) = start_of(action) {
-            train(&config, &run, start, data, &mut |e| {
-                observer(SweepEvent::Train(e))
-            })?;
-        }
         let (point, records) = bench.measure(&run.root, level, &noise, &name)?;
         write_records(&run.eval_records(), &records)?;
         observer(SweepEvent::Measured(&point));
@@ -232,24 +219,31 @@ pub fn train_sweep_share(
     let runs = sweep_runs(plan)?;
     let total = runs.len();
     for (i, (_, noise)) in runs.iter().enumerate().skip(rank).step_by(size.max(1)) {
-        let run = experiment.run(&run_name(noise.as_str()));
-        let mut config = plan.base.clone();
-        config.noise = noise.clone();
-        let action = plan_run(&run, &config)?;
-        observer(SweepEvent::Run {
-            index: i + 1,
+        ensure_trained(&experiment, &plan.base, noise, data, &mut |p| {
+            planned(observer, p, i + 1, total, noise)
+        })?;
+    }
+    Ok(())
+}
+
+/// Passes on what [`ensure_trained`] reports about run `index` of `total` as sweep events.
+fn planned(
+    observer: &mut dyn FnMut(SweepEvent),
+    progress: Progress,
+    index: usize,
+    total: usize,
+    noise: &NoiseSpec,
+) {
+    match progress {
+        Progress::Planned(run, action) => observer(SweepEvent::Run {
+            index,
             total,
             noise: noise.as_str(),
             dir: &run.root,
             action,
-        });
-        if let Some(start) = start_of(action) {
-            train(&config, &run, start, data, &mut |e| {
-                observer(SweepEvent::Train(e))
-            })?;
-        }
+        }),
+        Progress::Train(e) => observer(SweepEvent::Train(e)),
     }
-    Ok(())
 }
 
 impl Bench {
