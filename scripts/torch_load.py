@@ -6,7 +6,8 @@ fixtures that check both directions.
         Builds the PyTorch twin of KIND (mlp, conv, unet, dncnn: scripts/torch_models.py;
         diffusion: TimeUnet of scripts/diffusion_torch.py, the averaged weights; graph:
         GraphAutoencoder of scripts/graph_torch.py; audio: WaveUnet or MaskNet of
-        scripts/audio_torch.py; graph and audio sized from the file), loads the file with
+        scripts/audio_torch.py; tabular: TabularDae below; graph, audio and tabular sized from
+        the file), loads the file with
         load_state_dict(strict=True) (a missing, extra or misshapen tensor fails) and runs a
         forward pass on a seeded random batch (not graph: that needs the run's graph); prints
         the output's shape and range.
@@ -91,7 +92,49 @@ def audio_twin(state):
     return MaskNet(inputs, hidden, state["output.weight"].shape[0]), (2, inputs)
 
 
+class TabularDae(torch.nn.Module):
+    """The twin of a tabular run's TabularDae (crates/dae/src/tasks/tabular/model.rs): Linear
+    layers `encoder.<i>` with ReLU after each, then `decoder.<i>` with ReLU between them; input
+    dropout (no weights) is left out, as in evaluation."""
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        linear = lambda w: torch.nn.Linear(w[1], w[0])
+        self.encoder = torch.nn.ModuleList(linear(w) for w in encoder)
+        self.decoder = torch.nn.ModuleList(linear(w) for w in decoder)
+
+    def encode(self, x):
+        for layer in self.encoder:
+            x = torch.relu(layer(x))
+        return x
+
+    def forward(self, x):
+        x = self.encode(x)
+        for i, layer in enumerate(self.decoder):
+            x = layer(x)
+            if i + 1 < len(self.decoder):
+                x = torch.relu(x)
+        return x
+
+
+def tabular_twin(state):
+    """The twin of a tabular run's file, its layer sizes read off the weights."""
+    shapes = lambda part: [tuple(state[f"{part}.{i}.weight"].shape)
+                           for i in range(sum(1 for k in state if k.startswith(part) and k.endswith(".weight")))]
+    encoder, decoder = shapes("encoder"), shapes("decoder")
+    return TabularDae(encoder, decoder), (2, encoder[0][1])
+
+
 def load(a):
+    if a.model == "tabular":
+        state = load_file(a.weights)
+        model, shape = tabular_twin(state)
+        model.load_state_dict(state, strict=True)
+        with torch.no_grad():
+            y = model(batch(shape, 0))
+        print(f"{a.weights}: tabular loaded (strict), "
+              f"{sum(p.numel() for p in model.parameters())} weights; output {list(y.shape)}")
+        return
     if a.model == "audio":
         state = load_file(a.weights)
         model, shape = audio_twin(state)
@@ -152,7 +195,7 @@ def main():
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_model(parser):
-        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion", "graph", "audio"])
+        parser.add_argument("--model", required=True, choices=["mlp", "conv", "unet", "dncnn", "diffusion", "graph", "audio", "tabular"])
         parser.add_argument("weights")
         parser.add_argument("--image-size", type=image_size, default=(28, 28))
         parser.add_argument("--hidden", type=lambda s: [int(v) for v in s.split(",")])

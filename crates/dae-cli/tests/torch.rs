@@ -309,3 +309,46 @@ fn an_audio_run_writes_its_weights_under_the_twins_names() {
     dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
     assert_eq!(tensors(&exported), tensors(&own));
 }
+
+#[test]
+fn a_tabular_run_writes_its_weights_under_the_twins_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("tabular");
+    let args = "train --task tabular --hidden-width 16 --code-dim 8 --epochs 1 --threads 1";
+    let mut args: Vec<&str> = args.split_whitespace().collect();
+    args.extend_from_slice(&["--out", s(&run)]);
+    dae_ok(&args);
+    let own = run.join("model.safetensors");
+    let layers: Vec<(String, Vec<usize>)> = tensors(&own)
+        .into_iter()
+        .map(|(name, shape, _)| (name, shape))
+        .collect();
+    // Encoder input → 16 → 16 → 8 (the default two hidden layers), decoder back to the heads,
+    // each nn.Linear's weight [out, in].
+    let names: Vec<&str> = layers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "decoder.0.bias",
+            "decoder.0.weight",
+            "decoder.1.bias",
+            "decoder.1.weight",
+            "decoder.2.bias",
+            "decoder.2.weight",
+            "encoder.0.bias",
+            "encoder.0.weight",
+            "encoder.1.bias",
+            "encoder.1.weight",
+            "encoder.2.bias",
+            "encoder.2.weight",
+        ]
+    );
+    let shape = |name: &str| &layers.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!(shape("encoder.2.weight"), &[8, 16]);
+    assert_eq!(shape("decoder.0.weight"), &[16, 8]);
+    assert_eq!(shape("encoder.0.weight")[0], 16);
+    assert_eq!(shape("decoder.2.weight")[1], 16);
+    let exported = tmp.path().join("tabular.safetensors");
+    dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
+    assert_eq!(tensors(&exported), tensors(&own));
+}

@@ -140,7 +140,7 @@ pub(super) fn train_tabular(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     );
     fit_with_progress(&task, &run, start)?;
     eprintln!(
-        "done: {} (config.json, preprocess.json, metrics.jsonl, model.bpk)",
+        "done: {} (config.json, preprocess.json, metrics.jsonl, model.bpk, model.safetensors)",
         run.root.display()
     );
     Ok(())

@@ -218,9 +218,14 @@ pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::P
             let loaded = graph::load_graph_run(root, Some(crate::device::DeviceSpec::default()))?;
             crate::torch::write_run_export(root, dest, &graph::torch::export_torch(&loaded.model))
         }
+        TaskKind::Tabular => {
+            let cpu = Some(crate::device::DeviceSpec::default());
+            let loaded = tabular::load_tabular_run(root, cpu)?;
+            crate::torch::write_run_export(root, dest, &tabular::torch::export_torch(&loaded.model))
+        }
         other => Err(Error::Config(format!(
             "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn), \
-             diffusion, graph and audio runs",
+             diffusion, graph, audio and tabular runs",
             root.display(),
             other.stored_name().unwrap_or("image")
         ))),

@@ -23,6 +23,7 @@ pub mod model;
 pub mod preprocess;
 pub mod probe;
 pub mod task;
+pub mod torch;
 
 /// The `task` value of a tabular run's `config.json` and of `--task`.
 pub const TASK_NAME: &str = "tabular";

@@ -128,8 +128,8 @@ pub fn argmax(xs: &[f32]) -> usize {
 #[derive(Module, Debug)]
 pub struct TabularDae {
     input_dropout: Dropout,
-    encoder: Vec<Linear>,
-    decoder: Vec<Linear>,
+    pub(super) encoder: Vec<Linear>,
+    pub(super) decoder: Vec<Linear>,
 }
 
 impl TabularModelConfig {

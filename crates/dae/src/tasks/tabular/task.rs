@@ -257,6 +257,11 @@ impl Task for TabularTask {
             val_categorical_accuracy: dae.accuracy(),
         })
     }
+
+    /// `model.safetensors`: the model under its PyTorch twin's names (docs/torch.md).
+    fn finish(&self, run: &RunDir, model: &TabularDae, _: &Device) -> Result<()> {
+        crate::torch::write_tensors(&run.torch_model(), &super::torch::export_torch(model))
+    }
 }
 
 fn read_preprocess(run: &RunDir) -> Result<Preprocess> {
