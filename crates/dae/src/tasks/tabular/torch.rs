@@ -93,8 +93,16 @@ mod tests {
         let imported = import_torch(other, &file, "", &device).unwrap();
         assert_eq!(export_torch(&imported), exported);
         let x = Tensor::<2>::from_data(TensorData::new(vec![0.25f32; 16], [2, 8]), &device);
-        let a = source.forward(x.clone()).into_data();
-        let b = imported.forward(x).into_data();
-        assert_eq!(a, b);
+        // The same weights, but an imported weight is laid out as the file had it (PyTorch's
+        // [out, in], transposed in place): the GEMM may sum in another order, a last-bit change.
+        let a = source
+            .forward(x.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let b = imported.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        for (u, v) in a.iter().zip(&b) {
+            assert!((u - v).abs() <= 1e-6 * u.abs().max(1.0), "{u} vs {v}");
+        }
     }
 }
