@@ -127,6 +127,24 @@ impl RunArgs {
 /// process's share of the runs, a day.
 const SHARE_TIMEOUT: u64 = 86_400;
 
+/// Prints the line that starts run `index` of `total` of an image experiment: what is done with
+/// it; a finished run is only `then` (evaluated, measured).
+fn print_run_start(
+    index: usize,
+    total: usize,
+    noise: &str,
+    dir: &std::path::Path,
+    action: RunAction,
+    then: &str,
+) {
+    let what = match action {
+        RunAction::Train => "training".to_string(),
+        RunAction::Resume { done } => format!("resuming after epoch {done}"),
+        RunAction::Finished => format!("already trained, {then}"),
+    };
+    eprintln!("[{index}/{total}] {noise}: {what} ({})", dir.display());
+}
+
 /// Runs `dae experiment ...`.
 pub fn run(command: ExperimentCommand) -> anyhow::Result<()> {
     match command {
@@ -210,14 +228,7 @@ fn robustness(a: RobustnessArgs) -> anyhow::Result<()> {
             noise,
             dir,
             action,
-        } => {
-            let what = match action {
-                RunAction::Train => "training".to_string(),
-                RunAction::Resume { done } => format!("resuming after epoch {done}"),
-                RunAction::Finished => "already trained, evaluating".to_string(),
-            };
-            eprintln!("[{index}/{total}] {noise}: {what} ({})", dir.display());
-        }
+        } => print_run_start(index, total, noise, dir, action, "evaluating"),
         ExperimentEvent::Train(TrainEvent::EpochEnd(record)) => eprintln!("  {record}"),
         ExperimentEvent::Train(_) => {}
         ExperimentEvent::Evaluated(r) => eprintln!(

@@ -7,7 +7,6 @@ use clap::Args;
 use dae::run::ExperimentDir;
 use dae::sweep::family::parse_range;
 use dae::sweep::{table, NoiseFamily};
-use dae::tasks::image::experiment::RunAction;
 use dae::tasks::image::sweep::{
     run_noise_sweep, train_sweep_share, SweepEvent, SweepPlan, DEFAULT_LEVELS,
 };
@@ -96,14 +95,7 @@ pub fn noise_sweep(a: NoiseSweepArgs) -> anyhow::Result<()> {
             noise,
             dir,
             action,
-        } => {
-            let what = match action {
-                RunAction::Train => "training".to_string(),
-                RunAction::Resume { done } => format!("resuming after epoch {done}"),
-                RunAction::Finished => "already trained, measuring".to_string(),
-            };
-            eprintln!("[{index}/{total}] {noise}: {what} ({})", dir.display());
-        }
+        } => super::print_run_start(index, total, noise, dir, action, "measuring"),
         SweepEvent::Train(TrainEvent::EpochEnd(record)) => eprintln!("  {record}"),
         SweepEvent::Train(_) => {}
         SweepEvent::Measured(p) => eprintln!(
