@@ -63,6 +63,42 @@ fn two_processes_train_the_weights_and_metrics_of_one() {
     assert_eq!(files(&one), files(&two));
 }
 
+/// A loss over the masked pixels only: their count differs from sample to sample, so each
+/// process's share of the mean is its share of the masked pixels, not of the samples.
+#[test]
+fn a_masked_loss_trains_the_numbers_of_one_process_on_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    let masked = ["--noise", "mask:keep=0.7", "--masked-loss", "--epochs", "1"];
+    succeed(dae().args(TRAIN).args(masked).args(["--out", arg(&one)]));
+    succeed(
+        mpirun(2)
+            .args(TRAIN)
+            .args(masked)
+            .args(["--distributed", "mpi", "--out", arg(&two)]),
+    );
+    let difference = weight_difference(&one, &two);
+    assert!(difference <= TOLERANCE, "weights differ by {difference:e}");
+    assert_same_records(&one, &two, 1e-5);
+}
+
+/// Dropout masks are drawn inside the model, per process: refused before anything is written.
+#[test]
+fn dropout_is_refused_on_several_processes_with_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = mpirun(2)
+        .args(TRAIN)
+        .args(["--dropout", "0.2", "--epochs", "1", "--distributed", "mpi"])
+        .args(["--out", arg(&run)])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--dropout 0.2"), "{stderr}");
+    assert!(!run.join("config.json").exists());
+}
+
 #[test]
 fn one_mpi_process_is_one_process_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();

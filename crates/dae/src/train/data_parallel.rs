@@ -3,8 +3,9 @@
 //!
 //! For the numbers of one process, every process draws the whole global batch (the corruption
 //! stream advances exactly as in one process) and keeps its contiguous share; each share's mean
-//! gradient is weighted by its share of the batch, so the sum is the global batch's mean gradient
-//! (an uneven last batch included), up to the rounding of a different summation order.
+//! gradient is weighted by its share of the batch (of the loss's terms, for a loss over masked
+//! entries), so the sum is the global batch's mean gradient (an uneven last batch included), up
+//! to the rounding of a different summation order.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -19,10 +20,9 @@ use crate::{Error, Result};
 pub(crate) struct Shard<B> {
     /// Its samples, drawn and corrupted; `None` where an uneven last batch leaves it none.
     batch: Option<B>,
-    /// How many samples it holds.
-    len: usize,
-    /// How many samples the global batch holds.
-    global_len: usize,
+    /// The share of the global batch's mean loss its mean loss stands for: its share of the
+    /// loss's terms ([`Task::loss_terms`]), else of the samples.
+    weight: f32,
 }
 
 /// Draws the global batch `indices` from `rng` and keeps process `rank`'s share of it.
@@ -38,10 +38,10 @@ pub(crate) fn draw_shard<T: Task>(
     if size == 1 {
         return Ok(Shard {
             batch: Some(batch),
-            len: global_len,
-            global_len,
+            weight: 1.0,
         });
     }
+    let global_terms = task.loss_terms(&batch);
     let range = shard_range(global_len, rank, size);
     let len = range.len();
     let batch = match len {
@@ -54,11 +54,15 @@ pub(crate) fn draw_shard<T: Task>(
             ))
         })?),
     };
-    Ok(Shard {
-        batch,
-        len,
-        global_len,
-    })
+    let weight = match global_terms {
+        // No term anywhere: every process's loss is 0, and so is the sum.
+        Some(0) => 0.0,
+        Some(all) => {
+            batch.as_ref().and_then(|b| task.loss_terms(b)).unwrap_or(0) as f32 / all as f32
+        }
+        None => len as f32 / global_len as f32,
+    };
+    Ok(Shard { batch, weight })
 }
 
 /// The gradient of the global batch's mean loss and that loss, from this process's `shard`.
@@ -86,7 +90,7 @@ pub(crate) fn gradients<T: Task>(
     let (mut grads, loss) = shard
         .batch
         .map_or_else(|| (GradientsParams::new(), 0.0), local);
-    let weight = shard.len as f32 / shard.global_len as f32;
+    let weight = shard.weight;
     let mut buffer = flatten(model, &mut grads, weight)?;
     buffer.push(loss as f32 * weight);
     processes.sum_in_rank_order(&mut buffer)?;

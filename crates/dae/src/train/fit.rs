@@ -99,6 +99,9 @@ fn run_fit<T: Task>(
     let _one_run_at_a_time = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if processes.size() > 1 {
+        task.check_data_parallel()?;
+    }
     let settings = task.config().settings();
     let base = settings.device.device()?;
     let device = base.clone().autodiff();

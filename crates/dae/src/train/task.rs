@@ -61,6 +61,19 @@ pub trait Task: Sync {
     fn shard(&self, _batch: Self::Batch, _range: Range<usize>) -> Option<Self::Batch> {
         None
     }
+    /// How many entries the loss of `batch` averages over, where that count is not the same for
+    /// every sample (a loss over the masked entries only). `None`, the default, where every
+    /// sample weighs the same. A data-parallel step weights each process's mean loss by its
+    /// share of this count, so that the weighted sum is the global batch's mean loss.
+    fn loss_terms(&self, _batch: &Self::Batch) -> Option<usize> {
+        None
+    }
+    /// Refuses, with the reason, a configuration that [`shard`](Task::shard) splits but whose
+    /// numbers several processes could not reproduce (a draw made inside the model, not in
+    /// [`draw_batch`](Task::draw_batch)). Called before a data-parallel run writes anything.
+    fn check_data_parallel(&self) -> Result<()> {
+        Ok(())
+    }
     /// The training loss of `model` on `batch`, a scalar tensor on `device`.
     fn loss(&self, model: &Self::Model, batch: Self::Batch, device: &Device) -> Tensor<1>;
     /// The model after optimizer step `step` (1-based, counted over the whole run): where a task

@@ -173,6 +173,28 @@ impl Task for ImageTask {
         })
     }
 
+    fn loss_terms(&self, batch: &ImageBatch) -> Option<usize> {
+        let masked = batch.corrupted.corrupted.iter().filter(|&&c| c).count();
+        self.config.masked_loss.then_some(masked)
+    }
+
+    fn check_data_parallel(&self) -> Result<()> {
+        use super::model::Architecture;
+        let dropout = match &self.config.model.arch {
+            Architecture::Mlp(arch) => arch.dropout,
+            Architecture::Conv(arch) => arch.dropout,
+            Architecture::Unet(_) | Architecture::Dncnn(_) => 0.0,
+        };
+        if dropout > 0.0 {
+            return Err(Error::Distributed(format!(
+                "--dropout {dropout} draws its masks inside the model, per process, so several \
+                 processes cannot train the numbers of one; train with --dropout 0 or in one \
+                 process"
+            )));
+        }
+        Ok(())
+    }
+
     fn loss(&self, model: &Denoiser, batch: ImageBatch, device: &Device) -> Tensor<1> {
         let dims = [batch.len, 1, self.shape.height, self.shape.width];
         let x = Tensor::<4>::from_data(TensorData::new(batch.clean, dims), device);
