@@ -131,7 +131,41 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for LinearBackward {
     }
 }
 
+#[derive(Debug)]
+struct SiluBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 1> for SiluBackward {
+    /// The input: σ is recomputed from it, cheaper than keeping a second buffer.
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = parent {
+            grads.register::<B>(node.id, B::silu_backward(ops.state, grad));
+        }
+    }
+}
+
 impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
+    fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match SiluBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                prep.finish(input.clone(), B::silu(input))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::silu(x.into_primitive())),
+        }
+    }
+
+    fn silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        untracked::<B, C>(B::silu_backward(x.into_primitive(), grad.into_primitive()))
+    }
+
     fn linear_act(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -266,7 +266,7 @@ fn activate_portable(v: &mut [f32], act: Activation) {
 
 /// The logistic function through [`exp`], in a form the compiler vectorizes.
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 

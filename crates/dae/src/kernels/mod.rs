@@ -17,6 +17,7 @@ pub mod bf16;
 mod conv;
 mod linear;
 mod pool;
+mod silu;
 
 pub use linear::Activation;
 
@@ -147,6 +148,17 @@ pub(crate) trait DaeKernels: Backend {
     /// `[n, d_in]` and `pre = grad ⊙ act'` `[n, d_out]`.
     fn linear_backward_weight(x: FloatTensor<Self>, pre: FloatTensor<Self>) -> FloatTensor<Self> {
         linear::reference_backward_weight::<Self>(x, pre)
+    }
+
+    /// SiLU, `x · σ(x)`, of a tensor of any shape.
+    fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        silu::reference_forward::<Self>(x)
+    }
+
+    /// The gradient of [`DaeKernels::silu`] with respect to `x`, given the gradient of its
+    /// output: `grad · σ(x) · (1 + x (1 − σ(x)))`.
+    fn silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        silu::reference_backward::<Self>(x, grad)
     }
 }
 
@@ -308,6 +320,20 @@ impl DaeKernels for Flex {
         }
         linear::backward_weight(&x.to_contiguous(), &pre.to_contiguous())
     }
+
+    fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if !all_f32(&[&x]) {
+            return silu::reference_forward::<Self>(x);
+        }
+        silu::forward(&x.to_contiguous())
+    }
+
+    fn silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        if !all_f32(&[&x, &grad]) {
+            return silu::reference_backward::<Self>(x, grad);
+        }
+        silu::backward(&x.to_contiguous(), &grad.to_contiguous())
+    }
 }
 
 /// The environment variable that, set to `1`, makes the models use Burn's standard layers
@@ -392,6 +418,15 @@ pub(crate) fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<
             ))
         }
         _ => layer.forward(x),
+    }
+}
+
+/// SiLU, `x · σ(x)`, through the one-pass kernel on the CPU (Burn's `silu` elsewhere).
+pub(crate) fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if has_custom_kernels(&x.device()) {
+        Tensor::from_dispatch(<Dispatch as DaeKernels>::silu(x.into_dispatch()))
+    } else {
+        burn::tensor::activation::silu(x)
     }
 }
 

@@ -329,3 +329,60 @@ fn flex_linear_gradients_match_the_reference_on_any_thread_count() {
         }
     }
 }
+
+/// SiLU through the kernel against Burn's `silu`, forward and gradient, on the shapes above plus
+/// inputs far in both tails (where σ saturates), with and without autodiff.
+#[test]
+fn silu_forward_and_gradient_match_burn() {
+    use burn::tensor::activation::silu as burn_silu;
+    let device = Device::flex().autodiff();
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let x = (random(shape, 300 + i as u64, &device) * 12.0).require_grad();
+        let upstream = random(shape, 400 + i as u64, &device);
+        let loss = |y: Tensor<4>| (y * upstream.clone()).sum();
+        let got_y = silu(x.clone());
+        let want_y = burn_silu(x.clone());
+        assert_close(values(got_y.clone()), values(want_y.clone()), "silu");
+        let got = x.grad(&loss(got_y).backward()).expect("gradient");
+        let want = x.grad(&loss(want_y).backward()).expect("gradient");
+        assert_close(values(got), values(want), "silu gradient");
+        let plain = x.clone().inner();
+        assert_close(
+            values(silu(plain.clone())),
+            values(burn_silu(plain)),
+            "silu without autodiff",
+        );
+    }
+    let tails = Tensor::<1>::from_floats([-200.0, -90.0, -20.0, 0.0, 20.0, 90.0, 200.0], &device);
+    let got = silu(tails).into_data().try_to_vec::<f32>().expect("f32");
+    assert_eq!(got[3], 0.0);
+    assert!(got[0].abs() < 1e-30 && got[1].abs() < 1e-30, "{got:?}");
+    assert_eq!(&got[4..], &[20.0, 90.0, 200.0]);
+}
+
+/// The flex kernels against the reference bodies of the trait, on one and on several threads.
+#[test]
+fn flex_silu_kernels_match_the_reference_bodies() {
+    use burn::backend::flex::FlexTensor;
+    let device = Device::flex();
+    let x = random([4, 16, 28, 28], 500, &device) * 9.0;
+    let g = random([4, 16, 28, 28], 501, &device);
+    let flex = |t: Tensor<4>| FlexTensor::from_data(t.into_data());
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let (fwd, bwd) = pool.install(|| {
+            (
+                silu::forward(&flex(x.clone())),
+                silu::backward(&flex(x.clone()), &flex(g.clone())),
+            )
+        });
+        let want_fwd = silu::reference_forward::<Flex>(flex(x.clone()));
+        let want_bwd = silu::reference_backward::<Flex>(flex(x.clone()), flex(g.clone()));
+        let v = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
+        assert_close(v(fwd), v(want_fwd), "flex silu");
+        assert_close(v(bwd), v(want_bwd), "flex silu backward");
+    }
+}

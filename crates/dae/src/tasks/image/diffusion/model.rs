@@ -21,10 +21,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::silu;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{conv2d, conv_transpose2d, linear, Activation};
+use crate::kernels::{conv2d, conv_transpose2d, linear, silu, Activation};
 
 /// The U-Net's settings (stored in the run's `config.json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
