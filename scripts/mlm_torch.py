@@ -32,8 +32,8 @@ Modes:
         Loads RUN_DIR/model.safetensors into the twin (sized from the run's config.json) with
         load_state_dict(strict=True). With --text (character runs), prints the twin's top
         predictions for each [MASK]; with --dae-fill, the output of `dae fill RUN_DIR TEXT
-        --json --top-k K`, prints the largest difference between dae's probabilities and the
-        twin's.
+        --json --top-k K` (one JSON line per mask), prints the largest difference between dae's
+        probabilities and the twin's.
 
     scripts/mlm_torch.py bench [--threads 1,2] [--steps 20] [--vocab 70]
         Tokens per second of training steps (forward, masked cross-entropy, backward, AdamW) at
@@ -144,6 +144,8 @@ def load(a):
     if not a.text:
         return
     ids, tokens = encode_chars(a.run, a.text)
+    if len(ids) > c["max_len"]:
+        raise SystemExit(f"the text is {len(ids)} tokens long; the model takes at most {c['max_len']}")
     with torch.no_grad():
         probs = torch.softmax(model(torch.tensor([ids])), dim=-1)[0]
     masks = [i for i, t in enumerate(ids) if t == MASK_ID]
@@ -153,10 +155,10 @@ def load(a):
         print(f"position {i}: {shown}")
     if a.dae_fill:
         with open(a.dae_fill) as f:
-            filled = json.load(f)
+            masks_of_dae = [json.loads(line) for line in f if line.strip()]
         index = {t: j for j, t in enumerate(tokens)}
         worst, count = 0.0, 0
-        for m in filled["masks"]:
+        for m in masks_of_dae:
             for p in m["predictions"]:
                 twin = probs[m["position"], index[p["token"]]].item()
                 worst, count = max(worst, abs(twin - p["probability"])), count + 1
