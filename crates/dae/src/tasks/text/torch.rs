@@ -303,8 +303,7 @@ mod tests {
         }
         let f = file_of(&tensors);
         let e = import_torch(c.init(&device), &f, "", &device)
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(e.contains("in_proj_weight") && e.contains("[24, 8]"), "{e}");
     }
