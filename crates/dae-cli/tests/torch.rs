@@ -352,3 +352,53 @@ fn a_tabular_run_writes_its_weights_under_the_twins_names() {
     dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
     assert_eq!(tensors(&exported), tensors(&own));
 }
+
+#[test]
+fn a_text_run_writes_its_weights_under_the_twins_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mlm");
+    let args = "train --task mlm --tokenizer char --positions learned --seq-len 16 --d-model 16 \
+                --layers 1 --heads 2 --d-ff 24 --train-limit 16 --val-limit 4 --batch-size 8 \
+                --epochs 1 --threads 1";
+    let mut args: Vec<&str> = args.split_whitespace().collect();
+    args.extend_from_slice(&["--out", s(&run)]);
+    dae_ok(&args);
+    let own = run.join("model.safetensors");
+    let layers: Vec<(String, Vec<usize>)> = tensors(&own)
+        .into_iter()
+        .map(|(name, shape, _)| (name, shape))
+        .collect();
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    let vocab = config["model"]["vocab_size"].as_u64().unwrap() as usize;
+    let l = |s: &str| format!("encoder.layers.0.{s}");
+    let mut want: Vec<(String, Vec<usize>)> = vec![
+        ("head.bias".into(), vec![vocab]),
+        ("head.weight".into(), vec![vocab, 16]),
+        ("norm.bias".into(), vec![16]),
+        ("norm.weight".into(), vec![16]),
+        ("position_embedding.weight".into(), vec![16, 16]),
+        ("token_embedding.weight".into(), vec![vocab, 16]),
+        (l("linear1.bias"), vec![24]),
+        (l("linear1.weight"), vec![24, 16]),
+        (l("linear2.bias"), vec![16]),
+        (l("linear2.weight"), vec![16, 24]),
+        (l("norm1.bias"), vec![16]),
+        (l("norm1.weight"), vec![16]),
+        (l("norm2.bias"), vec![16]),
+        (l("norm2.weight"), vec![16]),
+        (l("self_attn.in_proj_bias"), vec![48]),
+        (l("self_attn.in_proj_weight"), vec![48, 16]),
+        (l("self_attn.out_proj.bias"), vec![16]),
+        (l("self_attn.out_proj.weight"), vec![16, 16]),
+    ];
+    want.sort();
+    assert_eq!(layers, want);
+    let exported = tmp.path().join("mlm.safetensors");
+    dae_ok(&["export-torch", s(&run), "-o", s(&exported)]);
+    assert_eq!(tensors(&exported), tensors(&own));
+    // A run without the file (an earlier version's) gets it in place.
+    std::fs::remove_file(&own).unwrap();
+    dae_ok(&["export-torch", s(&run)]);
+    assert_eq!(tensors(&own), tensors(&exported));
+}

@@ -82,3 +82,32 @@ fn audio_names_are_the_twins_state_dict_names() {
         assert_state_dict(&f, prefix, audio_torch::export_torch(&model));
     }
 }
+
+#[test]
+fn text_names_are_the_twins_state_dict_names() {
+    use dae::tasks::text::model::{Positions, TransformerConfig};
+    use dae::tasks::text::torch as text_torch;
+    // TextMlm's state_dict() after one AdamW step in scripts/mlm_torch.py's fixture, with learned
+    // positions and with sinusoids (which no state dict holds): the packed attention projections
+    // are split into dae's three and packed again, bit for bit.
+    let f = fixture("mlm_torch.safetensors");
+    let device = Device::flex();
+    let s: Vec<usize> = values(&f, "sizes").1.iter().map(|&v| v as usize).collect();
+    for (prefix, positions) in [
+        ("learned.step1.", Positions::Learned),
+        ("sinusoidal.step1.", Positions::Sinusoidal),
+    ] {
+        let config = TransformerConfig {
+            vocab_size: s[0],
+            max_len: s[1],
+            d_model: s[3],
+            n_heads: s[4],
+            n_layers: s[5],
+            d_ff: s[6],
+            dropout: 0.0,
+            positions,
+        };
+        let m = text_torch::import_torch(config.init(&device), &f, prefix, &device).unwrap();
+        assert_state_dict(&f, prefix, text_torch::export_torch(&m));
+    }
+}

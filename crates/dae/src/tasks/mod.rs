@@ -205,7 +205,7 @@ pub fn load_diffusion_run(
 
 /// Writes the weights of the run at `root` under its PyTorch twin's names (docs/torch.md) to
 /// `dest`, or to the run's own `model.safetensors` when `dest` is `None`; returns the file
-/// written. Runs of tasks whose models have no PyTorch names yet are refused by name.
+/// written. Every task's model has PyTorch names.
 pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::PathBuf> {
     match TaskKind::of_run(root)? {
         TaskKind::Image => image::torch_run::export_run(root, dest),
@@ -223,12 +223,10 @@ pub fn export_torch_run(root: &Path, dest: Option<&Path>) -> Result<std::path::P
             let loaded = tabular::load_tabular_run(root, cpu)?;
             crate::torch::write_run_export(root, dest, &tabular::torch::export_torch(&loaded.model))
         }
-        other => Err(Error::Config(format!(
-            "{}: a {} run; PyTorch export covers image runs (mlp, conv, unet, dncnn), \
-             diffusion, graph, audio and tabular runs",
-            root.display(),
-            other.stored_name().unwrap_or("image")
-        ))),
+        TaskKind::Mlm => {
+            let loaded = text::load_mlm_run(root, Some(crate::device::DeviceSpec::default()))?;
+            crate::torch::write_run_export(root, dest, &text::torch::export_torch(&loaded.model))
+        }
     }
 }
 

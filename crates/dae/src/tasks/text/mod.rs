@@ -9,7 +9,8 @@
 //! - [`eval`]: masked-token accuracy, NLL and perplexity; top-k predictions for `[MASK]`;
 //! - [`heldout`]: evaluating a trained run on held-out text under several corruptions;
 //! - [`fill`]: filling the masks of a text, as `dae fill` prints it;
-//! - [`report`]: the self-contained HTML report of a run.
+//! - [`report`]: the self-contained HTML report of a run;
+//! - [`torch`]: the model under its PyTorch twin's names (`model.safetensors`).
 
 pub mod config;
 pub mod corrupt;
@@ -21,6 +22,7 @@ pub mod model;
 pub mod report;
 pub mod task;
 pub mod tokenizer;
+pub mod torch;
 
 /// The `task` value of a text run's `config.json` and of `--task`.
 pub const TASK_NAME: &str = "mlm";

@@ -224,12 +224,13 @@ impl TransformerConfig {
 /// Transformer encoder with a token-prediction head: x̃ → logits of p(x_t | x̃) per position.
 #[derive(Module, Debug)]
 pub struct MaskedLanguageModel {
-    token_embedding: Embedding,
-    learned_positions: Option<Embedding>,
-    sinusoids: Option<PositionalEncoding>,
-    encoder: TransformerEncoder,
-    norm: LayerNorm,
-    head: Linear,
+    // Visible to `torch.rs`, which names every parameter after the PyTorch twin.
+    pub(super) token_embedding: Embedding,
+    pub(super) learned_positions: Option<Embedding>,
+    pub(super) sinusoids: Option<PositionalEncoding>,
+    pub(super) encoder: TransformerEncoder,
+    pub(super) norm: LayerNorm,
+    pub(super) head: Linear,
 }
 
 impl MaskedLanguageModel {

@@ -205,6 +205,11 @@ impl Task for MlmTask {
             val_masked_tokens: held.masked_tokens,
         })
     }
+
+    /// `model.safetensors`: the model under its PyTorch twin's names (docs/torch.md).
+    fn finish(&self, run: &RunDir, model: &MaskedLanguageModel, _: &Device) -> Result<()> {
+        crate::torch::write_tensors(&run.torch_model(), &super::torch::export_torch(model))
+    }
 }
 
 /// The most frequent regular token of `seqs` (ties: the smallest id).
