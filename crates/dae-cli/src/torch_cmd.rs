@@ -1,4 +1,5 @@
-//! `dae import-torch` and `dae export-torch`: image runs to and from PyTorch weights.
+//! `dae import-torch` (PyTorch weights to a new image run) and `dae export-torch` (any run's
+//! weights under its PyTorch twin's names).
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -88,7 +89,7 @@ pub fn import(a: ImportTorchArgs) -> anyhow::Result<()> {
 /// Arguments of `dae export-torch`.
 #[derive(Args, Debug)]
 pub struct ExportTorchArgs {
-    /// An image run directory (its final model, or its last checkpoint's).
+    /// A run directory of any task (its final model, or its last checkpoint's).
     run: PathBuf,
     /// The safetensors file to write [default: the run's own model.safetensors].
     #[arg(short, long)]

@@ -142,7 +142,7 @@ pub(super) fn train_text(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     );
     fit_with_progress(&task, &run, start)?;
     eprintln!(
-        "done: {} (config.json, vocab.json, metrics.jsonl, model.bpk)",
+        "done: {} (config.json, vocab.json, metrics.jsonl, model.bpk, model.safetensors)",
         run.root.display()
     );
     Ok(())
