@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use dae::tasks::tabular::impute::impute_file;
+use dae::tasks::tabular::impute::{impute_file, ImputeOptions};
 
 /// Arguments of `dae impute`.
 #[derive(Args, Debug)]
@@ -19,6 +19,14 @@ pub struct ImputeArgs {
     /// values for the filled cells [default: 0; `dae eval --refine` measures the effect].
     #[arg(long, default_value_t = 0)]
     refine: usize,
+    /// Multiple imputation: average this many passes, each further hiding observed entries
+    /// with the run's training corruption [default: 1, a single pass; `dae eval --imputations`
+    /// measures the effect].
+    #[arg(long, default_value_t = 1)]
+    imputations: usize,
+    /// Seed of the passes' further corruption (with --imputations above 1).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     #[command(flatten)]
     threads: crate::threads::ThreadArgs,
 }
@@ -27,7 +35,12 @@ pub struct ImputeArgs {
 pub fn run(a: ImputeArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
     let loaded = dae::tasks::load_tabular_run(&a.run, None)?;
-    let summary = impute_file(&loaded, &a.input, &a.output, a.refine)?;
+    let options = ImputeOptions {
+        refine: a.refine,
+        samples: a.imputations,
+        seed: a.seed,
+    };
+    let summary = impute_file(&loaded, &a.input, &a.output, options)?;
     eprintln!(
         "filled {} missing cell(s) in {} row(s): {}",
         summary.filled,

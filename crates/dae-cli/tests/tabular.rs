@@ -276,3 +276,81 @@ fn every_bad_csv_gets_one_clear_error_and_nothing_is_written() {
         r.stderr
     );
 }
+
+#[test]
+fn input_transforms_and_multiple_imputation_through_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    train(
+        &run,
+        None,
+        &["--epochs", "2", "--input-transform", "rankgauss"],
+    );
+    let pre: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("preprocess.json")).unwrap()).unwrap();
+    let maps: Vec<&serde_json::Value> = pre["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["encoding"]["input"])
+        .collect();
+    // Breast cancer: skewed areas and concavities get the map, the symmetric columns do not.
+    let mapped = maps.iter().filter(|m| m["kind"] == "rankgauss").count();
+    assert!(
+        mapped > 0 && mapped < maps.len(),
+        "{mapped} of {}",
+        maps.len()
+    );
+    let eval = |imputations: &str| {
+        let out = dae_ok(&[
+            "eval",
+            r,
+            "--seeds",
+            "2",
+            "--imputations",
+            imputations,
+            "--json",
+        ]);
+        serde_json::from_str::<serde_json::Value>(out.stdout.trim()).unwrap()
+    };
+    let (one, three) = (eval("1"), eval("3"));
+    assert_eq!(
+        (one["samples"].as_u64(), three["samples"].as_u64()),
+        (Some(1), Some(3))
+    );
+    assert_eq!(
+        one["knn_rmse"], three["knn_rmse"],
+        "the same hidden entries"
+    );
+    assert_ne!(
+        one["rmse"], three["rmse"],
+        "three passes average other inputs"
+    );
+    assert!(three["rmse"].as_f64().unwrap().is_finite());
+
+    let output = tmp.path().join("filled.csv");
+    let input = tmp.path().join("holed.csv");
+    let mut table = lines(&breast_cancer());
+    let mut first: Vec<&str> = table[1].split(',').collect();
+    first[0] = "NA";
+    table[1] = first.join(",");
+    std::fs::write(&input, table.join("\n") + "\n").unwrap();
+    let (i, o) = (input.to_str().unwrap(), output.to_str().unwrap());
+    dae_ok(&["impute", r, i, "-o", o, "--imputations", "4", "--seed", "1"]);
+    let filled = lines(&output);
+    assert!(filled[1].split(',').next().unwrap().parse::<f64>().is_ok());
+    let bad = tmp.path().join("bad");
+    let b = bad.to_str().unwrap();
+    let args = [
+        "train",
+        "--task",
+        "tabular",
+        "--transform-skew",
+        "nan",
+        "--out",
+        b,
+    ];
+    dae_err(&args, &["--transform-skew"]);
+    assert!(!bad.join("model.bpk").exists());
+}

@@ -64,6 +64,10 @@ pub struct EvalArgs {
     /// file, for scripts/tabular_sklearn.py.
     #[arg(long)]
     write_masks: Option<PathBuf>,
+    /// Tabular runs: multiple imputation, the DAE's values averaged over N passes, each further
+    /// hiding observed entries with the run's training corruption (1: a single pass).
+    #[arg(long, default_value_t = 1)]
+    imputations: usize,
     /// Audio runs: write every test clip (clean, noisy, denoised, spectral subtraction) as WAV
     /// files under this folder, one subfolder per noise spec (for scripts/audio_quality.py).
     #[arg(long)]
@@ -83,7 +87,8 @@ fn task_is_audio(run: &std::path::Path) -> anyhow::Result<bool> {
 /// Runs `dae eval` on a run of any task.
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     a.threads.apply()?;
-    let tabular_only = a.seeds != 1 || a.refine != 0 || a.write_masks.is_some();
+    let tabular_only =
+        a.seeds != 1 || a.refine != 0 || a.write_masks.is_some() || a.imputations != 1;
     anyhow::ensure!(
         task_is_audio(&a.run)? || a.write_audio.is_none(),
         "--write-audio is for audio runs"
@@ -91,7 +96,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let task = TaskKind::of_run(&a.run)?;
     anyhow::ensure!(
         task == TaskKind::Tabular || !tabular_only,
-        "--seeds, --refine and --write-masks are for tabular runs"
+        "--seeds, --refine, --write-masks and --imputations are for tabular runs"
     );
     anyhow::ensure!(a.batch_size > 0, "--batch-size must be at least 1");
     anyhow::ensure!(a.limit != Some(0), "--limit must be at least 1");

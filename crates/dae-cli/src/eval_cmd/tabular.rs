@@ -30,6 +30,7 @@ pub(super) fn eval_tabular(a: &EvalArgs) -> anyhow::Result<()> {
         seeds: a.seeds,
         seed: a.seed,
         refine: a.refine,
+        samples: a.imputations,
         write_masks: a.write_masks.clone(),
     };
     if !a.json {
@@ -73,8 +74,10 @@ pub(super) fn eval_tabular(a: &EvalArgs) -> anyhow::Result<()> {
     evaluate_run(&loaded, &options, on_record)?;
     if !a.json {
         println!(
-            "({} seed(s); RMSE on min-max-scaled hidden numeric entries, mean ± sd)",
-            a.seeds
+            "({} seed(s), {} pass(es) per DAE imputation; RMSE on min-max-scaled hidden numeric \
+             entries, mean ± sd)",
+            a.seeds,
+            a.imputations.max(1)
         );
     }
     Ok(())

@@ -5,6 +5,7 @@ use dae::run::RunDir;
 use dae::tasks::tabular::csv::RawTable;
 use dae::tasks::tabular::data::EMBEDDED_TARGET;
 use dae::tasks::tabular::model::NumericLoss;
+use dae::tasks::tabular::transform::InputTransform;
 use dae::tasks::tabular::{self, TableNoise, TabularConfig, TabularTask};
 use dae::train::{Start, Task};
 
@@ -18,6 +19,17 @@ pub enum NumericLossArg {
     Standardized,
     /// Each column by (sd / range)²: the min-max-scaled error the evaluation measures.
     Minmax,
+}
+
+/// Input transforms of skewed numeric columns on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum InputTransformArg {
+    /// Every numeric column standardized.
+    None,
+    /// ln(1 + (x − min) / mean excess), then standardized (right-skewed columns).
+    Log,
+    /// Gaussian rank: Φ⁻¹ of the training mid-rank, then standardized.
+    Rankgauss,
 }
 
 /// The flags of `dae train` that only `--task tabular` reads.
@@ -46,6 +58,13 @@ pub(super) struct TabularArgs {
     /// Weighting of numeric squared errors in the loss [default: standardized].
     #[arg(long, value_enum)]
     numeric_loss: Option<NumericLossArg>,
+    /// The map skewed numeric columns get on the model's input; outputs, loss and score stay
+    /// in original units [default: none].
+    #[arg(long, value_enum)]
+    input_transform: Option<InputTransformArg>,
+    /// The skewness above which a numeric column gets --input-transform [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    transform_skew: Option<f64>,
     /// Share of the rows held out [default: 0.2].
     #[arg(long)]
     val_fraction: Option<f64>,
@@ -62,6 +81,8 @@ impl TabularArgs {
             ("--hidden-layers", self.hidden_layers.is_some()),
             ("--input-dropout", self.input_dropout.is_some()),
             ("--numeric-loss", self.numeric_loss.is_some()),
+            ("--input-transform", self.input_transform.is_some()),
+            ("--transform-skew", self.transform_skew.is_some()),
             ("--val-fraction", self.val_fraction.is_some()),
         ];
         given(flags)
@@ -95,6 +116,14 @@ impl TrainArgs {
                 NumericLossArg::Minmax => NumericLoss::Minmax,
             };
         }
+        if let Some(x) = t.input_transform {
+            config.input_transform = match x {
+                InputTransformArg::None => InputTransform::None,
+                InputTransformArg::Log => InputTransform::Log,
+                InputTransformArg::Rankgauss => InputTransform::Rankgauss,
+            };
+        }
+        config.transform_skew = t.transform_skew.unwrap_or(config.transform_skew);
         if let Some(spec) = &self.noise {
             config.noise = TableNoise::parse(spec)?;
         }
@@ -123,7 +152,7 @@ pub(super) fn train_tabular(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     let numeric = columns.iter().filter(|c| c.is_numeric()).count();
     eprintln!(
         "dae train --task tabular: MLP {}x{} code {} (input dropout {}), noise {}, {} loss, \
-         {s}\n  data: \
+         input transform {} (skewness > {}), {s}\n  data: \
          {} ({} rows; {numeric} numeric and {} categorical inputs; target {})\n  run directory: \
          {}",
         m.layers,
@@ -132,6 +161,8 @@ pub(super) fn train_tabular(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
         m.input_dropout,
         config.noise,
         config.numeric_loss,
+        config.input_transform,
+        config.transform_skew,
         tabular::data::describe(s.data.as_deref()),
         table.rows.len(),
         columns.len() - numeric,

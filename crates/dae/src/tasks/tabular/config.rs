@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::corrupt::TableNoise;
 use super::model::{NumericLoss, TabularModelConfig};
 use super::preprocess::TypeOverrides;
+use super::transform::{InputTransform, DEFAULT_MIN_SKEW};
 use crate::train::{RunSettings, TaskConfig};
 use crate::{Error, Result};
 
@@ -29,6 +30,12 @@ pub struct TabularConfig {
     /// How numeric squared errors are weighted in the loss.
     #[serde(default)]
     pub numeric_loss: NumericLoss,
+    /// The map skewed numeric columns get on the model's input (`none`: standardized).
+    #[serde(default)]
+    pub input_transform: InputTransform,
+    /// The skewness above which a numeric column gets the input transform.
+    #[serde(default = "default_min_skew")]
+    pub transform_skew: f64,
     /// The column kept out of the inputs and used only by the probes.
     pub target: Option<String>,
     /// Columns whose detected type is overridden.
@@ -50,12 +57,18 @@ impl Default for TabularConfig {
             model: TabularModelConfig::default(),
             noise: TableNoise::parse("missing:rate=0.2").expect("the default table noise parses"),
             numeric_loss: NumericLoss::Standardized,
+            input_transform: InputTransform::None,
+            transform_skew: DEFAULT_MIN_SKEW,
             target: Some(super::data::EMBEDDED_TARGET.into()),
             types: TypeOverrides::default(),
             val_fraction: 0.2,
             run: RunSettings::new(100, 64, 1e-3),
         }
     }
+}
+
+fn default_min_skew() -> f64 {
+    DEFAULT_MIN_SKEW
 }
 
 impl TaskConfig for TabularConfig {
@@ -77,6 +90,12 @@ impl TaskConfig for TabularConfig {
             return Err(Error::Config(format!(
                 "--val-fraction must be in (0, 1), got {}",
                 self.val_fraction
+            )));
+        }
+        if !self.transform_skew.is_finite() {
+            return Err(Error::Config(format!(
+                "--transform-skew must be a finite number, got {}",
+                self.transform_skew
             )));
         }
         if self.model.hidden == 0 || self.model.code == 0 {

@@ -50,6 +50,40 @@ pub fn impute_cells(
     (layout.decode(columns, &outputs, noisy.rows), outputs)
 }
 
+/// The DAE's imputation of `noisy`: one pass (`samples` ≤ 1), or the mean of `samples` passes
+/// (multiple imputation, MIDA's): pass k further corrupts the observed entries of `noisy` with
+/// the run's training corruption, drawn from stream k of `seed` (with `donors`, the training
+/// rows, for swap noise), and the outputs of the passes are averaged (numbers in model units,
+/// label logits) before they are read. Returns the cells and the (mean) outputs.
+pub fn impute_sampled(
+    run: &LoadedTabular,
+    donors: &Cells,
+    noisy: &Cells,
+    samples: usize,
+    seed: u64,
+) -> (Cells, Vec<f32>) {
+    let columns = &run.preprocess.columns;
+    if samples <= 1 {
+        return impute_cells(&run.model, &run.layout, columns, noisy, &run.device);
+    }
+    let numeric: Vec<bool> = columns.iter().map(Column::is_numeric).collect();
+    let context = RowContext {
+        numeric: &numeric,
+        donors,
+    };
+    let mut sum = vec![0.0f32; noisy.rows * run.layout.slots];
+    for k in 0..samples as u64 {
+        let mut rng = seed::rng(seed, Purpose::Sample, k);
+        let (further, _) = corrupt_cells(run.config.noise.get(), noisy, &context, &mut rng);
+        let (_, out) = impute_cells(&run.model, &run.layout, columns, &further, &run.device);
+        for (s, o) in sum.iter_mut().zip(out) {
+            *s += o;
+        }
+    }
+    let mean: Vec<f32> = sum.iter().map(|s| s / samples as f32).collect();
+    (run.layout.decode(columns, &mean, noisy.rows), mean)
+}
+
 /// Errors of an imputation on the hidden entries.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Score {
@@ -129,6 +163,8 @@ pub struct TabularEvalRecord {
     pub count: f64,
     /// Seeds averaged.
     pub seeds: usize,
+    /// Passes averaged per DAE imputation (`--samples`).
+    pub samples: usize,
     /// Rows evaluated.
     pub rows: usize,
     /// The downstream probes on the target column (`None` without a target).
@@ -144,18 +180,36 @@ pub struct SeedMask {
     pub hidden: Vec<bool>,
 }
 
+/// How many draws an evaluation makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Draws {
+    /// Evaluation seeds (one hiding of the entries each; the protocol: 10).
+    pub seeds: usize,
+    /// The first evaluation seed.
+    pub first_seed: u64,
+    /// Rounds of iterative refinement to score.
+    pub refine: usize,
+    /// Passes averaged per imputation ([`impute_sampled`]; 1: a single pass).
+    pub samples: usize,
+}
+
 /// Evaluates `run` on the rows `clean` (with `donors` the training rows for swap noise, k-NN and
-/// the means) under `noise`, over `seeds` seeds starting at `first_seed`; `refine` rounds of
-/// iterative refinement are scored too. Returns the record and every seed's hidden entries.
+/// the means) under `noise`, over `draws.seeds` seeds from `draws.first_seed`; `draws.refine`
+/// rounds of iterative refinement are scored too. Returns the record and every seed's hidden
+/// entries.
 pub fn evaluate(
     run: &LoadedTabular,
     donors: &Cells,
     clean: &Cells,
     noise: &TableNoise,
-    seeds: usize,
-    first_seed: u64,
-    refine: usize,
+    draws: Draws,
 ) -> (TabularEvalRecord, Vec<SeedMask>) {
+    let Draws {
+        seeds,
+        first_seed,
+        refine,
+        samples,
+    } = draws;
     let columns = &run.preprocess.columns;
     let numeric: Vec<bool> = columns.iter().map(Column::is_numeric).collect();
     let context = RowContext {
@@ -173,7 +227,7 @@ pub fn evaluate(
             hidden,
             holes,
         } = hide(noise, clean, &context, seed);
-        let (dae, _) = impute_cells(&run.model, &run.layout, columns, &noisy, &run.device);
+        let (dae, _) = impute_sampled(run, donors, &noisy, samples, seed);
         let mut current = merge(&noisy, &hidden, &dae);
         for r in refined.iter_mut() {
             let (again, _) = impute_cells(&run.model, &run.layout, columns, &current, &run.device);
@@ -217,6 +271,7 @@ pub fn evaluate(
         refined_rmse: refined.iter().map(|r| mean_sd(r).0).collect(),
         count,
         seeds,
+        samples: samples.max(1),
         rows: clean.rows,
         probe: None,
     };

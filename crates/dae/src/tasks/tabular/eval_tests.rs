@@ -68,3 +68,50 @@ fn mode_and_knn_fill_labels_and_accuracy_counts_them() {
     assert_eq!((s.categorical, s.correct, s.accuracy()), (2, 1, Some(0.5)));
     assert_eq!(mean_sd(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
 }
+
+#[test]
+fn multiple_imputation_is_the_mean_of_the_further_corrupted_passes() {
+    use crate::tasks::tabular::config::TabularConfig;
+    use crate::tasks::tabular::model::Layout;
+    let (p, clean) = fitted("x,y\n0,10\n4,20\n2,15\n1,12\n3,18\n");
+    let device = Device::default();
+    let config = TabularConfig::default();
+    let layout = Layout::of(&p.columns);
+    let model = config.model.init(&layout, &device);
+    let run = LoadedTabular {
+        config,
+        preprocess: p,
+        layout,
+        model,
+        device,
+    };
+    let columns = &run.preprocess.columns;
+    let single = impute_cells(&run.model, &run.layout, columns, &clean, &run.device);
+    // One pass (or 0) is the plain forward pass on the rows as given.
+    assert_eq!(impute_sampled(&run, &clean, &clean, 1, 3), single);
+    assert_eq!(impute_sampled(&run, &clean, &clean, 0, 3), single);
+    // Three passes: each hides entries with the run's training corruption (missing:rate=0.2)
+    // drawn from the seed's stream k; the outputs are averaged, then read.
+    let numeric = [true, true];
+    let context = RowContext {
+        numeric: &numeric,
+        donors: &clean,
+    };
+    let mut sum = vec![0.0f32; clean.rows * 2];
+    let mut differs = false;
+    for k in 0..3 {
+        let mut rng = seed::rng(7, Purpose::Sample, k);
+        let (further, _) = corrupt_cells(run.config.noise.get(), &clean, &context, &mut rng);
+        differs |= further != clean;
+        let (_, out) = impute_cells(&run.model, &run.layout, columns, &further, &run.device);
+        sum.iter_mut().zip(out).for_each(|(s, o)| *s += o);
+    }
+    assert!(differs, "the passes hide entries");
+    let (cells, mean) = impute_sampled(&run, &clean, &clean, 3, 7);
+    for (m, s) in mean.iter().zip(&sum) {
+        assert!((m - s / 3.0).abs() < 1e-6);
+    }
+    assert_eq!(cells.values, mean, "numeric columns read their slot");
+    assert_ne!(mean, single.1, "the passes change the outputs");
+    assert_eq!(impute_sampled(&run, &clean, &clean, 3, 7).1, mean, "seeded");
+}

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::corrupt::{RowContext, TableNoise};
 use super::csv::RawTable;
-use super::eval::{evaluate, hide, impute_cells, merge, Hidden, TabularEvalRecord};
+use super::eval::{evaluate, hide, impute_sampled, merge, Draws, Hidden, TabularEvalRecord};
 use super::preprocess::{parse_number, Column, Encoding};
 use super::probe::probe_scores;
 use super::task::{split_table, LoadedTabular};
@@ -27,6 +27,8 @@ pub struct TabularEvalOptions {
     pub seed: u64,
     /// Rounds of iterative refinement to score.
     pub refine: usize,
+    /// Passes averaged per imputation (multiple imputation, [`impute_sampled`]; 0 or 1: one).
+    pub samples: usize,
     /// Where to write the hidden entries and the numeric values for the scikit-learn script.
     pub write_masks: Option<PathBuf>,
 }
@@ -99,21 +101,19 @@ pub fn evaluate_run(
     let mut records = Vec::new();
     let mut exported = Vec::new();
     for noise in specs {
-        let (mut record, masks) = evaluate(
-            run,
-            &parts.train,
-            &clean,
-            noise,
-            options.seeds,
-            options.seed,
-            options.refine,
-        );
+        let draws = Draws {
+            seeds: options.seeds,
+            first_seed: options.seed,
+            refine: options.refine,
+            samples: options.samples,
+        };
+        let (mut record, masks) = evaluate(run, &parts.train, &clean, noise, draws);
         let Hidden {
             noisy,
             hidden,
             holes,
         } = hide(noise, &clean, &context, options.seed);
-        let (dae, _) = impute_cells(&run.model, &run.layout, &p.columns, &noisy, &run.device);
+        let (dae, _) = impute_sampled(run, &parts.train, &noisy, options.samples, options.seed);
         record.probe = probe_scores(
             run,
             (&parts.train, &train_labels),

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use super::csv::{is_missing, RawTable};
-use super::eval::{impute_cells, merge};
-use super::task::LoadedTabular;
+use super::eval::{impute_cells, impute_sampled, merge};
+use super::preprocess::Cells;
+use super::task::{split_table, LoadedTabular};
 use crate::Result;
 
 /// What an imputation did.
@@ -20,13 +21,23 @@ pub struct ImputeSummary {
     pub target_missing: usize,
 }
 
-/// The table with every missing input cell filled by the run's model, after `refine` rounds of
-/// iterative refinement (each round re-feeds the imputed table and takes the model's new values
-/// for the filled cells).
+/// How `dae impute` fills a table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImputeOptions {
+    /// Rounds of iterative refinement (each round re-feeds the imputed table and takes the
+    /// model's new values for the filled cells).
+    pub refine: usize,
+    /// Passes averaged (multiple imputation, [`impute_sampled`]; 0 or 1: one pass).
+    pub samples: usize,
+    /// The seed of the passes' further corruption (with `samples` > 1).
+    pub seed: u64,
+}
+
+/// The table with every missing input cell filled by the run's model (see [`ImputeOptions`]).
 pub fn impute_table(
     run: &LoadedTabular,
     table: &RawTable,
-    refine: usize,
+    options: ImputeOptions,
 ) -> Result<(RawTable, ImputeSummary)> {
     let p = &run.preprocess;
     p.check_header(table, "the table to impute")?;
@@ -34,7 +45,16 @@ pub fn impute_table(
     let cells = p.cells(table, &rows);
     let columns = &p.columns;
     let none = vec![false; cells.values.len()];
-    let (mut imputed, _) = impute_cells(&run.model, &run.layout, columns, &cells, &run.device);
+    // Swap noise in the passes draws from the run's training rows; one pass needs none.
+    let donors = if options.samples > 1 {
+        let own = super::data::load(run.config.run.data.as_deref())?;
+        p.check_header(&own, "the run's table")?;
+        split_table(&run.config, p, &own).train
+    } else {
+        Cells::new(0, columns.len())
+    };
+    let (mut imputed, _) = impute_sampled(run, &donors, &cells, options.samples, options.seed);
+    let refine = options.refine;
     for _ in 0..refine {
         let again = merge(&cells, &none, &imputed);
         imputed = impute_cells(&run.model, &run.layout, columns, &again, &run.device).0;
@@ -72,10 +92,10 @@ pub fn impute_file(
     run: &LoadedTabular,
     input: &Path,
     output: &Path,
-    refine: usize,
+    options: ImputeOptions,
 ) -> Result<ImputeSummary> {
     let table = RawTable::read(input)?;
-    let (filled, summary) = impute_table(run, &table, refine)?;
+    let (filled, summary) = impute_table(run, &table, options)?;
     crate::fsio::write_atomic(output, filled.to_csv().as_bytes())?;
     Ok(summary)
 }

@@ -3,7 +3,8 @@
 //!
 //! - [`csv`], [`data`]: the CSV dialect, the embedded Breast Cancer Wisconsin table, the split;
 //! - [`preprocess`]: column types, standardization and one-hot labels fitted on the training
-//!   rows (`preprocess.json`), values written back in original units and labels;
+//!   rows (`preprocess.json`), values written back in original units and labels; [`transform`]:
+//!   log and Gaussian-rank maps of skewed columns on the model's input;
 //! - [`corrupt`]: `missing`, `swap` and `gaussian` in the `--noise` grammar, with mixtures;
 //! - [`model`]: the MLP DAE with a numeric head (MSE) and categorical heads (cross-entropy);
 //! - [`config`], [`task`]: the run's configuration and its [`crate::train::Task`];
@@ -24,6 +25,7 @@ pub mod preprocess;
 pub mod probe;
 pub mod task;
 pub mod torch;
+pub mod transform;
 
 /// The `task` value of a tabular run's `config.json` and of `--task`.
 pub const TASK_NAME: &str = "tabular";

@@ -84,7 +84,13 @@ impl Layout {
                 }
                 row[self.slots + j] = 1.0;
                 let v = cells.values[at];
-                match c.encoding {
+                match &c.encoding {
+                    Encoding::Numeric {
+                        input: Some(map),
+                        mean,
+                        spread,
+                        ..
+                    } => row[self.offsets[j]] = map.apply(f64::from(v) * spread + mean),
                     Encoding::Numeric { .. } => row[self.offsets[j]] = v,
                     Encoding::Categorical { .. } => row[self.offsets[j] + v as usize] = 1.0,
                 }

@@ -10,6 +10,7 @@ fn numeric(spread: f64, min: f64, max: f64) -> Column {
             min,
             max,
             decimals: 0,
+            input: None,
         },
     }
 }

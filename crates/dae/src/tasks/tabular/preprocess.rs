@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::csv::{is_missing, RawTable};
+use super::transform::{InputMap, InputTransform};
 use crate::{Error, Result};
 
 /// The share of a column's given fields that must be numbers for it to be numeric.
@@ -35,6 +36,10 @@ pub enum Encoding {
         /// Most digits after the decimal point among the training values (imputed values are
         /// written with as many).
         decimals: u8,
+        /// What the model's input sees instead of the standardized value (`--input-transform`;
+        /// absent: the standardized value).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input: Option<InputMap>,
     },
     /// One-hot over the training labels, in sorted order.
     Categorical {
@@ -236,6 +241,26 @@ impl Preprocess {
         })
     }
 
+    /// Fits `transform` on the training rows `train` of every numeric column whose skewness is
+    /// above `min_skew` (see [`InputMap::fit`]); the other columns' inputs stay standardized.
+    pub fn fit_input_maps(
+        &mut self,
+        table: &RawTable,
+        train: &[usize],
+        transform: InputTransform,
+        min_skew: f64,
+    ) {
+        for c in &mut self.columns {
+            if let Encoding::Numeric { input, .. } = &mut c.encoding {
+                let xs: Vec<f64> = train
+                    .iter()
+                    .filter_map(|&r| parse_number(&table.rows[r][c.source]))
+                    .collect();
+                *input = InputMap::fit(transform, &xs, min_skew);
+            }
+        }
+    }
+
     /// Errors unless `table` has this preprocessing's header, in order.
     pub fn check_header(&self, table: &RawTable, what: &str) -> Result<()> {
         if table.header == self.header {
@@ -329,6 +354,7 @@ fn numeric_encoding(given: &[&str]) -> Encoding {
             .fold(f64::NEG_INFINITY, f64::max)
             .max(mean),
         decimals,
+        input: None,
     }
 }
 

@@ -16,7 +16,9 @@ fn standardize_and_write_back_round_trip_in_original_units() {
             min,
             max,
             decimals,
+            ref input,
         } => {
+            assert!(input.is_none(), "no input transform unless asked");
             assert_eq!((mean, min, max, decimals), (2.5, 1.5, 3.5, 1));
             assert!((spread - (2.0f64 / 3.0).sqrt()).abs() < 1e-12);
         }

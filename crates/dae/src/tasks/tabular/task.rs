@@ -140,7 +140,15 @@ impl TabularTask {
         let preprocess = match start {
             Start::Fresh => {
                 let (train_rows, _) = split(table.rows.len(), config.val_fraction, config.run.seed);
-                Preprocess::fit(table, &train_rows, config.target.as_deref(), &config.types)?
+                let mut p =
+                    Preprocess::fit(table, &train_rows, config.target.as_deref(), &config.types)?;
+                p.fit_input_maps(
+                    table,
+                    &train_rows,
+                    config.input_transform,
+                    config.transform_skew,
+                );
+                p
             }
             Start::Resume => read_preprocess(run)?,
         };
