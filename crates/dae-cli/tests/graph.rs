@@ -64,7 +64,14 @@ fn train_resume_eval_report_end_to_end() {
 
     let out = dae_ok(&["eval", r, "--json", "--save", "--threads", "1"]);
     let record: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    for key in ["auc", "ap", "probe_accuracy", "raw_probe_accuracy", "nmi"] {
+    for key in [
+        "auc",
+        "ap",
+        "probe_accuracy",
+        "probe_val_accuracy",
+        "raw_probe_accuracy",
+        "nmi",
+    ] {
         let v = record[key].as_f64().unwrap_or(f64::NAN);
         assert!((0.0..=1.0).contains(&v), "{key} = {v}");
     }
@@ -129,8 +136,9 @@ fn an_untidy_graph_of_another_source_trains_and_evaluates_with_every_head() {
     let d = data.to_str().unwrap();
     let r = run.to_str().unwrap();
     let mut args: Vec<&str> = "train --task graph --epochs 2 --steps-per-epoch 2 --gcn-hidden 8 \
-                               --code-dim 4 --objective both --variational --noise \
-                               edges:drop=0.2+features:mask=0.3+features:drop=0.1"
+                               --code-dim 4 --objective both --variational --gcn-activation \
+                               prelu --noise \
+                               edges:drop=0.2+features:mask=0.3,replace=0.2+features:drop=0.1"
         .split_whitespace()
         .collect();
     args.extend_from_slice(&["--data", d, "--out", r]);
@@ -141,6 +149,13 @@ fn an_untidy_graph_of_another_source_trains_and_evaluates_with_every_head() {
             .contains("dropped 1 self loops and 1 repeated edges"),
         "{}",
         out.stderr
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"]["activation"], "prelu");
+    assert_eq!(
+        config["noise"],
+        "edges:drop=0.2+features:mask=0.3,replace=0.2+features:drop=0.1"
     );
     let out = dae_ok(&["eval", r, "--json"]);
     let record: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();

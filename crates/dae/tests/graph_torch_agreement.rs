@@ -168,6 +168,7 @@ fn model(
         variational,
         feature_decoder,
         dropout: 0.0,
+        activation: Default::default(),
     };
     let mut m = config.init(device);
     load_layer(&mut m.layer1, f, "init.layer1", device);
@@ -248,7 +249,7 @@ fn both_loss(
     let decoded = m
         .decode_features(
             codes.clone(),
-            input.masked.as_ref(),
+            input.remasked.as_ref(),
             &graph,
             Some(masked_rows(f, device)),
         )

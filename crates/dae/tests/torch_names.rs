@@ -50,6 +50,7 @@ fn graph_names_are_the_twins_state_dict_names() {
             variational,
             feature_decoder,
             dropout: 0.0,
+            activation: Default::default(),
         };
         let m = graph_torch::import_torch(config.init(&device), &f, prefix, &device).unwrap();
         assert_state_dict(&f, prefix, graph_torch::export_torch(&m));

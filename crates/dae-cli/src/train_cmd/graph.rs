@@ -3,6 +3,7 @@
 use clap::{Args, ValueEnum};
 use dae::run::RunDir;
 use dae::tasks::graph::config::EdgeLoss;
+use dae::tasks::graph::model::GcnActivation;
 use dae::tasks::graph::{self, GraphConfig, GraphNoise, GraphTask, Objective};
 use dae::train::{Start, Task};
 
@@ -29,6 +30,15 @@ pub enum EdgeLossArg {
     Sampled,
 }
 
+/// The hidden layer's activation on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GcnActivationArg {
+    /// max(0, x) (Kipf & Welling's GCN).
+    Relu,
+    /// ReLU with one learned slope for negative inputs, starting at 0.25 (GraphMAE's).
+    Prelu,
+}
+
 /// The flags of `dae train` that only `--task graph` reads.
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Graph autoencoders (--task graph)")]
@@ -45,6 +55,9 @@ pub(super) struct GraphArgs {
     /// Width of the hidden GCN layer [default: 32 for edges, 512 otherwise].
     #[arg(long)]
     gcn_hidden: Option<usize>,
+    /// Activation of the hidden GCN layer [default: relu].
+    #[arg(long, value_enum)]
+    gcn_activation: Option<GcnActivationArg>,
     /// Full-graph optimizer steps per epoch, each with its own corruption [default: 10].
     #[arg(long)]
     steps_per_epoch: Option<usize>,
@@ -68,6 +81,12 @@ impl TrainArgs {
         model.code_dim = self.code_dim.unwrap_or(model.code_dim);
         model.variational = g.variational;
         model.dropout = self.dropout.unwrap_or(model.dropout);
+        if let Some(activation) = g.gcn_activation {
+            model.activation = match activation {
+                GcnActivationArg::Relu => GcnActivation::Relu,
+                GcnActivationArg::Prelu => GcnActivation::Prelu,
+            };
+        }
         config.steps_per_epoch = g.steps_per_epoch.unwrap_or(config.steps_per_epoch);
         config.sce_gamma = g.sce_gamma.unwrap_or(config.sce_gamma);
         if let Some(loss) = g.edge_loss {
@@ -92,6 +111,7 @@ impl GraphArgs {
             ("--edge-loss", self.edge_loss.is_some()),
             ("--variational", self.variational),
             ("--gcn-hidden", self.gcn_hidden.is_some()),
+            ("--gcn-activation", self.gcn_activation.is_some()),
             ("--steps-per-epoch", self.steps_per_epoch.is_some()),
             ("--sce-gamma", self.sce_gamma.is_some()),
         ];

@@ -275,7 +275,7 @@ pub(super) fn sigmoid(x: f32) -> f32 {
 /// one f32 ulp). The input is clamped to [-87.3, 88.3], so the result stays a normal f32
 /// (e^88.3 is about 2.2e38); NaN stays NaN.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(super) fn exp(x: f32) -> f32 {
     const LOG2_E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in a high part exact in f32 and a low correction (Cody-Waite).
     const LN2_HI: f32 = 0.693_145_75;

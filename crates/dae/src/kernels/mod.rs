@@ -12,6 +12,7 @@
 //! layer options the kernels do not cover, the wrappers run Burn's standard ops. Every
 //! specialized kernel is tested against the reference on random shapes.
 
+pub(crate) mod adjacency_bce;
 mod autodiff;
 pub mod bf16;
 mod conv;

@@ -150,6 +150,7 @@ impl GraphConfig {
                 variational: false,
                 feature_decoder: objective.features(),
                 dropout: 0.0,
+                activation: Default::default(),
             },
             noise: GraphNoise::parse(noise).expect("the default graph noise parses"),
             edge_loss: EdgeLoss::Full,

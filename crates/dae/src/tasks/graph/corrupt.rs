@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `edges:drop=0.15` | each training edge removed with probability p | the removed set M: the edge loss's positives |
 //! | `features:mask=0.5` | a share p of the nodes (exactly `round(p·n)`) get the learned mask token instead of their features (GraphMAE) | the feature loss on the masked nodes |
+//! | `features:mask=0.5,replace=0.05` | the same, but a share r of the masked nodes (`floor(r·masked)`) show the features of as many other nodes drawn at random instead of the token (GraphMAE's `replace_rate`) | the same |
 //! | `features:drop=0.2` | each nonzero feature entry set to 0 with probability p (masking noise) | the feature loss on every node |
 //! | `none` | nothing | every training edge; every node |
 //!
@@ -27,8 +28,9 @@ pub enum GraphComponent {
     Identity,
     /// Each training edge dropped with this probability.
     EdgeDrop(Strength),
-    /// This share of the nodes replaced by the mask token.
-    FeatureMask(Strength),
+    /// This share of the nodes masked; of those, the second share (GraphMAE's `replace_rate`)
+    /// show a random node's features, the others the mask token.
+    FeatureMask(Strength, f32),
     /// Each nonzero feature entry zeroed with this probability.
     FeatureDrop(Strength),
 }
@@ -38,7 +40,8 @@ impl std::fmt::Display for GraphComponent {
         match self {
             GraphComponent::Identity => write!(f, "none"),
             GraphComponent::EdgeDrop(p) => write!(f, "edges:drop={p}"),
-            GraphComponent::FeatureMask(p) => write!(f, "features:mask={p}"),
+            GraphComponent::FeatureMask(p, 0.0) => write!(f, "features:mask={p}"),
+            GraphComponent::FeatureMask(p, r) => write!(f, "features:mask={p},replace={r}"),
             GraphComponent::FeatureDrop(p) => write!(f, "features:drop={p}"),
         }
     }
@@ -55,14 +58,17 @@ pub struct CorruptedGraph {
     pub kept_edges: Vec<(u32, u32)>,
     /// Training edges removed (the edge loss's positives when any were removed).
     pub dropped_edges: Vec<(u32, u32)>,
-    /// Nodes whose features became the mask token, sorted.
+    /// Masked nodes, sorted: their features became the mask token, or for those in `replaced`
+    /// another node's; the feature loss reconstructs them all.
     pub masked_nodes: Vec<u32>,
+    /// `(masked node, node whose features it shows)` (`features:mask=…,replace=r`), by node.
+    pub replaced: Vec<(u32, u32)>,
     /// For each nonzero feature entry (in the graph's order), whether it was zeroed (`None`:
     /// none were).
     pub dropped_entries: Option<Vec<bool>>,
 }
 
-const KEYS: &[&str] = &["drop", "mask"];
+const KEYS: &[&str] = &["drop", "mask", "replace"];
 
 /// The canonical names of the graph corruptions.
 pub fn known_graph_names() -> Vec<&'static str> {
@@ -110,8 +116,22 @@ fn component(text: &str) -> std::result::Result<GraphComponent, String> {
         }
         "features" | "feature" => {
             let p = Params::parse("features", body, KEYS)?;
+            if p.raw("replace").is_some() && p.raw("mask").is_none() {
+                return Err(
+                    "`replace` is a share of the masked nodes: give `mask` too, e.g. \
+                            `features:mask=0.5,replace=0.05`"
+                        .to_string(),
+                );
+            }
+            let replace = match p.strength("replace", Some(0.0))? {
+                Strength::Fixed(r) if (0.0..=1.0).contains(&r) => r,
+                other => return Err(format!("replace must be one share in [0, 1], got {other}")),
+            };
             match (p.raw("mask"), p.raw("drop")) {
-                (Some(_), None) => Ok(GraphComponent::FeatureMask(probability(&p, "mask")?)),
+                (Some(_), None) => Ok(GraphComponent::FeatureMask(
+                    probability(&p, "mask")?,
+                    replace,
+                )),
                 (None, Some(_)) => Ok(GraphComponent::FeatureDrop(probability(&p, "drop")?)),
                 _ => Err(
                     "features takes one of `mask` (whole nodes, GraphMAE) or `drop` \
@@ -149,7 +169,7 @@ impl GraphCorruption {
     pub fn masks_nodes(&self) -> bool {
         self.parts
             .iter()
-            .any(|c| matches!(c.1, GraphComponent::FeatureMask(_)))
+            .any(|c| matches!(c.1, GraphComponent::FeatureMask(..)))
     }
 
     /// One step's corruption of a graph with `nodes` nodes, the training edges `edges` and
@@ -183,12 +203,26 @@ impl GraphCorruption {
                     out.kept_edges = kept;
                     out.dropped_edges = dropped;
                 }
-                GraphComponent::FeatureMask(p) => {
+                GraphComponent::FeatureMask(p, replace) => {
                     let count = ((p.sample(rng) as f64 * nodes as f64).round() as usize).min(nodes);
                     let mut masked: Vec<u32> = sample(rng, nodes, count)
                         .into_iter()
                         .map(|i| i as u32)
                         .collect();
+                    // Drawn only when asked for, so runs without it keep their draws.
+                    let replaced = (*replace as f64 * count as f64).floor() as usize;
+                    if replaced > 0 {
+                        let which = sample(rng, count, replaced);
+                        let sources = sample(rng, nodes, replaced);
+                        out.replaced.extend(
+                            which
+                                .into_iter()
+                                .zip(sources)
+                                .map(|(k, s)| (masked[k], s as u32)),
+                        );
+                        out.replaced.sort_unstable();
+                        out.replaced.dedup_by_key(|r| r.0);
+                    }
                     masked.extend_from_slice(&out.masked_nodes);
                     masked.sort_unstable();
                     masked.dedup();
@@ -287,6 +321,39 @@ mod tests {
         assert_eq!(c.masked_nodes.len(), 51, "round(0.5 * 101)");
         assert!(c.masked_nodes.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(c.kept_edges, [(0, 1)]);
+    }
+
+    #[test]
+    fn replacement_shows_random_nodes_for_the_share_of_the_masked_ones() {
+        let spec = "features:mask=0.5,replace=0.1";
+        let noise = parse_graph_noise(spec).unwrap();
+        assert_eq!(noise.to_string(), spec);
+        let c = noise.draw(1000, &[(0, 1)], 10, &mut rng());
+        assert_eq!(c.masked_nodes.len(), 500);
+        assert_eq!(c.replaced.len(), 50, "floor(0.1 * 500)");
+        assert!(c.replaced.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(c
+            .replaced
+            .iter()
+            .all(|r| c.masked_nodes.binary_search(&r.0).is_ok() && r.1 < 1000));
+        // The sources are distinct nodes.
+        let mut sources: Vec<u32> = c.replaced.iter().map(|r| r.1).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        assert_eq!(sources.len(), 50);
+        // Without `replace` the draw is the one it always was.
+        let plain = parse_graph_noise("features:mask=0.5").unwrap();
+        let p = plain.draw(1000, &[(0, 1)], 10, &mut rng());
+        assert_eq!(p.masked_nodes, c.masked_nodes);
+        assert!(p.replaced.is_empty());
+        for (bad, needle) in [
+            ("features:replace=0.1", "give `mask` too"),
+            ("features:mask=0.5,replace=1.5", "[0, 1]"),
+            ("features:mask=0.5,replace=0.1..0.2", "one share"),
+        ] {
+            let e = parse_graph_noise(bad).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
     }
 
     #[test]

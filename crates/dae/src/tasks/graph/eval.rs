@@ -92,6 +92,10 @@ pub struct GraphEvalRecord {
     pub edges_held_out: bool,
     /// Linear-probe test accuracy on the model's codes.
     pub probe_accuracy: f64,
+    /// The same probe's accuracy on the validation nodes at its chosen penalty: what compares
+    /// configurations without looking at the test nodes (NaN in records written before it).
+    #[serde(default = "not_measured")]
+    pub probe_val_accuracy: f64,
     /// Linear-probe test accuracy on the raw features.
     pub raw_probe_accuracy: f64,
     /// Linear-probe test accuracy on the spectral embedding.
@@ -186,6 +190,21 @@ pub fn probe_accuracy(
     graph: &Graph,
     split: &[Vec<usize>; 3],
 ) -> Result<f64> {
+    Ok(probe_accuracies(rows, dim, graph, split)?.0)
+}
+
+fn not_measured() -> f64 {
+    f64::NAN
+}
+
+/// [`probe_accuracy`] and the accuracy on the nodes that chose the penalty (the validation
+/// nodes, or without them the training nodes).
+pub fn probe_accuracies(
+    rows: &[f32],
+    dim: usize,
+    graph: &Graph,
+    split: &[Vec<usize>; 3],
+) -> Result<(f64, f64)> {
     let take = |nodes: &[usize]| -> (Vec<f32>, Vec<u8>) {
         let mut x = Vec::with_capacity(nodes.len() * dim);
         let mut y = Vec::with_capacity(nodes.len());
@@ -200,7 +219,7 @@ pub fn probe_accuracy(
     classes.sort_unstable();
     classes.dedup();
     if classes.len() < 2 || test.1.is_empty() {
-        return Ok(f64::NAN);
+        return Ok((f64::NAN, f64::NAN));
     }
     let chooser = if val.1.is_empty() { &train } else { &val };
     let mut best = (f64::NEG_INFINITY, 1.0);
@@ -219,7 +238,8 @@ pub fn probe_accuracy(
         alpha: best.1,
         max_iterations: 200,
     };
-    linear_probe_accuracy(&train.0, &train.1, &test.0, &test.1, dim, config)
+    let test = linear_probe_accuracy(&train.0, &train.1, &test.0, &test.1, dim, config)?;
+    Ok((test, best.0))
 }
 
 /// NMI of k-means (k = the labelled nodes' classes, 10 restarts) on `rows` against the labels.
@@ -308,12 +328,14 @@ pub fn evaluate_graph_run(loaded: &LoadedGraphRun, data: Option<&Path>) -> Resul
     let nodes = probe_split(&graph, seed);
     let raw = graph.dense_features(graph.feature_count);
     let full_spectral = spectral_embedding(&graph.adjacency, spectral_dim, seed)?;
+    let (probe, probe_val) = probe_accuracies(&probe_codes, dim, &graph, &nodes)?;
     Ok(GraphEvalRecord {
         data: data::describe(data),
         auc,
         ap,
         edges_held_out: config.objective.edges(),
-        probe_accuracy: probe_accuracy(&probe_codes, dim, &graph, &nodes)?,
+        probe_accuracy: probe,
+        probe_val_accuracy: probe_val,
         raw_probe_accuracy: probe_accuracy(&raw, graph.feature_count, &graph, &nodes)?,
         spectral_probe_accuracy: probe_accuracy(&full_spectral, spectral_dim, &graph, &nodes)?,
         nmi: cluster_nmi(&probe_codes, dim, &graph, seed)?,

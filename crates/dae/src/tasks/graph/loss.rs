@@ -1,8 +1,13 @@
 //! The graph autoencoder's losses: the edge decoder's (sampled non-edges, or Kipf & Welling's
 //! full adjacency), VGAE's KL term and GraphMAE's scaled cosine error.
 
+use std::sync::Arc;
+
 use burn::prelude::*;
 use burn::tensor::activation::log_sigmoid;
+
+use crate::kernels::adjacency_bce::{adjacency_bce, AdjacencyBceTarget};
+use crate::kernels::has_custom_kernels;
 
 use super::model::edge_logits;
 
@@ -28,33 +33,19 @@ pub fn edge_loss(codes: &Tensor<2>, positive: &[(u32, u32)], negative: &[(u32, u
     pos + neg
 }
 
-/// The dense adjacency with self loops that [`full_adjacency_loss`] compares against, built once
-/// per run (nodes² values: rebuilding it every step cost a 29 MB fill on Cora).
+/// The adjacency with self loops that [`full_adjacency_loss`] compares against, built once per
+/// run. Held sparsely (Cora's is 0.2% dense): the dense `nodes²` form is made only by the
+/// reference path, [`full_adjacency_loss_reference`].
 #[derive(Clone, Debug)]
 pub struct AdjacencyTarget {
-    nodes: usize,
-    /// Row-major `nodes x nodes`, 1 on the edges (both directions) and the diagonal.
-    values: Vec<f32>,
-    /// Entries counted as positives by the class weights: both directions of each edge.
-    ones: f64,
+    target: Arc<AdjacencyBceTarget>,
 }
 
 impl AdjacencyTarget {
     /// The target of the graph on `nodes` nodes with the undirected `edges` (each once).
     pub fn new(nodes: usize, edges: &[(u32, u32)]) -> AdjacencyTarget {
-        let n = nodes;
-        let mut values = vec![0.0f32; n * n];
-        for i in 0..n {
-            values[i * n + i] = 1.0;
-        }
-        for &(a, b) in edges {
-            values[a as usize * n + b as usize] = 1.0;
-            values[b as usize * n + a as usize] = 1.0;
-        }
         AdjacencyTarget {
-            nodes,
-            values,
-            ones: (2 * edges.len()).max(1) as f64,
+            target: Arc::new(AdjacencyBceTarget::new(nodes, edges)),
         }
     }
 }
@@ -63,19 +54,30 @@ impl AdjacencyTarget {
 /// with self loops, every pair counted, positives weighted by `#zeros / #ones` and the whole
 /// scaled by `n² / (2·#zeros)` so that both classes weigh alike; as in their code, the weights
 /// count the edges (`#ones = 2·|edges|`), not the diagonal.
+///
+/// On the CPU this is dae's fused kernel (`kernels::adjacency_bce`: the logits by blocks of
+/// rows, the loss and its gradient in one multi-threaded pass); elsewhere, and with
+/// `DAE_BURN_KERNELS=1`, [`full_adjacency_loss_reference`].
 pub fn full_adjacency_loss(codes: &Tensor<2>, target: &AdjacencyTarget) -> Tensor<1> {
+    if has_custom_kernels(&codes.device()) {
+        adjacency_bce(codes.clone(), &target.target)
+    } else {
+        full_adjacency_loss_reference(codes, target)
+    }
+}
+
+/// [`full_adjacency_loss`] composed of Burn's ops over the dense `nodes²` logits and target.
+pub fn full_adjacency_loss_reference(codes: &Tensor<2>, target: &AdjacencyTarget) -> Tensor<1> {
     let device = codes.device();
-    let n = target.nodes;
-    let ones = target.ones;
-    let zeros = (n * n) as f64 - ones;
-    let target = Tensor::<2>::from_data(TensorData::new(target.values.clone(), [n, n]), &device);
+    let t = &target.target;
+    let n = t.nodes();
+    let dense = Tensor::<2>::from_data(TensorData::new(t.dense(), [n, n]), &device);
     let logits = codes.clone().matmul(codes.clone().transpose());
     // −[w·y·log σ(x) + (1 − y)·log(1 − σ(x))], with log(1 − σ(x)) = log σ(x) − x.
     let log_p = log_sigmoid(logits.clone());
-    let positive = target.clone() * log_p.clone() * (zeros / ones);
-    let negative = (target.neg().add_scalar(1.0)) * (log_p - logits);
-    let norm = (n * n) as f64 / (2.0 * zeros);
-    (positive + negative).mean().neg().mul_scalar(norm)
+    let positive = dense.clone() * log_p.clone() * t.positive_weight();
+    let negative = (dense.neg().add_scalar(1.0)) * (log_p - logits);
+    (positive + negative).mean().neg().mul_scalar(t.norm())
 }
 
 /// VGAE's KL term, KL(q(z|x) ‖ N(0, I)) summed over a code, averaged over the nodes and scaled
@@ -107,3 +109,7 @@ pub fn scaled_cosine_error(reconstructed: Tensor<2>, target: Tensor<2>, gamma: f
         .powf_scalar(gamma)
         .mean()
 }
+
+#[cfg(test)]
+#[path = "loss_tests.rs"]
+mod tests;

@@ -30,6 +30,30 @@ pub struct GraphModelConfig {
     pub feature_decoder: bool,
     /// Dropout on the hidden layer while training.
     pub dropout: f64,
+    /// The hidden layer's activation (runs before this field existed used ReLU).
+    #[serde(default)]
+    pub activation: GcnActivation,
+}
+
+/// The activation after the encoder's hidden GCN layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GcnActivation {
+    /// `max(0, x)` (Kipf & Welling's GCN).
+    #[default]
+    Relu,
+    /// `max(0, x) + a·min(0, x)` with one learned slope `a`, starting at 0.25 (PyTorch's
+    /// `nn.PReLU()`, GraphMAE's encoder activation).
+    Prelu,
+}
+
+impl std::fmt::Display for GcnActivation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GcnActivation::Relu => "relu",
+            GcnActivation::Prelu => "prelu",
+        })
+    }
 }
 
 impl GraphModelConfig {
@@ -51,6 +75,7 @@ impl GraphModelConfig {
             } else {
                 Some(0)
             },
+            Some(u128::from(self.activation == GcnActivation::Prelu)),
         ])
     }
 
@@ -70,6 +95,8 @@ impl GraphModelConfig {
                 .feature_decoder
                 .then(|| GcnLayer::new(self.code_dim, self.input_dim, device)),
             dropout: burn::nn::DropoutConfig::new(self.dropout).init(),
+            prelu: (self.activation == GcnActivation::Prelu)
+                .then(|| burn::nn::PReluConfig::new().init(device)),
         }
     }
 }
@@ -167,6 +194,9 @@ pub struct FeatureInput {
     pub value: Tensor<2>,
     /// `[nodes, 1]`: 1 for a node whose features are the mask token, else 0 (`None`: no node).
     pub masked: Option<Tensor<2>>,
+    /// `[nodes, 1]`: 1 for every masked node, those showing the token and those showing a
+    /// random node's features, whose codes the decoder re-masks (`None`: no node).
+    pub remasked: Option<Tensor<2>>,
 }
 
 /// The encoder's output: the codes, and for VGAE the log standard deviations.
@@ -192,6 +222,8 @@ pub struct GraphAutoencoder {
     /// Codes -> features.
     pub decoder: Option<GcnLayer>,
     dropout: burn::nn::Dropout,
+    /// The hidden layer's learned slope, with `GcnActivation::Prelu` (else ReLU).
+    pub prelu: Option<burn::nn::PRelu>,
 }
 
 /// Largest log standard deviation of a VGAE code (PyTorch Geometric's `MAX_LOGSTD`): keeps
@@ -220,7 +252,11 @@ impl GraphAutoencoder {
     pub fn encode(&self, input: &FeatureInput, graph: &Propagation) -> Codes {
         let first = graph.propagate(self.input_product(input, graph.nodes))
             + self.layer1.bias.val().unsqueeze();
-        let hidden = self.dropout.forward(burn::tensor::activation::relu(first));
+        let activated = match &self.prelu {
+            Some(prelu) => prelu.forward(first),
+            None => burn::tensor::activation::relu(first),
+        };
+        let hidden = self.dropout.forward(activated);
         Codes {
             mean: self.layer2.forward(hidden.clone(), graph),
             log_std: self

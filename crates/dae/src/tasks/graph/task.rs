@@ -278,7 +278,7 @@ impl Task for GraphTask {
                 device,
             );
             if let Some(reconstructed) =
-                model.decode_features(codes.mean, input.masked.as_ref(), &graph, Some(index))
+                model.decode_features(codes.mean, input.remasked.as_ref(), &graph, Some(index))
             {
                 let target = dense_rows(&self.graph, &rows, self.config.model.input_dim, device);
                 loss = loss + scaled_cosine_error(reconstructed, target, self.config.sce_gamma);

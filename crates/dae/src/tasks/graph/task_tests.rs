@@ -7,7 +7,7 @@ use crate::tasks::graph::input::feature_input;
 use crate::tasks::graph::loss::{
     edge_loss, full_adjacency_loss, scaled_cosine_error, AdjacencyTarget,
 };
-use crate::tasks::graph::model::GraphModelConfig;
+use crate::tasks::graph::model::{GcnActivation, GraphModelConfig};
 
 fn device() -> Device {
     crate::device::DeviceSpec::Cpu.device().unwrap()
@@ -51,6 +51,7 @@ fn the_sparse_input_layer_equals_the_dense_product_and_masks_with_the_token() {
         variational: false,
         feature_decoder: true,
         dropout: 0.0,
+        activation: Default::default(),
     };
     let mut model = config.init(&d);
     model.mask_token = Some(burn::module::Param::from_tensor(Tensor::from_data(
@@ -107,6 +108,62 @@ fn the_sparse_input_layer_equals_the_dense_product_and_masks_with_the_token() {
         &expected.iter().map(|&v| v as f64).collect::<Vec<_>>(),
         1e-5,
     );
+}
+
+#[test]
+fn a_replaced_node_reads_its_source_and_is_re_masked_without_the_token() {
+    let d = device();
+    let graph = data::parse(
+        (Path::new("n"), b"node\na\nb\nc\n"),
+        (Path::new("f"), b"node,feature,value\na,0,2\na,2,1\nc,1,3\n"),
+        (Path::new("e"), b"src,dst\na,b\nb,c\n"),
+    )
+    .unwrap();
+    // Nodes 0 and 1 masked; node 0 shows node 2's features, node 1 the token.
+    let corrupted = CorruptedGraph {
+        kept_edges: vec![(0, 1), (1, 2)],
+        masked_nodes: vec![0, 1],
+        replaced: vec![(0, 2)],
+        ..CorruptedGraph::default()
+    };
+    let input = feature_input(&graph, Some(&corrupted), false, &d);
+    let ints = |t: Tensor<1, Int>| t.into_data().iter::<i64>().collect::<Vec<_>>();
+    assert_eq!(ints(input.node), [0, 2]);
+    assert_eq!(ints(input.feature), [1, 1]);
+    close(&values(input.value), &[3.0, 3.0], 0.0);
+    close(&values(input.masked.unwrap()), &[0.0, 1.0, 0.0], 0.0);
+    close(&values(input.remasked.unwrap()), &[1.0, 1.0, 0.0], 0.0);
+}
+
+#[test]
+fn prelu_scales_the_negative_hidden_units_by_its_slope() {
+    let d = device();
+    let graph = data::parse(
+        (Path::new("n"), b"node\na\nb\n"),
+        (Path::new("f"), b"node,feature,value\na,0,1\nb,1,1\n"),
+        (Path::new("e"), b"src,dst\n"),
+    )
+    .unwrap();
+    let config = GraphModelConfig {
+        input_dim: 2,
+        hidden_dim: 2,
+        code_dim: 2,
+        variational: false,
+        feature_decoder: false,
+        dropout: 0.0,
+        activation: GcnActivation::Prelu,
+    };
+    let mut model = config.init(&d);
+    assert_eq!(config.param_count(), Some(6 + 6 + 1));
+    // No edges: Â = I, so the codes are prelu(X·W1)·W2 with X = I and W2 = I.
+    let param = |v: [[f32; 2]; 2]| burn::module::Param::from_tensor(Tensor::from_data(v, &d));
+    model.layer1.weight = param([[1.0, -2.0], [-4.0, 3.0]]);
+    model.layer2.weight = param([[1.0, 0.0], [0.0, 1.0]]);
+    let prop = Propagation::new(2, &[], &d);
+    let codes = model
+        .encode(&feature_input(&graph, None, false, &d), &prop)
+        .mean;
+    close(&values(codes), &[1.0, -0.5, -1.0, 3.0], 1e-7);
 }
 
 #[test]

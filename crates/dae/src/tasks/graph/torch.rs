@@ -1,7 +1,8 @@
 //! The graph autoencoder under the names of its PyTorch twin, `GraphAutoencoder` in
 //! `scripts/graph_torch.py` (docs/torch.md): `layer1`, `layer2`, `log_std` (VGAE), `decoder`
 //! (feature decoder), each with `.weight` `[in, out]` (as both store it: no transpose) and `.bias`,
-//! and the bare `mask_token` `[1, input_dim]`.
+//! and the bare `mask_token` `[1, input_dim]`; with `--gcn-activation prelu`, `prelu.weight` `[1]`
+//! (the twin has no PReLU yet: such a model imports only into dae).
 
 use burn::prelude::*;
 
@@ -27,6 +28,10 @@ pub fn named_layers(m: &mut GraphAutoencoder) -> Vec<NamedLayer<'_>> {
     }
     if let Some(l) = &mut m.decoder {
         gcn(&mut out, "decoder", l);
+    }
+    if let Some(p) = &mut m.prelu {
+        // `nn.PReLU()`'s one slope, under its parameter's name.
+        out.push(("prelu.weight".into(), Layer::Vector(&mut p.alpha)));
     }
     out
 }
