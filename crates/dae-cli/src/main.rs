@@ -96,6 +96,11 @@ fn keep_freed_memory() {}
 fn main() -> ExitCode {
     keep_freed_memory();
     let cli = Cli::parse();
+    // A bad `DAE_ISA` (a typo, or a path this processor lacks) stops here, before any work.
+    if let Err(e) = dae::kernels::isa::check_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),

@@ -115,3 +115,82 @@ fn unknown_or_unbuilt_devices_are_refused_by_name() {
     #[cfg(not(feature = "cuda"))]
     dae_err(&args("cuda"), &["--features cuda"]);
 }
+
+/// `dae bench --json` for one small conv run with `DAE_ISA` set to `isa`.
+fn bench_with_isa(isa: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dae"))
+        .args(["bench", "--model", "conv", "--threads", "1"])
+        .args(["--train-limit", "32", "--infer-batch", "500", "--json"])
+        .env("DAE_ISA", isa)
+        .output()
+        .expect("dae binary runs")
+}
+
+#[test]
+fn dae_isa_forces_a_narrower_kernel_path_and_the_report_names_it() {
+    let mut psnr = Vec::new();
+    for isa in ["portable", "avx2", "avx512"] {
+        let out = bench_with_isa(isa);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            // Only a path this processor lacks may fail, and then with a clear message.
+            assert!(
+                stderr.contains("asks for more than this processor has"),
+                "{isa}: {stderr}"
+            );
+            continue;
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let v: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(v["isa"], isa, "{v}");
+        assert!(stderr.contains(&format!("CPU kernels {isa}")), "{stderr}");
+        psnr.push(v["val_psnr"].as_f64().unwrap());
+    }
+    assert!(!psnr.is_empty(), "the portable path runs everywhere");
+    // The paths sum in different orders: the same learning, not the same bits.
+    for p in &psnr {
+        assert!((p - psnr[0]).abs() < 0.05, "{psnr:?}");
+    }
+}
+
+#[test]
+fn an_unknown_dae_isa_is_one_clear_error() {
+    let out = bench_with_isa("sse9");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("DAE_ISA=\"sse9\" is not an instruction set")
+            && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bench_task_mlm_reports_training_tokens_per_second() {
+    let r = dae_ok(&[
+        "bench",
+        "--task",
+        "mlm",
+        "--threads",
+        "1",
+        "--train-limit",
+        "32",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (v["train_sequences"].as_u64(), v["seq_len"].as_u64()),
+        (Some(32), Some(64)),
+        "{v}"
+    );
+    let (rate, secs) = (
+        v["tokens_per_second"].as_f64().unwrap(),
+        v["train_seconds"].as_f64().unwrap(),
+    );
+    assert!((rate * secs - 32.0 * 64.0).abs() < 1e-6 * 2048.0, "{v}");
+    assert!(v["isa"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+    dae_err(
+        &["bench", "--task", "mlm", "--precision", "bf16"],
+        &["--precision bf16", "f32 training"],
+    );
+}

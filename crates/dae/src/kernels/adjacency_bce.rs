@@ -32,7 +32,8 @@ use burn::prelude::*;
 use burn::tensor::{FloatDType, Shape};
 use rayon::prelude::*;
 
-use super::conv::matmul;
+use super::gemm::matmul;
+use super::isa::{multiversion, Isa};
 use super::linear::exp;
 
 /// Rows of logits per block: 32 rows of Cora's 2,708 columns are 346 kB, which stays in the L2
@@ -270,35 +271,14 @@ fn row_loss(
     sum
 }
 
-/// `Σ softplus(x)` over `row`, every entry taken as a non-edge, with `want_grad` the row
-/// overwritten by `scale·σ(x)`; in the widest vectors the processor has (as `linear::activate`).
+multiversion! {
+    /// `Σ softplus(x)` over `row`, every entry taken as a non-edge, with `want_grad` the row
+    /// overwritten by `scale·σ(x)`; on a given instruction set (as `linear::activate`).
+    pub(super) fn negatives_on(row: &mut [f32], scale: f32, want_grad: bool) -> f32 => negatives_portable
+}
+
 fn negatives(row: &mut [f32], scale: f32, want_grad: bool) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F, checked just above.
-            return unsafe { negatives_avx512(row, scale, want_grad) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, checked just above.
-            return unsafe { negatives_avx2(row, scale, want_grad) };
-        }
-    }
-    negatives_portable(row, scale, want_grad)
-}
-
-/// [`negatives_portable`] compiled for AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn negatives_avx512(row: &mut [f32], scale: f32, want_grad: bool) -> f32 {
-    negatives_portable(row, scale, want_grad)
-}
-
-/// [`negatives_portable`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn negatives_avx2(row: &mut [f32], scale: f32, want_grad: bool) -> f32 {
-    negatives_portable(row, scale, want_grad)
+    negatives_on(Isa::active(), row, scale, want_grad)
 }
 
 /// The loop of [`negatives`]: 16 separate partial sums, because the compiler may not reorder a

@@ -9,7 +9,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata};
 use burn::tensor::Shape;
 
-use super::{Activation, DaeKernels};
+use super::{Activation, DaeKernels, Pointwise};
 
 /// The bias gradient of a layer whose output gradient is `grad` `[n, c, h, w]`: its sum over
 /// everything but the channel.
@@ -132,38 +132,48 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for LinearBackward {
 }
 
 #[derive(Debug)]
-struct SiluBackward;
+struct PointwiseBackward;
 
-impl<B: Backend + DaeKernels> Backward<B, 1> for SiluBackward {
-    /// The input: σ is recomputed from it, cheaper than keeping a second buffer.
-    type State = FloatTensor<B>;
+impl<B: Backend + DaeKernels> Backward<B, 1> for PointwiseBackward {
+    /// The input and the function: σ or Φ is recomputed from the input, cheaper than keeping a
+    /// second buffer.
+    type State = (FloatTensor<B>, Pointwise);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [parent] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         if let Some(node) = parent {
-            grads.register::<B>(node.id, B::silu_backward(ops.state, grad));
+            let (x, f) = ops.state;
+            grads.register::<B>(node.id, B::pointwise_backward(x, grad, f));
         }
     }
 }
 
 impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
-    fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        match SiluBackward
+    fn pointwise(x: FloatTensor<Self>, f: Pointwise) -> FloatTensor<Self> {
+        match PointwiseBackward
             .prepare::<C>([x.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
                 let input = x.primitive().clone();
-                prep.finish(input.clone(), B::silu(input))
+                prep.finish((input.clone(), f), B::pointwise(input, f))
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::silu(x.into_primitive())),
+            OpsKind::UnTracked(prep) => prep.finish(B::pointwise(x.into_primitive(), f)),
         }
     }
 
-    fn silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        untracked::<B, C>(B::silu_backward(x.into_primitive(), grad.into_primitive()))
+    fn pointwise_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        f: Pointwise,
+    ) -> FloatTensor<Self> {
+        untracked::<B, C>(B::pointwise_backward(
+            x.into_primitive(),
+            grad.into_primitive(),
+            f,
+        ))
     }
 
     fn linear_act(

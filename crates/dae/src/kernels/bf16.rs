@@ -59,7 +59,9 @@ impl Bf16Kernel {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f")
+            // The bf16 dot-product instructions come with AVX-512 only: `DAE_ISA=avx2` or
+            // `portable` takes the portable loop, as an AVX2-only machine does.
+            if super::isa::Isa::active() == super::isa::Isa::Avx512
                 && std::arch::is_x86_feature_detected!("avx512bf16")
             {
                 return Bf16Kernel::Avx512;

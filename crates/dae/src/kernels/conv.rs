@@ -1,4 +1,4 @@
-//! Convolutions of the conv DAE as im2col + GEMM (the `gemm` crate, which Burn's flex also uses),
+//! Convolutions of the conv DAE as im2col + GEMM (`gemm.rs`, on the instruction set chosen at run time),
 //! one image per task:
 //!
 //! - `conv2d` with stride 1, dilation 1, one group, symmetric zero padding (the encoder's 3x3
@@ -11,8 +11,9 @@
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::TensorData;
-use gemm::Parallelism;
 use rayon::prelude::*;
+
+use super::gemm::matmul;
 
 /// The geometry of one convolution: input `[n, ci, h, w]`, kernel `kh x kw`, output `[n, co, ho, wo]`.
 #[derive(Clone, Copy, Debug)]
@@ -72,57 +73,6 @@ impl Geometry {
         let lo = self.pw.saturating_sub(kx).min(self.wo);
         let hi = (self.w + self.pw).saturating_sub(kx).min(self.wo).max(lo);
         (lo, hi)
-    }
-}
-
-/// `dst[m x n] (row stride n) = (accumulate ? dst : 0) + a · b`, where `a[i, l]` is at
-/// `a[i * a_rs + l * a_cs]` and `b[l, j]` at `b[l * b_rs + j * b_cs]`, single-threaded (the
-/// callers split the work across images).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    accumulate: bool,
-    a: &[f32],
-    (a_rs, a_cs): (usize, usize),
-    b: &[f32],
-    (b_rs, b_cs): (usize, usize),
-) {
-    assert!(dst.len() >= m * n);
-    assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
-    assert!(n == 0 || k == 0 || b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            dst[..m * n].fill(0.0);
-        }
-        return;
-    }
-    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
     }
 }
 

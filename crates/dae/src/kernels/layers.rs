@@ -8,7 +8,7 @@ use burn::nn::pool::MaxPool2d;
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{Activation, DaeKernels};
+use super::{Activation, DaeKernels, Pointwise};
 
 /// The environment variable that, set to `1`, makes the models use Burn's standard layers
 /// everywhere: the unoptimized path, for A/B measurements and for checking that the kernels
@@ -98,9 +98,24 @@ pub(crate) fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<
 /// SiLU, `x · σ(x)`, through the one-pass kernel on the CPU (Burn's `silu` elsewhere).
 pub(crate) fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     if has_custom_kernels(&x.device()) {
-        Tensor::from_dispatch(<Dispatch as DaeKernels>::silu(x.into_dispatch()))
+        Tensor::from_dispatch(<Dispatch as DaeKernels>::pointwise(
+            x.into_dispatch(),
+            Pointwise::Silu,
+        ))
     } else {
         burn::tensor::activation::silu(x)
+    }
+}
+
+/// The exact GELU, `x · Φ(x)`, through the one-pass kernel on the CPU (Burn's `gelu` elsewhere).
+pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if has_custom_kernels(&x.device()) {
+        Tensor::from_dispatch(<Dispatch as DaeKernels>::pointwise(
+            x.into_dispatch(),
+            Pointwise::Gelu,
+        ))
+    } else {
+        burn::tensor::activation::gelu(x)
     }
 }
 

@@ -19,7 +19,8 @@ use burn::backend::{Backend, TensorData, TensorMetadata};
 use burn::tensor::Shape;
 use rayon::prelude::*;
 
-use super::conv::matmul;
+use super::gemm::matmul;
+use super::isa::{multiversion, Isa};
 
 /// The fewest rows a parallel block gets: below this a GEMM call is dominated by packing the
 /// weight matrix, which every call does anew.
@@ -221,37 +222,16 @@ pub(super) fn backward_pre(y: &FlexTensor, grad: &FlexTensor, act: Activation) -
     FlexTensor::from_data(TensorData::new(out, shape))
 }
 
-/// Applies `act` in place, in the widest vectors the processor has. The build targets baseline
-/// x86-64 (SSE2), where the sigmoid below runs 4 lanes wide; with AVX-512 it runs 16 wide, which
-/// took MLP inference on one core from 50-70k to 87-94k images/s (BENCHMARKS.md). Every path
-/// does the same IEEE operations in the same order (no FMA contraction): identical results.
+/// Applies `act` in place, in the vectors of the active instruction set. The build targets
+/// baseline x86-64 (SSE2), where the sigmoid below runs 4 lanes wide; with AVX-512 it runs 16
+/// wide, which took MLP inference on one core from 50-70k to 87-94k images/s (BENCHMARKS.md).
 pub(super) fn activate(v: &mut [f32], act: Activation) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the processor has AVX-512F, checked just above.
-            return unsafe { activate_avx512(v, act) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, checked just above.
-            return unsafe { activate_avx2(v, act) };
-        }
-    }
-    activate_portable(v, act)
+    activate_on(Isa::active(), v, act)
 }
 
-/// [`activate_portable`] compiled for AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn activate_avx512(v: &mut [f32], act: Activation) {
-    activate_portable(v, act)
-}
-
-/// [`activate_portable`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn activate_avx2(v: &mut [f32], act: Activation) {
-    activate_portable(v, act)
+multiversion! {
+    /// [`activate`] on a given instruction set; every path gives the same bits.
+    pub(super) fn activate_on(v: &mut [f32], act: Activation) => activate_portable
 }
 
 /// The activation loops, inlined into each instruction-set variant above.

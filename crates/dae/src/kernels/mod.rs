@@ -5,7 +5,7 @@
 //! - a default body that composes Burn's own primitives (the reference the kernels are tested
 //!   against),
 //! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `conv.rs`, `linear.rs`,
-//!   `silu.rs`),
+//!   `pointwise.rs`, `transformer.rs`),
 //! - an autodiff implementation with a handwritten backward pass (`autodiff.rs`).
 //!
 //! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`, `conv2d`,
@@ -17,15 +17,20 @@ pub(crate) mod adjacency_bce;
 mod autodiff;
 pub mod bf16;
 mod conv;
+mod gemm;
+pub mod isa;
 mod layers;
 mod linear;
+mod pointwise;
 mod pool;
-mod silu;
+mod transformer;
 
 pub(crate) use layers::{
-    conv2d, conv_transpose2d, has_custom_kernels, is_cpu, linear, relu_max_pool2d, silu,
+    conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, linear, relu_max_pool2d, silu,
 };
 pub use linear::Activation;
+pub use pointwise::Pointwise;
+pub(crate) use transformer::encoder_forward;
 
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
@@ -152,15 +157,19 @@ pub(crate) trait DaeKernels: Backend {
         linear::reference_backward_weight::<Self>(x, pre)
     }
 
-    /// SiLU, `x · σ(x)`, of a tensor of any shape.
-    fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        silu::reference_forward::<Self>(x)
+    /// A point-wise activation (SiLU or GELU) of a tensor of any shape.
+    fn pointwise(x: FloatTensor<Self>, f: Pointwise) -> FloatTensor<Self> {
+        pointwise::reference_forward::<Self>(x, f)
     }
 
-    /// The gradient of [`DaeKernels::silu`] with respect to `x`, given the gradient of its
-    /// output: `grad · σ(x) · (1 + x (1 − σ(x)))`.
-    fn silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        silu::reference_backward::<Self>(x, grad)
+    /// The gradient of [`DaeKernels::pointwise`] with respect to `x`, given the gradient of its
+    /// output: SiLU `grad · σ(x) · (1 + x (1 − σ(x)))`, GELU `grad · (Φ(x) + x φ(x))`.
+    fn pointwise_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        f: Pointwise,
+    ) -> FloatTensor<Self> {
+        pointwise::reference_backward::<Self>(x, grad, f)
     }
 }
 
@@ -323,20 +332,26 @@ impl DaeKernels for Flex {
         linear::backward_weight(&x.to_contiguous(), &pre.to_contiguous())
     }
 
-    fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn pointwise(x: FloatTensor<Self>, f: Pointwise) -> FloatTensor<Self> {
         if !all_f32(&[&x]) {
-            return silu::reference_forward::<Self>(x);
+            return pointwise::reference_forward::<Self>(x, f);
         }
-        silu::forward(&x.to_contiguous())
+        pointwise::forward(&x.to_contiguous(), f)
     }
 
-    fn silu_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn pointwise_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        f: Pointwise,
+    ) -> FloatTensor<Self> {
         if !all_f32(&[&x, &grad]) {
-            return silu::reference_backward::<Self>(x, grad);
+            return pointwise::reference_backward::<Self>(x, grad, f);
         }
-        silu::backward(&x.to_contiguous(), &grad.to_contiguous())
+        pointwise::backward(&x.to_contiguous(), &grad.to_contiguous(), f)
     }
 }
 
+#[cfg(test)]
+mod isa_tests;
 #[cfg(test)]
 mod tests;

@@ -330,59 +330,75 @@ fn flex_linear_gradients_match_the_reference_on_any_thread_count() {
     }
 }
 
-/// SiLU through the kernel against Burn's `silu`, forward and gradient, on the shapes above plus
-/// inputs far in both tails (where σ saturates), with and without autodiff.
+/// SiLU and GELU through the kernel against Burn's `silu` and `gelu`, forward and gradient, on
+/// the shapes above plus inputs far in both tails (where σ and Φ saturate), with and without
+/// autodiff.
 #[test]
-fn silu_forward_and_gradient_match_burn() {
-    use burn::tensor::activation::silu as burn_silu;
+fn silu_and_gelu_forward_and_gradient_match_burn() {
+    use burn::tensor::activation::{gelu as burn_gelu, silu as burn_silu};
+    type Pair<const D: usize> = (fn(Tensor<D>) -> Tensor<D>, fn(Tensor<D>) -> Tensor<D>);
     let device = Device::flex().autodiff();
-    for (i, shape) in SHAPES.into_iter().enumerate() {
-        let x = (random(shape, 300 + i as u64, &device) * 12.0).require_grad();
-        let upstream = random(shape, 400 + i as u64, &device);
-        let loss = |y: Tensor<4>| (y * upstream.clone()).sum();
-        let got_y = silu(x.clone());
-        let want_y = burn_silu(x.clone());
-        assert_close(values(got_y.clone()), values(want_y.clone()), "silu");
-        let got = x.grad(&loss(got_y).backward()).expect("gradient");
-        let want = x.grad(&loss(want_y).backward()).expect("gradient");
-        assert_close(values(got), values(want), "silu gradient");
-        let plain = x.clone().inner();
-        assert_close(
-            values(silu(plain.clone())),
-            values(burn_silu(plain)),
-            "silu without autodiff",
-        );
+    let pairs: [(&str, Pair<4>); 2] = [("silu", (silu, burn_silu)), ("gelu", (gelu, burn_gelu))];
+    for (name, (ours, burns)) in pairs {
+        for (i, shape) in SHAPES.into_iter().enumerate() {
+            let x = (random(shape, 300 + i as u64, &device) * 12.0).require_grad();
+            let upstream = random(shape, 400 + i as u64, &device);
+            let loss = |y: Tensor<4>| (y * upstream.clone()).sum();
+            let got_y = ours(x.clone());
+            let want_y = burns(x.clone());
+            assert_close(values(got_y.clone()), values(want_y.clone()), name);
+            let got = x.grad(&loss(got_y).backward()).expect("gradient");
+            let want = x.grad(&loss(want_y).backward()).expect("gradient");
+            assert_close(values(got), values(want), &format!("{name} gradient"));
+            let plain = x.clone().inner();
+            assert_close(
+                values(ours(plain.clone())),
+                values(burns(plain)),
+                &format!("{name} without autodiff"),
+            );
+        }
     }
     let tails = Tensor::<1>::from_floats([-200.0, -90.0, -20.0, 0.0, 20.0, 90.0, 200.0], &device);
-    let got = silu(tails).into_data().try_to_vec::<f32>().expect("f32");
-    assert_eq!(got[3], 0.0);
-    assert!(got[0].abs() < 1e-30 && got[1].abs() < 1e-30, "{got:?}");
-    assert_eq!(&got[4..], &[20.0, 90.0, 200.0]);
+    for (name, f) in [("silu", silu::<1> as fn(_) -> _), ("gelu", gelu::<1>)] {
+        let got = f(tails.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32");
+        assert_eq!(got[3], 0.0, "{name}");
+        assert!(
+            got[0].abs() < 1e-30 && got[1].abs() < 1e-30,
+            "{name} {got:?}"
+        );
+        assert_eq!(&got[4..], &[20.0, 90.0, 200.0], "{name}");
+    }
 }
 
 /// The flex kernels against the reference bodies of the trait, on one and on several threads.
 #[test]
-fn flex_silu_kernels_match_the_reference_bodies() {
+fn flex_pointwise_kernels_match_the_reference_bodies() {
     use burn::backend::flex::FlexTensor;
     let device = Device::flex();
     let x = random([4, 16, 28, 28], 500, &device) * 9.0;
     let g = random([4, 16, 28, 28], 501, &device);
     let flex = |t: Tensor<4>| FlexTensor::from_data(t.into_data());
-    for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let (fwd, bwd) = pool.install(|| {
-            (
-                silu::forward(&flex(x.clone())),
-                silu::backward(&flex(x.clone()), &flex(g.clone())),
-            )
-        });
-        let want_fwd = silu::reference_forward::<Flex>(flex(x.clone()));
-        let want_bwd = silu::reference_backward::<Flex>(flex(x.clone()), flex(g.clone()));
-        let v = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
-        assert_close(v(fwd), v(want_fwd), "flex silu");
-        assert_close(v(bwd), v(want_bwd), "flex silu backward");
+    for f in [Pointwise::Silu, Pointwise::Gelu] {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let (fwd, bwd) = pool.install(|| {
+                (
+                    pointwise::forward(&flex(x.clone()), f),
+                    pointwise::backward(&flex(x.clone()), &flex(g.clone()), f),
+                )
+            });
+            let want_fwd = pointwise::reference_forward::<Flex>(flex(x.clone()), f);
+            let want_bwd =
+                pointwise::reference_backward::<Flex>(flex(x.clone()), flex(g.clone()), f);
+            let v = |t: FlexTensor| t.into_data().try_to_vec::<f32>().expect("f32");
+            assert_close(v(fwd), v(want_fwd), &format!("flex {f:?}"));
+            assert_close(v(bwd), v(want_bwd), &format!("flex {f:?} backward"));
+        }
     }
 }

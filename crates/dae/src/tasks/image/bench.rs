@@ -51,6 +51,9 @@ pub struct BenchReport {
     pub threads: usize,
     /// The compute device.
     pub device: String,
+    /// The instruction set dae's CPU kernels ran on (`avx512`, `avx2`, `portable`; `DAE_ISA`).
+    #[serde(default)]
+    pub isa: String,
     /// Training images per epoch.
     pub train_images: usize,
     /// Wall-clock seconds of the last training epoch (steps only, no evaluation).
@@ -140,6 +143,7 @@ pub fn run_bench(
         model: config.model.to_string(),
         threads: current_threads(),
         device: config.device.to_string(),
+        isa: crate::kernels::isa::Isa::active().to_string(),
         train_images,
         train_seconds: last.train_seconds,
         train_images_per_second: last.images_per_second,

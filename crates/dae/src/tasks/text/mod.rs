@@ -12,6 +12,7 @@
 //! - [`report`]: the self-contained HTML report of a run;
 //! - [`torch`]: the model under its PyTorch twin's names (`model.safetensors`).
 
+pub mod bench;
 pub mod config;
 pub mod corrupt;
 pub mod data;

@@ -1,10 +1,9 @@
 //! A Transformer encoder for masked language modeling, from Burn's modules: token embedding plus
-//! learned or sinusoidal positions, pre-norm [`TransformerEncoder`] layers, a final layer norm and
+//! learned or sinusoidal positions, pre-norm [`TransformerEncoder`] layers (Burn's module, run on
+//! dae's kernels: `kernels/transformer.rs`), a final layer norm and
 //! a linear head to one logit per vocabulary token. It models p(x_t | x̃) at every position t.
 
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig};
 use burn::nn::{
     Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig,
     PositionalEncoding, PositionalEncodingConfig,
@@ -248,7 +247,7 @@ impl MaskedLanguageModel {
         if let Some(pe) = &self.sinusoids {
             x = pe.forward(x);
         }
-        let x = self.encoder.forward(TransformerEncoderInput::new(x));
+        let x = crate::kernels::encoder_forward(&self.encoder, x);
         self.norm.forward(x)
     }
 

@@ -1,0 +1,202 @@
+//! The single-precision GEMM behind every kernel, on the instruction set [`Isa::active`] picks.
+//!
+//! The `gemm` crate (which Burn's flex also uses) packs panels and runs register-tiled
+//! microkernels per instruction set: 16 x 6 tiles of 8-lane FMA on AVX2, 32 x 6 tiles (of which
+//! 2 x 6 registers) of 16-lane FMA on AVX-512. Its own entry point picks the path by the processor
+//! alone and cannot be told otherwise; here dae calls the same blocked driver with the
+//! microkernel table of the path it chose, so that `DAE_ISA` forces a narrower one.
+
+use gemm_common::gemm::gemm_basic_generic;
+use gemm_common::simd::MixedSimd;
+use gemm_common::Parallelism;
+
+use super::isa::Isa;
+
+/// `dst[m x n] (row stride n) = (accumulate ? dst : 0) + a · b`, where `a[i, l]` is at
+/// `a[i * a_rs + l * a_cs]` and `b[l, j]` at `b[l * b_rs + j * b_cs]`, single-threaded (the
+/// callers split the work themselves), on the active instruction set.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn matmul(
+    shape: (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+) {
+    matmul_on(
+        Isa::active(),
+        shape,
+        dst,
+        accumulate,
+        a,
+        a_strides,
+        b,
+        b_strides,
+    );
+}
+
+/// [`matmul`] on a given instruction set, which must be one the processor supports (a wider one
+/// falls back to the widest supported).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn matmul_on(
+    isa: Isa,
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    (a_rs, a_cs): (usize, usize),
+    b: &[f32],
+    (b_rs, b_cs): (usize, usize),
+) {
+    assert!(dst.len() >= m * n);
+    assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
+    assert!(n == 0 || k == 0 || b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // The microkernels keep tiles of a column-major destination in registers: for dae's
+    // row-major `dst` the driver computes dstᵀ = bᵀ · aᵀ instead, as `gemm`'s own entry point
+    // does (calling the driver directly skips that entry point, and once cost the Transformer's
+    // GEMMs 2.5x their time).
+    let call = if n > 1 {
+        Call {
+            m: n,
+            n: m,
+            k,
+            dst: dst.as_mut_ptr(),
+            dst_cs: n as isize,
+            dst_rs: 1,
+            accumulate,
+            lhs: b.as_ptr(),
+            lhs_cs: b_rs as isize,
+            lhs_rs: b_cs as isize,
+            rhs: a.as_ptr(),
+            rhs_cs: a_rs as isize,
+            rhs_rs: a_cs as isize,
+        }
+    } else {
+        Call {
+            m,
+            n,
+            k,
+            dst: dst.as_mut_ptr(),
+            dst_cs: 1,
+            dst_rs: 1,
+            accumulate,
+            lhs: a.as_ptr(),
+            lhs_cs: a_cs as isize,
+            lhs_rs: a_rs as isize,
+            rhs: b.as_ptr(),
+            rhs_cs: b_cs as isize,
+            rhs_rs: b_rs as isize,
+        }
+    };
+    // SAFETY: the asserts above keep every index the driver reads or writes inside the slices,
+    // and each path runs only where the processor has its instructions.
+    unsafe {
+        match isa.min(Isa::detected()) {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                use gemm_f32::microkernel::avx512f::f32 as ukr;
+                call.run::<_, 16, { ukr::MR_DIV_N * 16 }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
+                    gemm_common::simd::V4::try_new().expect("avx512f was detected"),
+                    &ukr::UKR,
+                    &ukr::H_UKR,
+                )
+            }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                use gemm_f32::microkernel::fma::f32 as ukr;
+                call.run::<_, 8, { ukr::MR_DIV_N * 8 }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
+                    gemm_common::simd::V3::try_new().expect("avx2 and fma were detected"),
+                    &ukr::UKR,
+                    &ukr::H_UKR,
+                )
+            }
+            _ => {
+                use gemm_f32::microkernel::scalar::f32 as ukr;
+                call.run::<_, 1, { ukr::MR_DIV_N }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
+                    gemm_common::simd::Scalar,
+                    &ukr::UKR,
+                    &ukr::H_UKR,
+                )
+            }
+        }
+    }
+}
+
+/// One product in the driver's terms: `dst[m x n] = (accumulate ? dst : 0) + lhs[m x k] ·
+/// rhs[k x n]`, each matrix by its pointer, column stride and row stride (in elements).
+struct Call {
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    dst_cs: isize,
+    dst_rs: isize,
+    accumulate: bool,
+    lhs: *const f32,
+    lhs_cs: isize,
+    lhs_rs: isize,
+    rhs: *const f32,
+    rhs_cs: isize,
+    rhs_rs: isize,
+}
+
+impl Call {
+    /// Runs the blocked driver with one path's SIMD token and microkernel tables.
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid matrices of the call's shape, and the
+    /// processor must support `simd`.
+    #[allow(clippy::type_complexity)]
+    unsafe fn run<
+        S: MixedSimd<f32, f32, f32, f32>,
+        const N: usize,
+        const MR: usize,
+        const NR: usize,
+        const MR_DIV_N: usize,
+        const H_M: usize,
+        const H_N: usize,
+    >(
+        &self,
+        simd: S,
+        ukr: &[[gemm_common::microkernel::MicroKernelFn<f32>; NR]; MR_DIV_N],
+        h_ukr: &[[gemm_common::microkernel::HMicroKernelFn<f32>; H_N]; H_M],
+    ) {
+        gemm_basic_generic::<S, f32, N, MR, NR, MR_DIV_N, H_M, H_N>(
+            simd,
+            self.m,
+            self.n,
+            self.k,
+            self.dst,
+            self.dst_cs,
+            self.dst_rs,
+            self.accumulate,
+            self.lhs,
+            self.lhs_cs,
+            self.lhs_rs,
+            self.rhs,
+            self.rhs_cs,
+            self.rhs_rs,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            |a, b, c| a * b + c,
+            ukr,
+            h_ukr,
+            false,
+            Parallelism::None,
+        );
+    }
+}
