@@ -6,10 +6,11 @@
 
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::activation::log_softmax;
 use serde::{Deserialize, Serialize};
 
 use super::preprocess::{Cells, Column, Encoding};
+use crate::kernels::{linear, Activation};
 use crate::limits::{product, sum, MAX_ACTIVATIONS, MAX_MODEL_PARAMS};
 use crate::{Error, Result};
 
@@ -203,9 +204,10 @@ impl TabularModelConfig {
 impl TabularDae {
     /// The code z of a batch of encoded rows `[batch, input_width]`.
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        // Each layer through dae's fused linear + bias + ReLU kernel on the CPU.
         let mut x = self.input_dropout.forward(x);
         for layer in &self.encoder {
-            x = relu(layer.forward(x));
+            x = linear(layer, x, Activation::Relu);
         }
         x
     }
@@ -215,10 +217,12 @@ impl TabularDae {
         let mut x = self.encode(x);
         let n = self.decoder.len();
         for (i, layer) in self.decoder.iter().enumerate() {
-            x = layer.forward(x);
-            if i + 1 < n {
-                x = relu(x);
-            }
+            let act = if i + 1 < n {
+                Activation::Relu
+            } else {
+                Activation::Identity
+            };
+            x = linear(layer, x, act);
         }
         x
     }

@@ -258,7 +258,8 @@ impl MaskedLanguageModel {
         let device = hidden.device();
         let idx: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
         let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [rows.len()]), &device);
-        self.head.forward(hidden.reshape([b * t, d]).select(0, idx))
+        let rows = hidden.reshape([b * t, d]).select(0, idx);
+        crate::kernels::linear(&self.head, rows, crate::kernels::Activation::Identity)
     }
 
     /// Logits `[batch, seq, vocab]` at every position.
