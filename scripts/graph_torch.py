@@ -27,6 +27,13 @@ Two modes:
         crates/dae/tests/graph_torch_agreement.rs compares dae against it. The losses are also
         checked here against PyTorch's own BCE-with-logits and cosine similarity.
 
+    scripts/graph_torch.py gat-fixture [--out crates/dae/tests/fixtures]
+        Writes graph_gat_torch.safetensors: the GAT autoencoder (gat.rs, gat_model.rs; written
+        densely here, attention as a masked [heads, destination, source] matrix) on the same
+        graph's kept edges and masked nodes: initial weights under dae's names, the codes, the
+        decoded rows, the SCE loss and the weights after one AdamW step
+        (graph_torch_agreement.rs's `gat_forward_and_one_adamw_step_match_pytorch`).
+
     scripts/graph_torch.py bench [--threads 1,2] [--repeat 3] [--data data/cora]
         Times full-batch training steps on Cora for dae's two default recipes (config.rs):
         edges (GCN 1433 -> 32 -> 16, full-adjacency loss, lr 0.01, no weight decay, message
@@ -391,6 +398,93 @@ def fixtures(out_dir):
 
 
 # ----------------------------------------------------------------------------------------------
+# The GAT autoencoder (gat.rs, gat_model.rs), written densely: an independent form of dae's
+# sparse one (attention as a [heads, destination, source] matrix, non-edges at -inf).
+
+
+def gat_dense(h, p, name, adjacency, heads):
+    """One GAT layer `name` of the parameters `p` on `h`, heads concatenated; `adjacency`
+    [dst, src] is True on the entries of the graph with self loops."""
+    z = h @ p[f"{name}.weight"]
+    n, width = z.shape
+    zh = z.view(n, heads, width // heads)
+    source = (zh * p[f"{name}.attention_source"]).sum(-1)          # [n, heads]
+    destination = (zh * p[f"{name}.attention_destination"]).sum(-1)
+    e = F.leaky_relu(destination.t().unsqueeze(2) + source.t().unsqueeze(1), 0.2)
+    alpha = torch.softmax(e.masked_fill(~adjacency, float("-inf")), dim=2)
+    return torch.einsum("hij,jhd->ihd", alpha, zh).reshape(n, width) + p[f"{name}.bias"]
+
+
+def gat_forward(p, x_dense, masked, adjacency, rows, heads):
+    """GraphMAE's GAT autoencoder with PReLU: the codes, and the decoded rows `rows` of the codes
+    mapped by `encoder_to_decoder` and re-masked (one-head GAT decoder)."""
+    hidden = F.prelu(gat_dense(x_dense, p, "layer1", adjacency, heads), p["prelu1.weight"])
+    codes = F.prelu(gat_dense(hidden, p, "layer2", adjacency, heads), p["prelu2.weight"])
+    h = (codes @ p["encoder_to_decoder"]) * (1.0 - masked)
+    return codes, gat_dense(h, p, "decoder", adjacency, 1)[rows]
+
+
+def gat_fixture(out_dir):
+    """graph_gat_torch.safetensors: the GAT autoencoder (10 features, 2 heads, 8 -> 4, PReLU,
+    feature decoder) on the fixture graph's kept edges with its masked nodes: initial weights
+    under dae's names (tasks/graph/torch.rs), codes, decoded rows, SCE loss, weights after one
+    AdamW step."""
+    gen = torch.Generator().manual_seed(20261202)
+    n, edges, entries = fixture_graph()
+    dropped = {(3, 4), (9, 10), (0, 14)}
+    kept = [e for e in edges if e not in dropped]
+    masked_nodes = [1, 4, 7, 10, 15]
+    heads, gamma = 2, 3.0
+    shapes = {"layer1": (10, 8, heads), "layer2": (8, 4, heads), "decoder": (4, 10, 1)}
+    p = {}
+    for name, (i, o, h) in shapes.items():
+        p[f"{name}.weight"] = 0.5 * torch.randn(i, o, generator=gen)
+        # Attention vectors large enough that logits fall on both sides of the LeakyReLU's kink.
+        p[f"{name}.attention_source"] = 1.5 * torch.randn(h, o // h, generator=gen)
+        p[f"{name}.attention_destination"] = 1.5 * torch.randn(h, o // h, generator=gen)
+        p[f"{name}.bias"] = 0.1 * torch.randn(o, generator=gen)
+    p["mask_token"] = 0.5 * torch.randn(1, 10, generator=gen)
+    p["encoder_to_decoder"] = 0.5 * torch.randn(4, 4, generator=gen)
+    p["prelu1.weight"] = torch.tensor([0.25])
+    p["prelu2.weight"] = torch.tensor([0.1])
+    for v in p.values():
+        v.requires_grad_(True)
+    out = {f"gat.init.{k}": v.detach().clone() for k, v in p.items()}
+
+    x = feature_input(n, entries, masked_nodes)
+    x_dense = torch.zeros(n, 10)
+    x_dense[x.node, x.feature] = x.value.squeeze(1)
+    x_dense = x_dense + x.masked @ p["mask_token"]
+    adjacency = torch.eye(n, dtype=torch.bool)
+    for a, b in kept:
+        adjacency[a, b] = adjacency[b, a] = True
+    dense = torch.zeros(n, 10)
+    for i, f, v in entries:
+        dense[i, f] = v
+    rows = torch.tensor(masked_nodes, dtype=torch.long)
+    codes, decoded = gat_forward(p, x_dense, x.masked, adjacency, rows, heads)
+    loss = scaled_cosine_error(decoded, dense[rows], gamma)
+    out["gat.codes"] = codes.detach().clone()
+    out["gat.decoded"] = decoded.detach().clone()
+    out["gat.loss"] = loss.detach().reshape(1)
+    # Adam's epsilon at 1e-4, not 1e-8: where a gradient is nearly zero (layer 2's `a_dst` shifts
+    # every logit into a node alike, which the softmax cancels wherever the LeakyReLU is linear:
+    # its gradient here is ~1e-10, rounding), the first step `g / (|g| + eps)` would compare
+    # rounding noise; with 1e-4 it compares the gradient itself there.
+    opt = torch.optim.AdamW(list(p.values()), lr=0.01, betas=(0.9, 0.999), eps=1e-4, weight_decay=0.01)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    out.update({f"gat.step1.{k}": v.detach().clone() for k, v in p.items()})
+
+    from safetensors.torch import save_file
+
+    path = os.path.join(out_dir, "graph_gat_torch.safetensors")
+    save_file({k: v.float().contiguous() for k, v in out.items()}, path)
+    print(f"wrote {path}: {len(out)} tensors; GAT SCE loss {loss.item():.6f}")
+
+
+# ----------------------------------------------------------------------------------------------
 # Bench
 
 
@@ -505,6 +599,8 @@ def main():
     sub = p.add_subparsers(dest="mode", required=True)
     f = sub.add_parser("fixtures", help="write torch_graph.safetensors")
     f.add_argument("--out", default=os.path.join(here, "..", "crates", "dae", "tests", "fixtures"))
+    g = sub.add_parser("gat-fixture", help="write graph_gat_torch.safetensors")
+    g.add_argument("--out", default=os.path.join(here, "..", "crates", "dae", "tests", "fixtures"))
     b = sub.add_parser("bench", help="time training epochs of the default recipes on Cora")
     b.add_argument("--threads", default="1,2")
     b.add_argument("--repeat", type=int, default=3, help="timed epochs (after one warm-up epoch)")
@@ -513,6 +609,8 @@ def main():
     a = p.parse_args()
     if a.mode == "fixtures":
         fixtures(a.out)
+    elif a.mode == "gat-fixture":
+        gat_fixture(a.out)
     else:
         bench(a)
 

@@ -94,6 +94,80 @@ fn train_resume_eval_report_end_to_end() {
     assert!(run.join("latent_map.png").is_file());
 }
 
+#[test]
+fn a_gat_encoder_trains_on_cora_and_eval_reports_its_probe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("gat");
+    let r = run.to_str().unwrap();
+    // Hidden 8 = 2 heads x 4, codes 4 = 2 x 2; GraphMAE's features objective (the GAT decoder).
+    train_tiny(
+        &run,
+        &[
+            "--objective",
+            "features",
+            "--noise",
+            "features:mask=0.5,replace=0.05",
+            "--encoder",
+            "gat",
+            "--gat-heads",
+            "2",
+            "--attention-dropout",
+            "0.1",
+            "--dropout",
+            "0.2",
+            "--gcn-activation",
+            "prelu",
+        ],
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        config["encoder"],
+        serde_json::json!({"kind": "gat", "heads": 2, "attention_dropout": 0.1})
+    );
+    let out = dae_ok(&["eval", r, "--json", "--threads", "1"]);
+    let record: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    for key in ["probe_accuracy", "probe_val_accuracy", "nmi"] {
+        let v = record[key].as_f64().unwrap_or(f64::NAN);
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    assert_eq!(record["probe_nodes"], serde_json::json!([140, 500, 1000]));
+    assert_eq!(record["edges_held_out"], false);
+    // The PyTorch-named weights carry the attention vectors.
+    let names = String::from_utf8_lossy(&std::fs::read(run.join("model.safetensors")).unwrap())
+        .into_owned();
+    for name in [
+        "layer1.attention_source",
+        "decoder.attention_destination",
+        "encoder_to_decoder",
+    ] {
+        assert!(names.contains(name), "{name} missing");
+    }
+
+    // Heads that do not split the widths, and GAT flags without the GAT, are refused by name.
+    let o = tmp.path().join("refused");
+    let o = o.to_str().unwrap();
+    dae_err(
+        &[
+            "train",
+            "--task",
+            "graph",
+            "--encoder",
+            "gat",
+            "--gat-heads",
+            "3",
+            "--out",
+            o,
+        ],
+        &["--gat-heads 3 must divide"],
+    );
+    dae_err(
+        &["train", "--task", "graph", "--gat-heads", "2", "--out", o],
+        &["--encoder gat"],
+    );
+    assert!(!tmp.path().join("refused").exists());
+}
+
 /// Writes a graph folder from its three files' text.
 fn write_graph(dir: &Path, nodes: &str, features: &str, edges: &str) {
     std::fs::create_dir_all(dir).unwrap();

@@ -4,6 +4,10 @@
 //! isolated node, a node without features and feature values other than 1, its initial weights,
 //! the expected results, the masked nodes, the negative pairs and the VGAE noise).
 //!
+//! The GAT autoencoder is checked the same way against `graph_torch.py gat-fixture`'s
+//! `tests/fixtures/graph_gat_torch.safetensors` (the twin's GAT is dense: attention as a masked
+//! matrix, an independent form of dae's edge-list one).
+//!
 //! The graph goes through dae's reader (`data::parse`) and `feature_input` (row normalization,
 //! masking); the losses are the pub functions of `tasks::graph::task` composed as `Task::loss`
 //! composes them, with the fixture's negatives and noise in place of its random draws.
@@ -15,11 +19,15 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use dae::tasks::graph::corrupt::CorruptedGraph;
 use dae::tasks::graph::data::{self, Graph};
+use dae::tasks::graph::gat_model::{GatAutoencoder, GatSettings};
 use dae::tasks::graph::input::feature_input;
 use dae::tasks::graph::loss::{
     edge_loss, full_adjacency_loss, scaled_cosine_error, vgae_kl, AdjacencyTarget,
 };
-use dae::tasks::graph::model::{Codes, GcnLayer, GraphAutoencoder, GraphModelConfig, Propagation};
+use dae::tasks::graph::model::{
+    Codes, GcnActivation, GcnLayer, GraphAutoencoder, GraphModelConfig, Propagation,
+};
+use dae::tasks::graph::torch as graph_torch;
 use dae::tasks::image::model::torch::TensorFile;
 use dae::train::RunSettings;
 
@@ -363,4 +371,73 @@ fn adamw_steps_match_pytorch() {
     let loss = vgae_loss(&f, &m.encode(&input, &graph), &device);
     let grads = GradientsParams::from_grads(loss.backward(), &m);
     assert_weights(&optim.step(settings.lr, m, grads), &f, "vgae.step1");
+}
+
+/// GraphMAE's GAT autoencoder (2 heads, PReLU, feature decoder) on the masked input and the kept
+/// edges: codes, decoded rows and SCE loss, then every weight after one AdamW step.
+#[test]
+fn gat_forward_and_one_adamw_step_match_pytorch() {
+    let f = fixture();
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph_gat_torch.safetensors");
+    let gat = TensorFile::read(&path).expect("GAT fixture readable");
+    let check_gat = |name: &str, t: Tensor<2>| {
+        let (shape, want) = values(&gat, name);
+        assert_eq!(t.dims().to_vec(), shape, "{name}: shape");
+        assert_close(name, &to_vec(t), &want);
+    };
+    let device = Device::flex().autodiff();
+    let config = GraphModelConfig {
+        input_dim: INPUT,
+        hidden_dim: HIDDEN,
+        code_dim: CODE,
+        variational: false,
+        feature_decoder: true,
+        dropout: 0.0,
+        activation: GcnActivation::Prelu,
+    };
+    let settings = GatSettings {
+        heads: 2,
+        attention_dropout: 0.0,
+    };
+    let m = GatAutoencoder::new(&config, settings, &device);
+    let m = graph_torch::import_torch(m, &gat, "gat.init.", &device).expect("GAT weights");
+
+    let corrupted = CorruptedGraph {
+        kept_edges: f.kept.clone(),
+        masked_nodes: f.masked.clone(),
+        ..CorruptedGraph::default()
+    };
+    let graph = Propagation::new(f.graph.len(), &f.kept, &device);
+    let input = feature_input(&f.graph, Some(&corrupted), true, &device);
+    let codes = m.encode(&input, &graph).mean;
+    check_gat("gat.codes", codes.clone());
+    let decoded = m
+        .decode_features(
+            codes,
+            input.remasked.as_ref(),
+            &graph,
+            Some(masked_rows(&f, &device)),
+        )
+        .expect("a feature decoder");
+    check_gat("gat.decoded", decoded.clone());
+    let loss = scaled_cosine_error(decoded, masked_targets(&f, &device), f.gamma);
+    let (_, want) = values(&gat, "gat.loss");
+    assert_close("gat.loss", &to_vec(loss.clone()), &want);
+
+    let mut settings = RunSettings::new(1, 1, 0.01);
+    settings.adamw.weight_decay = 0.01;
+    // The twin's epsilon (graph_torch.py says why: near-zero gradients).
+    settings.adamw.epsilon = 1e-4;
+    let mut optim = settings.optimizer();
+    let grads = GradientsParams::from_grads(loss.backward(), &m);
+    let m = optim.step(settings.lr, m, grads);
+    let exported = graph_torch::export_torch(&m);
+    assert_eq!(exported.len(), 16, "every parameter is named");
+    for (name, shape, got) in exported {
+        let name = format!("gat.step1.{name}");
+        let (want_shape, want) = values(&gat, &name);
+        assert_eq!(shape, want_shape, "{name}: shape");
+        assert_close(&name, &got, &want);
+    }
 }

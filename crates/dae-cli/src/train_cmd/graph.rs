@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 use dae::run::RunDir;
 use dae::tasks::graph::config::EdgeLoss;
 use dae::tasks::graph::model::GcnActivation;
-use dae::tasks::graph::{self, GraphConfig, GraphNoise, GraphTask, Objective};
+use dae::tasks::graph::{self, GraphConfig, GraphEncoder, GraphNoise, GraphTask, Objective};
 use dae::train::{Start, Task};
 
 use super::{given, TrainArgs};
@@ -39,6 +39,15 @@ pub enum GcnActivationArg {
     Prelu,
 }
 
+/// The encoder's layers on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum EncoderArg {
+    /// Graph convolutions (Kipf & Welling), a GCN feature decoder.
+    Gcn,
+    /// Graph attention (Veličković et al.), heads concatenated; GraphMAE's GAT feature decoder.
+    Gat,
+}
+
 /// The flags of `dae train` that only `--task graph` reads.
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Graph autoencoders (--task graph)")]
@@ -52,6 +61,16 @@ pub(super) struct GraphArgs {
     /// Variational codes (VGAE: a log-std head and the KL term), for the edge objectives.
     #[arg(long)]
     variational: bool,
+    /// The encoder's layers [default: gcn].
+    #[arg(long, value_enum)]
+    encoder: Option<EncoderArg>,
+    /// Attention heads of each GAT layer, which split its width [default: 4] (`--heads` is the
+    /// text task's).
+    #[arg(long)]
+    gat_heads: Option<usize>,
+    /// Dropout on the GAT attention weights while training [default: 0].
+    #[arg(long)]
+    attention_dropout: Option<f64>,
     /// Width of the hidden GCN layer [default: 32 for edges, 512 otherwise].
     #[arg(long)]
     gcn_hidden: Option<usize>,
@@ -87,6 +106,16 @@ impl TrainArgs {
                 GcnActivationArg::Prelu => GcnActivation::Prelu,
             };
         }
+        let gat = matches!(g.encoder, Some(EncoderArg::Gat));
+        if !gat && (g.gat_heads.is_some() || g.attention_dropout.is_some()) {
+            anyhow::bail!("--gat-heads and --attention-dropout are for --encoder gat");
+        }
+        if gat {
+            config.encoder = GraphEncoder::Gat {
+                heads: g.gat_heads.unwrap_or(4),
+                attention_dropout: g.attention_dropout.unwrap_or(0.0),
+            };
+        }
         config.steps_per_epoch = g.steps_per_epoch.unwrap_or(config.steps_per_epoch);
         config.sce_gamma = g.sce_gamma.unwrap_or(config.sce_gamma);
         if let Some(loss) = g.edge_loss {
@@ -110,6 +139,9 @@ impl GraphArgs {
             ("--objective", self.objective.is_some()),
             ("--edge-loss", self.edge_loss.is_some()),
             ("--variational", self.variational),
+            ("--encoder", self.encoder.is_some()),
+            ("--gat-heads", self.gat_heads.is_some()),
+            ("--attention-dropout", self.attention_dropout.is_some()),
             ("--gcn-hidden", self.gcn_hidden.is_some()),
             ("--gcn-activation", self.gcn_activation.is_some()),
             ("--steps-per-epoch", self.steps_per_epoch.is_some()),
@@ -136,10 +168,11 @@ pub(super) fn train_graph(a: &TrainArgs, start: Start) -> anyhow::Result<()> {
     let s = &config.run;
     let m = &config.model;
     eprintln!(
-        "dae train --task graph: objective {}, GCN {} -> {} -> {}{}, noise {}, {} steps per \
+        "dae train --task graph: objective {}, {} {} -> {} -> {}{}, noise {}, {} steps per \
          epoch, {s}\n  data: {}: {}\n  edges: {} train / {} validation / {} test\n  run \
          directory: {}",
         config.objective,
+        config.encoder,
         m.input_dim,
         m.hidden_dim,
         m.code_dim,

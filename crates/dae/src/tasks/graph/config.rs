@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::corrupt::GraphNoise;
+use super::gat_model::gat_param_count;
 use super::model::GraphModelConfig;
+use super::network::GraphEncoder;
 use crate::limits::MAX_MODEL_PARAMS;
 use crate::train::{RunSettings, TaskConfig};
 use crate::{Error, Result};
@@ -96,6 +98,9 @@ pub struct GraphConfig {
     pub objective: Objective,
     /// The encoder's and decoders' sizes (`input_dim` is the data's feature count).
     pub model: GraphModelConfig,
+    /// GCN or GAT layers (runs before this field existed are GCN).
+    #[serde(default)]
+    pub encoder: GraphEncoder,
     /// The corruption of each step.
     pub noise: GraphNoise,
     /// The edge loss: sampled non-edges or the full adjacency.
@@ -152,6 +157,7 @@ impl GraphConfig {
                 dropout: 0.0,
                 activation: Default::default(),
             },
+            encoder: GraphEncoder::Gcn,
             noise: GraphNoise::parse(noise).expect("the default graph noise parses"),
             edge_loss: EdgeLoss::Full,
             steps_per_epoch: steps,
@@ -234,7 +240,31 @@ impl TaskConfig for GraphConfig {
                     .into(),
             );
         }
-        MAX_MODEL_PARAMS.check(m.param_count(), || {
+        let params = match self.encoder {
+            GraphEncoder::Gcn => m.param_count(),
+            GraphEncoder::Gat {
+                heads,
+                attention_dropout,
+            } => {
+                if heads == 0
+                    || !m.hidden_dim.is_multiple_of(heads)
+                    || !m.code_dim.is_multiple_of(heads)
+                {
+                    return refuse(format!(
+                        "--gat-heads {heads} must divide --gcn-hidden {} and --code-dim {} (the \
+                         heads split the widths)",
+                        m.hidden_dim, m.code_dim
+                    ));
+                }
+                if !(0.0..1.0).contains(&attention_dropout) {
+                    return refuse(format!(
+                        "--attention-dropout must lie in [0, 1), got {attention_dropout}"
+                    ));
+                }
+                gat_param_count(m)
+            }
+        };
+        MAX_MODEL_PARAMS.check(params, || {
             format!(
                 "a graph autoencoder of {} features, {} hidden, {} code",
                 m.input_dim, m.hidden_dim, m.code_dim
@@ -280,5 +310,51 @@ mod tests {
             "mask token",
         );
         refused(|c| c.model.hidden_dim = 1 << 40, "DAE_MAX_MODEL_PARAMS");
+        refused(
+            |c| {
+                c.encoder = GraphEncoder::Gat {
+                    heads: 3,
+                    attention_dropout: 0.0,
+                }
+            },
+            "--gat-heads 3 must divide",
+        );
+        refused(
+            |c| {
+                c.encoder = GraphEncoder::Gat {
+                    heads: 0,
+                    attention_dropout: 0.0,
+                }
+            },
+            "--gat-heads 0 must divide",
+        );
+        refused(
+            |c| {
+                c.encoder = GraphEncoder::Gat {
+                    heads: 4,
+                    attention_dropout: 1.0,
+                }
+            },
+            "--attention-dropout",
+        );
+    }
+
+    #[test]
+    fn runs_without_an_encoder_field_are_gcn_and_gat_round_trips() {
+        let mut c = GraphConfig::for_objective(Objective::Features);
+        c.model.input_dim = 1433;
+        let mut old = serde_json::to_value(&c).unwrap();
+        old.as_object_mut().unwrap().remove("encoder");
+        let loaded: GraphConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(loaded.encoder, GraphEncoder::Gcn);
+        c.encoder = GraphEncoder::Gat {
+            heads: 4,
+            attention_dropout: 0.1,
+        };
+        c.check().unwrap();
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["encoder"]["kind"], "gat");
+        assert_eq!(json["encoder"]["heads"], 4);
+        assert_eq!(serde_json::from_value::<GraphConfig>(json).unwrap(), c);
     }
 }

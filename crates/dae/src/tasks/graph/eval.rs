@@ -15,7 +15,8 @@ use super::data::{self, Graph, NodeSplit};
 use super::input::feature_input;
 use super::linkpred::{average_precision, heuristic_scores, roc_auc, Heuristic};
 use super::loss::pair_tensors;
-use super::model::{edge_logits, GraphAutoencoder, Propagation};
+use super::model::{edge_logits, Propagation};
+use super::network::GraphModel;
 use super::spectral::spectral_embedding;
 use super::task::{check_features, edge_split};
 use crate::device::DeviceSpec;
@@ -42,7 +43,7 @@ pub struct LoadedGraphRun {
     /// The run's configuration.
     pub config: GraphConfig,
     /// The trained model.
-    pub model: GraphAutoencoder,
+    pub model: GraphModel,
     /// Where it runs.
     pub device: Device,
 }
@@ -56,7 +57,7 @@ pub fn load_graph_run(root: &Path, device: Option<DeviceSpec>) -> Result<LoadedG
     let device = device.unwrap_or(config.run.device).device()?;
     let model = load_module(
         &run.trained_model()?,
-        config.model.init(&device),
+        config.encoder.init(&config.model, &device),
         MODEL_NAME,
     )?;
     Ok(LoadedGraphRun {

@@ -170,6 +170,22 @@ impl Propagation {
         }
     }
 
+    /// Number of nodes.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// `[entries]`: the source node of each entry (self loops first, then both directions of
+    /// each edge).
+    pub fn source(&self) -> Tensor<1, Int> {
+        self.source.clone()
+    }
+
+    /// `[entries]`: the destination node of each entry.
+    pub fn destination(&self) -> Tensor<1, Int> {
+        self.destination.clone()
+    }
+
     /// `Â · h` for `h` `[nodes, width]`.
     pub fn propagate(&self, h: Tensor<2>) -> Tensor<2> {
         let [_, width] = h.dims();
@@ -231,27 +247,16 @@ pub struct GraphAutoencoder {
 pub const MAX_LOG_STD: f64 = 10.0;
 
 impl GraphAutoencoder {
-    /// The first layer's pre-propagation product `X̃ · W`, sparse in the features.
-    fn input_product(&self, input: &FeatureInput, nodes: usize) -> Tensor<2> {
-        let weight = self.layer1.weight.val();
-        let [_, width] = weight.dims();
-        let rows = weight.clone().select(0, input.feature.clone()) * input.value.clone();
-        let mut product = Tensor::zeros([nodes, width], &rows.device()).select_assign(
-            0,
-            input.node.clone(),
-            rows,
-            IndexingUpdateOp::Add,
-        );
-        if let (Some(masked), Some(token)) = (&input.masked, &self.mask_token) {
-            product = product + masked.clone().matmul(token.val().matmul(weight));
-        }
-        product
-    }
-
     /// The codes of every node.
     pub fn encode(&self, input: &FeatureInput, graph: &Propagation) -> Codes {
-        let first = graph.propagate(self.input_product(input, graph.nodes))
-            + self.layer1.bias.val().unsqueeze();
+        let product = sparse_product(
+            input,
+            input.value.clone(),
+            self.layer1.weight.val(),
+            self.mask_token.as_ref(),
+            graph.nodes,
+        );
+        let first = graph.propagate(product) + self.layer1.bias.val().unsqueeze();
         let activated = match &self.prelu {
             Some(prelu) => prelu.forward(first),
             None => burn::tensor::activation::relu(first),
@@ -295,6 +300,31 @@ impl GraphAutoencoder {
         }
         Some(mixed.matmul(decoder.weight.val()) + decoder.bias.val().unsqueeze())
     }
+}
+
+/// The first layer's pre-propagation product `X̃ · W` (`weight` `[features, width]`), sparse in
+/// the features: each kept entry's weight row scaled by its value (`values` `[entries, 1]`: the
+/// input's values, or a dropout of them) and summed into its node's row, plus `token · W` for the
+/// nodes that show the mask token.
+pub fn sparse_product(
+    input: &FeatureInput,
+    values: Tensor<2>,
+    weight: Tensor<2>,
+    token: Option<&Param<Tensor<2>>>,
+    nodes: usize,
+) -> Tensor<2> {
+    let [_, width] = weight.dims();
+    let rows = weight.clone().select(0, input.feature.clone()) * values;
+    let mut product = Tensor::zeros([nodes, width], &rows.device()).select_assign(
+        0,
+        input.node.clone(),
+        rows,
+        IndexingUpdateOp::Add,
+    );
+    if let (Some(masked), Some(token)) = (&input.masked, token) {
+        product = product + masked.clone().matmul(token.val().matmul(weight));
+    }
+    product
 }
 
 /// The inner-product decoder's logits `z_a · z_b` for each pair.

@@ -14,7 +14,8 @@ use super::data::{self, Graph};
 use super::input::{dense_rows, feature_input};
 use super::linkpred::{self, split_edges, EdgeSplit};
 use super::loss::{edge_loss, full_adjacency_loss, scaled_cosine_error, vgae_kl, AdjacencyTarget};
-use super::model::{Codes, GraphAutoencoder, Propagation};
+use super::model::{Codes, Propagation};
+use super::network::{GraphEncoder, GraphModel};
 use crate::corrupt::Rng;
 use crate::run::metrics::EpochRecord;
 use crate::seed::{self, Purpose};
@@ -96,7 +97,7 @@ impl GraphTask {
         }
         check_features(&graph, config.model.input_dim, "the run")?;
         config.check()?;
-        check_activations(&config, graph.len())?;
+        check_activations(&config, graph.len(), graph.adjacency.edge_count())?;
         let split = edge_split(&graph, &config)?;
         let message_edges = message_edges(&config, &graph, &split);
         let message_graph = Adjacency::from_edges(graph.len(), &message_edges);
@@ -142,9 +143,10 @@ pub fn message_edges(config: &GraphConfig, graph: &Graph, split: &EdgeSplit) -> 
 }
 
 /// Errors unless one full-batch step of `config` on `nodes` nodes fits `DAE_MAX_ACTIVATIONS`:
-/// the widest layer output for every node, and the dense `nodes²` logits of the full-adjacency
+/// the widest layer output for every node, a GAT's messages (every entry of the graph with self
+/// loops, as wide as the widest layer), and the dense `nodes²` logits of the full-adjacency
 /// loss.
-pub fn check_activations(config: &GraphConfig, nodes: usize) -> Result<()> {
+pub fn check_activations(config: &GraphConfig, nodes: usize, edges: usize) -> Result<()> {
     use crate::limits::{product, MAX_ACTIVATIONS};
     let m = &config.model;
     let widest = m
@@ -154,6 +156,12 @@ pub fn check_activations(config: &GraphConfig, nodes: usize) -> Result<()> {
     MAX_ACTIVATIONS.check(product(&[nodes, widest]), || {
         format!("a layer of width {widest} over {nodes} nodes")
     })?;
+    if let GraphEncoder::Gat { .. } = config.encoder {
+        let entries = edges.checked_mul(2).and_then(|e| e.checked_add(nodes));
+        MAX_ACTIVATIONS.check(entries.and_then(|e| product(&[e, widest])), || {
+            format!("GAT messages of width {widest} over the {edges} edges (both ways) and {nodes} self loops")
+        })?;
+    }
     if config.objective.edges() && config.edge_loss == EdgeLoss::Full {
         MAX_ACTIVATIONS.check(product(&[nodes, nodes]), || {
             format!(
@@ -179,7 +187,7 @@ pub fn check_features(graph: &Graph, width: usize, what: &str) -> Result<()> {
 impl GraphTask {
     /// The codes of every node on the uncorrupted message-passing graph (no dropout: call with
     /// a model off the autodiff device).
-    pub fn codes(&self, model: &GraphAutoencoder, device: &Device) -> Codes {
+    pub fn codes(&self, model: &GraphModel, device: &Device) -> Codes {
         let graph = Propagation::new(self.graph.len(), &self.message_edges, device);
         model.encode(
             &feature_input(&self.graph, None, self.config.normalize_features, device),
@@ -190,7 +198,7 @@ impl GraphTask {
 
 impl Task for GraphTask {
     type Config = GraphConfig;
-    type Model = GraphAutoencoder;
+    type Model = GraphModel;
     type Batch = GraphBatch;
     type Record = GraphEpochMetrics;
 
@@ -206,8 +214,8 @@ impl Task for GraphTask {
         self.config.steps_per_epoch
     }
 
-    fn init_model(&self, device: &Device) -> GraphAutoencoder {
-        self.config.model.init(device)
+    fn init_model(&self, device: &Device) -> GraphModel {
+        self.config.encoder.init(&self.config.model, device)
     }
 
     fn draw_batch(&self, _indices: &[usize], rng: &mut Rng) -> Result<GraphBatch> {
@@ -234,7 +242,7 @@ impl Task for GraphTask {
         })
     }
 
-    fn loss(&self, model: &GraphAutoencoder, batch: GraphBatch, device: &Device) -> Tensor<1> {
+    fn loss(&self, model: &GraphModel, batch: GraphBatch, device: &Device) -> Tensor<1> {
         let c = &batch.corrupted;
         let n = self.graph.len();
         let graph = Propagation::new(n, &c.kept_edges, device);
@@ -289,7 +297,7 @@ impl Task for GraphTask {
 
     fn record(
         &self,
-        model: &GraphAutoencoder,
+        model: &GraphModel,
         device: &Device,
         totals: EpochTotals,
     ) -> Result<GraphEpochMetrics> {
@@ -315,7 +323,7 @@ impl Task for GraphTask {
     }
 
     /// `model.safetensors`: the model under its PyTorch twin's names (docs/torch.md).
-    fn finish(&self, run: &crate::run::RunDir, model: &GraphAutoencoder, _: &Device) -> Result<()> {
+    fn finish(&self, run: &crate::run::RunDir, model: &GraphModel, _: &Device) -> Result<()> {
         crate::torch::write_tensors(&run.torch_model(), &super::torch::export_torch(model))
     }
 }
