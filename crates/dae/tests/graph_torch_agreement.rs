@@ -12,6 +12,8 @@
 //! masking); the losses are the pub functions of `tasks::graph::task` composed as `Task::loss`
 //! composes them, with the fixture's negatives and noise in place of its random draws.
 
+mod fixture;
+
 use std::path::Path;
 
 use burn::module::Param;
@@ -30,8 +32,8 @@ use dae::tasks::graph::model::{
 use dae::tasks::graph::torch as graph_torch;
 use dae::tasks::image::model::torch::TensorFile;
 use dae::train::RunSettings;
+use fixture::{assert_close, to_vec, values};
 
-const TOL: f32 = 1e-4;
 const INPUT: usize = 10;
 const HIDDEN: usize = 8;
 const CODE: usize = 4;
@@ -49,22 +51,11 @@ struct Fixture {
     gamma: f64,
 }
 
-fn values(f: &TensorFile, name: &str) -> (Vec<usize>, Vec<f32>) {
-    let (shape, v) = f
-        .get(name)
-        .unwrap_or_else(|| panic!("the fixture lacks `{name}`"));
-    (shape.to_vec(), v.to_vec())
-}
-
 /// The small non-negative integers stored as f32 in `name`.
 fn integers(f: &TensorFile, name: &str) -> Vec<u32> {
-    values(f, name)
-        .1
-        .iter()
-        .map(|&v| {
-            assert!(v >= 0.0 && v.fract() == 0.0, "{name}: {v} is not an index");
-            v as u32
-        })
+    fixture::indices(f, name)
+        .into_iter()
+        .map(|v| v as u32)
         .collect()
 }
 
@@ -74,8 +65,7 @@ fn pairs(f: &TensorFile, name: &str) -> Vec<(u32, u32)> {
 }
 
 fn fixture() -> Fixture {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_graph.safetensors");
-    let file = TensorFile::read(&path).expect("fixture readable");
+    let file = fixture::read("torch_graph.safetensors");
     let n = integers(&file, "graph.nodes")[0] as usize;
     let edges = pairs(&file, "graph.edges");
     let mut nodes = String::from("node\n");
@@ -117,27 +107,6 @@ fn fixture() -> Fixture {
         graph,
         edges,
     }
-}
-
-fn assert_close(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let (i, diff) = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .enumerate()
-        .fold((0, 0.0f32), |m, (i, d)| if d > m.1 { (i, d) } else { m });
-    assert!(
-        diff <= TOL,
-        "{what}: max |diff| {diff} at {i} (got {}, want {})",
-        got[i],
-        want[i]
-    );
-    eprintln!("{what}: max |diff| {diff:.2e}");
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
 fn check<const D: usize>(f: &Fixture, name: &str, t: Tensor<D>) {
@@ -378,9 +347,7 @@ fn adamw_steps_match_pytorch() {
 #[test]
 fn gat_forward_and_one_adamw_step_match_pytorch() {
     let f = fixture();
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph_gat_torch.safetensors");
-    let gat = TensorFile::read(&path).expect("GAT fixture readable");
+    let gat = fixture::read("graph_gat_torch.safetensors");
     let check_gat = |name: &str, t: Tensor<2>| {
         let (shape, want) = values(&gat, name);
         assert_eq!(t.dims().to_vec(), shape, "{name}: shape");

@@ -7,7 +7,7 @@
 //! projections included) and every comparison is made under the twin's names, through
 //! `export_torch`.
 
-use std::path::Path;
+mod fixture;
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::GradientsParams;
@@ -17,49 +17,11 @@ use dae::tasks::text::model::{token_tensor, MaskedLanguageModel, Positions, Tran
 use dae::tasks::text::torch::{export_torch, import_torch};
 use dae::tasks::text::MlmConfig;
 use dae::torch::{NamedTensor, TensorFile};
-
-const TOL: f32 = 1e-4;
-
-fn fixture() -> TensorFile {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mlm_torch.safetensors");
-    TensorFile::read(&path).expect("fixture readable")
-}
-
-fn values(f: &TensorFile, name: &str) -> (Vec<usize>, Vec<f32>) {
-    let (shape, v) = f
-        .get(name)
-        .unwrap_or_else(|| panic!("the fixture lacks `{name}`"));
-    (shape.to_vec(), v.to_vec())
-}
+use fixture::{assert_close, to_vec, values, TOL};
 
 /// The small non-negative integers stored as f32 in `name`.
 fn integers(f: &TensorFile, name: &str) -> Vec<usize> {
-    values(f, name)
-        .1
-        .iter()
-        .map(|&v| {
-            assert!(v >= 0.0 && v.fract() == 0.0, "{name}: {v} is not an index");
-            v as usize
-        })
-        .collect()
-}
-
-/// The largest |got − want|, checked against the tolerance; printed, as the report quotes it.
-fn assert_close(what: &str, got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let (i, diff) = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .enumerate()
-        .fold((0, 0.0f32), |m, (i, d)| if d > m.1 { (i, d) } else { m });
-    assert!(
-        diff <= TOL,
-        "{what}: max |diff| {diff} at {i} (got {}, want {})",
-        got[i],
-        want[i]
-    );
-    diff
+    fixture::indices(f, name)
 }
 
 /// Every tensor of `tensors` against the fixture's `<prefix><name>`, and no tensor of the
@@ -94,10 +56,6 @@ fn assert_state(
 /// Compares the key biases as every other value.
 fn strict(what: &str, got: &[f32], want: &[f32]) {
     assert_close(what, got, want);
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
 }
 
 /// The model whose every parameter is its gradient in `grads`, so that `export_torch` names and
@@ -145,7 +103,7 @@ fn sizes(f: &TensorFile) -> Sizes {
 
 /// Logits, loss, gradients and one AdamW step of dae on the twin's weights, against the twin's.
 fn agree(positions: Positions) {
-    let f = fixture();
+    let f = fixture::read("mlm_torch.safetensors");
     let s = sizes(&f);
     let config = TransformerConfig {
         positions,

@@ -1,44 +1,15 @@
 //! Agreement with PyTorch: the same weights and input give the same output, loss and AdamW
 //! update as the document's PyTorch code (fixtures written by `scripts/torch_fixtures.py`).
 
-use std::path::Path;
+mod fixture;
 
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use dae::tasks::image::model::torch::{export_torch, import_torch, TensorFile};
 use dae::tasks::image::model::{ModelConfig, ModelKind};
 use dae::tasks::image::{ImageConfig, Loss};
+use fixture::{assert_close, to_vec};
 
-const TOL: f32 = 1e-4;
-
-fn fixture(name: &str) -> TensorFile {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    TensorFile::read(&path).expect("fixture readable")
-}
-
-fn assert_close(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let (i, diff) = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .enumerate()
-        .fold((0, 0.0f32), |m, (i, d)| if d > m.1 { (i, d) } else { m });
-    assert!(
-        diff <= TOL,
-        "{what}: max |diff| {diff} at {i} (got {}, want {})",
-        got[i],
-        want[i]
-    );
-}
-
-fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
-}
-
-/// Checks that every exported weight equals the fixture's `<prefix>.<name>`.
 fn assert_weights(model: &dae::tasks::image::model::Denoiser, f: &TensorFile, prefix: &str) {
     let exported = export_torch(model);
     assert!(!exported.is_empty());
@@ -51,7 +22,7 @@ fn assert_weights(model: &dae::tasks::image::model::Denoiser, f: &TensorFile, pr
 }
 
 fn check(kind: ModelKind, file: &str, steps: &[usize]) {
-    let f = fixture(file);
+    let f = fixture::read(file);
     let device = Device::flex().autodiff();
     let config = ModelConfig::new(kind, 1, 28, 28);
     let model = import_torch(config.init(&device), &f, "init.", &device).expect("import");
