@@ -10,7 +10,8 @@ use burn::prelude::*;
 
 use super::gat::{GatLayer, GatLayerConfig};
 use super::model::{
-    sparse_product, Codes, FeatureInput, GcnActivation, GraphModelConfig, Propagation, MAX_LOG_STD,
+    remask, sparse_product, Codes, FeatureInput, GcnActivation, GraphModelConfig, Propagation,
+    MAX_LOG_STD,
 };
 
 /// The attention settings of a GAT encoder.
@@ -154,10 +155,7 @@ impl GatAutoencoder {
         if let Some(map) = &self.encoder_to_decoder {
             h = h.matmul(map.val());
         }
-        // `h · (1 − m)`, as the GCN decoder (see `GraphAutoencoder::decode_features`).
-        if let Some(m) = masked {
-            h = h * m.clone().neg().add_scalar(1.0);
-        }
+        h = remask(h, masked);
         Some(decoder.forward_rows(h, graph, rows))
     }
 }

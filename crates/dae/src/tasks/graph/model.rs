@@ -286,14 +286,7 @@ impl GraphAutoencoder {
         rows: Option<Tensor<1, Int>>,
     ) -> Option<Tensor<2>> {
         let decoder = self.decoder.as_ref()?;
-        // `codes · (1 − m)`, not `codes − codes · m`: the same values, but the subtraction's
-        // backward hands a masked row `g` and `−g` separately, and when `g` is large (a masked
-        // node whose reconstruction is near zero: the cosine's gradient is ~1/ε) the sum with
-        // the other losses' gradients depends on the order autodiff adds them in.
-        let codes = match masked {
-            Some(m) => codes * m.clone().neg().add_scalar(1.0),
-            None => codes,
-        };
+        let codes = remask(codes, masked);
         let mut mixed = graph.propagate(codes);
         if let Some(rows) = rows {
             mixed = mixed.select(0, rows);
@@ -332,4 +325,17 @@ pub fn edge_logits(codes: &Tensor<2>, a: Tensor<1, Int>, b: Tensor<1, Int>) -> T
     let za = codes.clone().select(0, a);
     let zb = codes.clone().select(0, b);
     (za * zb).sum_dim(1).squeeze_dim(1)
+}
+
+/// GraphMAE's re-mask: the rows of the masked nodes (`masked` `[nodes, 1]`, 1 where masked) set
+/// to zero before the feature decoder, so that a masked node's features must come from its
+/// neighbours. Computed as `codes · (1 − m)`, not `codes − codes · m`: the same values, but the
+/// subtraction's backward hands a masked row `g` and `−g` separately, and when `g` is large (a
+/// masked node whose reconstruction is near zero: the cosine's gradient is ~1/ε) the sum with
+/// the other losses' gradients depends on the order autodiff adds them in.
+pub(crate) fn remask(codes: Tensor<2>, masked: Option<&Tensor<2>>) -> Tensor<2> {
+    match masked {
+        Some(m) => codes * m.clone().neg().add_scalar(1.0),
+        None => codes,
+    }
 }
