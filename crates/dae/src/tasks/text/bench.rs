@@ -72,21 +72,19 @@ pub fn run_mlm_bench(config: &MlmBenchConfig, data: &TextSplits) -> Result<MlmBe
     }
     let run = RunDir::new(&config.scratch);
     let outcome = MlmTask::new(mlm, &run, Start::Fresh, data).and_then(|task| {
-        let seq_len = task.config().model.max_len;
+        let shape = (task.train_sequences(), task.config().model.max_len);
         let metrics = fit(&task, &run, Start::Fresh, &mut |_| {})?;
-        Ok((seq_len, metrics))
+        Ok((shape, metrics))
     });
     let _ = std::fs::remove_dir_all(&config.scratch);
-    let (seq_len, metrics) = outcome?;
+    let ((train_sequences, seq_len), metrics) = outcome?;
     let last = metrics
         .last()
         .ok_or_else(|| Error::Config("the benchmark ran no epoch".into()))?;
     Ok(MlmBenchReport {
         threads: current_threads(),
         isa: crate::kernels::isa::Isa::active().to_string(),
-        // The epoch's token count, which the metrics keep as a rate times a time.
-        train_sequences: (last.tokens_per_second * last.train_seconds / seq_len as f64).round()
-            as usize,
+        train_sequences,
         seq_len,
         train_seconds: last.train_seconds,
         tokens_per_second: last.tokens_per_second,

@@ -95,6 +95,11 @@ pub struct MlmTask {
 }
 
 impl MlmTask {
+    /// Training sequences per epoch (after `train_limit`).
+    pub fn train_sequences(&self) -> usize {
+        self.train_set.len()
+    }
+
     /// Fits the tokenizer on the training text (a fresh run) or loads the run's (`Resume`), cuts
     /// the text into sequences and completes the config (vocabulary size, unigram token).
     pub fn new(config: MlmConfig, run: &RunDir, start: Start, data: &TextSplits) -> Result<Self> {
