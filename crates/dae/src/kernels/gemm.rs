@@ -62,42 +62,29 @@ pub(super) fn matmul_on(
         }
         return;
     }
+    let call = Call {
+        m,
+        n,
+        k,
+        dst: dst.as_mut_ptr(),
+        dst_cs: 1,
+        dst_rs: n as isize,
+        accumulate,
+        lhs: a.as_ptr(),
+        lhs_cs: a_cs as isize,
+        lhs_rs: a_rs as isize,
+        rhs: b.as_ptr(),
+        rhs_cs: b_cs as isize,
+        rhs_rs: b_rs as isize,
+    };
     // The microkernels keep tiles of a column-major destination in registers: for dae's
     // row-major `dst` the driver computes dstᵀ = bᵀ · aᵀ instead, as `gemm`'s own entry point
     // does (calling the driver directly skips that entry point, and once cost the Transformer's
     // GEMMs 2.5x their time).
-    let call = if n > 1 {
-        Call {
-            m: n,
-            n: m,
-            k,
-            dst: dst.as_mut_ptr(),
-            dst_cs: n as isize,
-            dst_rs: 1,
-            accumulate,
-            lhs: b.as_ptr(),
-            lhs_cs: b_rs as isize,
-            lhs_rs: b_cs as isize,
-            rhs: a.as_ptr(),
-            rhs_cs: a_rs as isize,
-            rhs_rs: a_cs as isize,
-        }
+    let call = if call.dst_cs < call.dst_rs {
+        call.transposed()
     } else {
-        Call {
-            m,
-            n,
-            k,
-            dst: dst.as_mut_ptr(),
-            dst_cs: 1,
-            dst_rs: 1,
-            accumulate,
-            lhs: a.as_ptr(),
-            lhs_cs: a_cs as isize,
-            lhs_rs: a_rs as isize,
-            rhs: b.as_ptr(),
-            rhs_cs: b_cs as isize,
-            rhs_rs: b_rs as isize,
-        }
+        call
     };
     // SAFETY: the asserts above keep every index the driver reads or writes inside the slices,
     // and each path runs only where the processor has its instructions.
@@ -152,6 +139,23 @@ struct Call {
 }
 
 impl Call {
+    /// The same product as `dstᵀ = rhsᵀ · lhsᵀ`: every matrix read through its transpose.
+    fn transposed(self) -> Call {
+        Call {
+            m: self.n,
+            n: self.m,
+            dst_cs: self.dst_rs,
+            dst_rs: self.dst_cs,
+            lhs: self.rhs,
+            lhs_cs: self.rhs_rs,
+            lhs_rs: self.rhs_cs,
+            rhs: self.lhs,
+            rhs_cs: self.lhs_rs,
+            rhs_rs: self.lhs_cs,
+            ..self
+        }
+    }
+
     /// Runs the blocked driver with one path's SIMD token and microkernel tables.
     ///
     /// # Safety

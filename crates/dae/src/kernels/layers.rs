@@ -97,25 +97,21 @@ pub(crate) fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<
 
 /// SiLU, `x · σ(x)`, through the one-pass kernel on the CPU (Burn's `silu` elsewhere).
 pub(crate) fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    if has_custom_kernels(&x.device()) {
-        Tensor::from_dispatch(<Dispatch as DaeKernels>::pointwise(
-            x.into_dispatch(),
-            Pointwise::Silu,
-        ))
-    } else {
-        burn::tensor::activation::silu(x)
-    }
+    pointwise(x, Pointwise::Silu)
 }
 
 /// The exact GELU, `x · Φ(x)`, through the one-pass kernel on the CPU (Burn's `gelu` elsewhere).
 pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    pointwise(x, Pointwise::Gelu)
+}
+
+fn pointwise<const D: usize>(x: Tensor<D>, f: Pointwise) -> Tensor<D> {
     if has_custom_kernels(&x.device()) {
-        Tensor::from_dispatch(<Dispatch as DaeKernels>::pointwise(
-            x.into_dispatch(),
-            Pointwise::Gelu,
-        ))
-    } else {
-        burn::tensor::activation::gelu(x)
+        return Tensor::from_dispatch(<Dispatch as DaeKernels>::pointwise(x.into_dispatch(), f));
+    }
+    match f {
+        Pointwise::Silu => burn::tensor::activation::silu(x),
+        Pointwise::Gelu => burn::tensor::activation::gelu(x),
     }
 }
 
