@@ -10,6 +10,7 @@ use super::gemm::matmul_on;
 use super::isa::Isa;
 use super::linear::{activate_on, Activation};
 use super::pointwise::{backward_block_on, forward_block_on, Pointwise};
+use super::pool::backward_rows_on;
 
 fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -186,5 +187,68 @@ fn every_softplus_path_gives_the_portable_sum_and_gradient() {
                 .all(|(a, b)| a.to_bits() == b.to_bits()),
             "{isa}"
         );
+    }
+}
+
+#[test]
+fn every_max_pool_gradient_path_routes_to_the_first_maximum() {
+    // 37 windows (not a multiple of any vector width) of values on a coarse grid, so that ties
+    // are common; some windows all negative, one NaN.
+    let n = 37;
+    let grid = |seed| -> Vec<f32> {
+        random(2 * n, seed, 2.0)
+            .iter()
+            .map(|v| (v * 2.0).round() / 2.0)
+            .collect()
+    };
+    let (mut top, bottom) = (grid(11), grid(12));
+    top[6] = f32::NAN;
+    let grad = random(n, 13, 1.0);
+    let pooled: Vec<f32> = (0..n)
+        .map(|i| {
+            let w = [top[2 * i], top[2 * i + 1], bottom[2 * i], bottom[2 * i + 1]];
+            if w.iter().any(|v| v.is_nan()) {
+                return f32::NAN;
+            }
+            w.iter().fold(0f32, |m, &v| m.max(v))
+        })
+        .collect();
+    // The rule written as branches: the first window element equal to the output, row-major.
+    let (mut want_top, mut want_bottom) = (vec![0f32; 2 * n], vec![0f32; 2 * n]);
+    for i in 0..n {
+        let m = pooled[i];
+        if m.is_nan() || m <= 0.0 {
+            continue;
+        }
+        if top[2 * i] == m {
+            want_top[2 * i] = grad[i];
+        } else if top[2 * i + 1] == m {
+            want_top[2 * i + 1] = grad[i];
+        } else if bottom[2 * i] == m {
+            want_bottom[2 * i] = grad[i];
+        } else {
+            want_bottom[2 * i + 1] = grad[i];
+        }
+    }
+    assert!(
+        want_top
+            .iter()
+            .chain(&want_bottom)
+            .filter(|g| **g != 0.0)
+            .count()
+            > n / 3
+    );
+    for isa in Isa::supported() {
+        let (mut d_top, mut d_bottom) = (vec![9f32; 2 * n], vec![9f32; 2 * n]);
+        backward_rows_on(
+            isa,
+            &grad,
+            &pooled,
+            &top,
+            &bottom,
+            &mut d_top,
+            &mut d_bottom,
+        );
+        assert_eq!((&d_top, &d_bottom), (&want_top, &want_bottom), "{isa}");
     }
 }

@@ -4,11 +4,15 @@
 //! DAE it took ~17% of a training step, and the separate ReLU before it another pass over the
 //! largest activation. This kernel reads each window once, writes the output only, and the
 //! backward pass finds each window's argmax by comparing the saved input with the saved output.
+//! Both loops are compiled per instruction set (`isa::multiversion`); the backward chooses with
+//! selects, not branches.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, DType, IntDType, TensorData};
 use rayon::prelude::*;
+
+use super::isa::{multiversion, Isa};
 
 /// Below this many output values per call, the work is not split across threads.
 const PARALLEL_MIN: usize = 1 << 14;
@@ -70,20 +74,13 @@ pub(super) fn flex_forward(x: FlexTensor) -> FlexTensor {
     let (ho, wo) = (h / 2, w / 2);
     let input: &[f32] = x.storage();
     let mut out = vec![0f32; p * ho * wo];
+    let isa = Isa::active();
     let plane = |(i, o): (usize, &mut [f32])| {
         let src = &input[i * h * w..][..h * w];
         for (oy, row) in o.chunks_exact_mut(wo).enumerate() {
             let top = &src[2 * oy * w..][..2 * wo];
             let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
-            for ((v, t), b) in row
-                .iter_mut()
-                .zip(top.chunks_exact(2))
-                .zip(bottom.chunks_exact(2))
-            {
-                let m = window_max([t[0], t[1], b[0], b[1]]);
-                // `max(0, NaN)` would hide a NaN; keep it, as ReLU does.
-                *v = if m > 0.0 || m.is_nan() { m } else { 0.0 };
-            }
+            forward_rows_on(isa, top, bottom, row);
         }
     };
     if out.len() >= PARALLEL_MIN && ho * wo > 0 {
@@ -131,6 +128,7 @@ pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> F
     let pooled: &[f32] = y.storage();
     let g: &[f32] = grad.storage();
     let mut dx = vec![0f32; p * h * w];
+    let isa = Isa::active();
     let plane = |(i, d): (usize, &mut [f32])| {
         let src = &input[i * h * w..][..h * w];
         let gp = &g[i * ho * wo..][..ho * wo];
@@ -139,23 +137,7 @@ pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> F
             let top = &src[2 * oy * w..][..2 * wo];
             let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
             let (d_top, d_bottom) = d[2 * oy * w..][..2 * w].split_at_mut(w);
-            for (ox, (&gv, &m)) in grow.iter().zip(yrow).enumerate() {
-                // m is the forward's output, relu(window max). Not positive (or NaN): the ReLU
-                // after the pool passes no gradient. Otherwise the first maximum in row-major
-                // window order takes it, as in Burn's and PyTorch's max pool.
-                if m.is_nan() || m <= 0.0 {
-                    continue;
-                }
-                if top[2 * ox] == m {
-                    d_top[2 * ox] = gv;
-                } else if top[2 * ox + 1] == m {
-                    d_top[2 * ox + 1] = gv;
-                } else if bottom[2 * ox] == m {
-                    d_bottom[2 * ox] = gv;
-                } else {
-                    d_bottom[2 * ox + 1] = gv;
-                }
-            }
+            backward_rows_on(isa, grow, yrow, top, bottom, d_top, d_bottom);
         }
     };
     if ho * wo == 0 {
@@ -166,4 +148,67 @@ pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> F
         dx.chunks_mut(h * w).enumerate().for_each(plane);
     }
     FlexTensor::from_data(TensorData::new(dx, dims))
+}
+
+multiversion! {
+    /// One row of windows of the forward pass on a given instruction set.
+    fn forward_rows_on(top: &[f32], bottom: &[f32], out: &mut [f32]) => forward_rows
+}
+
+/// One row of windows: `out[i]` is relu of the maximum of `top[2i..2i+2]` and
+/// `bottom[2i..2i+2]`.
+#[inline(always)]
+fn forward_rows(top: &[f32], bottom: &[f32], out: &mut [f32]) {
+    let n = out.len();
+    let (top, bottom) = (&top[..2 * n], &bottom[..2 * n]);
+    for (i, v) in out.iter_mut().enumerate() {
+        let m = window_max([top[2 * i], top[2 * i + 1], bottom[2 * i], bottom[2 * i + 1]]);
+        // `max(0, NaN)` would hide a NaN; keep it, as ReLU does.
+        *v = if m > 0.0 || m.is_nan() { m } else { 0.0 };
+    }
+}
+
+multiversion! {
+    /// The gradient of one row pair of windows on a given instruction set.
+    pub(super) fn backward_rows_on(
+        grad: &[f32],
+        pooled: &[f32],
+        top: &[f32],
+        bottom: &[f32],
+        d_top: &mut [f32],
+        d_bottom: &mut [f32],
+    ) => backward_rows
+}
+
+/// The gradient of one row pair: `grad` and `pooled` hold a row of windows, `top` and `bottom`
+/// the input rows under them, `d_top` and `d_bottom` receive the input's gradient.
+#[inline(always)]
+fn backward_rows(
+    grad: &[f32],
+    pooled: &[f32],
+    top: &[f32],
+    bottom: &[f32],
+    d_top: &mut [f32],
+    d_bottom: &mut [f32],
+) {
+    let n = grad.len().min(pooled.len());
+    let (top, bottom) = (&top[..2 * n], &bottom[..2 * n]);
+    let (d_top, d_bottom) = (&mut d_top[..2 * n], &mut d_bottom[..2 * n]);
+    for i in 0..n {
+        let (gv, m) = (grad[i], pooled[i]);
+        // m is the forward's output, relu(window max). Not positive (or NaN): the ReLU after
+        // the pool passes no gradient. Otherwise the first maximum in row-major window order
+        // takes it, as in Burn's and PyTorch's max pool. Which element wins is data, not
+        // pattern: selects, not branches (which mispredicted about every other window), in a
+        // loop the compiler vectorizes.
+        let live = m > 0.0;
+        let takes_a = live & (top[2 * i] == m);
+        let takes_b = live & !takes_a & (top[2 * i + 1] == m);
+        let takes_c = live & !takes_a & !takes_b & (bottom[2 * i] == m);
+        let takes_d = live & !(takes_a | takes_b | takes_c);
+        d_top[2 * i] = if takes_a { gv } else { 0.0 };
+        d_top[2 * i + 1] = if takes_b { gv } else { 0.0 };
+        d_bottom[2 * i] = if takes_c { gv } else { 0.0 };
+        d_bottom[2 * i + 1] = if takes_d { gv } else { 0.0 };
+    }
 }
