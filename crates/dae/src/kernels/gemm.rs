@@ -86,36 +86,39 @@ pub(super) fn matmul_on(
     } else {
         call
     };
+    // One path: its microkernel table (`f32` of a `gemm_f32::microkernel` module), its lanes
+    // per register and the SIMD token of its instructions.
+    macro_rules! run_on {
+        ($ukr:path, $lanes:literal, $simd:expr) => {{
+            use $ukr as ukr;
+            call.run::<_, $lanes, { ukr::MR_DIV_N * $lanes }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
+                $simd,
+                &ukr::UKR,
+                &ukr::H_UKR,
+            )
+        }};
+    }
     // SAFETY: the asserts above keep every index the driver reads or writes inside the slices,
     // and each path runs only where the processor has its instructions.
     unsafe {
         match isa.min(Isa::detected()) {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => {
-                use gemm_f32::microkernel::avx512f::f32 as ukr;
-                call.run::<_, 16, { ukr::MR_DIV_N * 16 }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
-                    gemm_common::simd::V4::try_new().expect("avx512f was detected"),
-                    &ukr::UKR,
-                    &ukr::H_UKR,
-                )
-            }
+            Isa::Avx512 => run_on!(
+                gemm_f32::microkernel::avx512f::f32,
+                16,
+                gemm_common::simd::V4::try_new().expect("avx512f was detected")
+            ),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => {
-                use gemm_f32::microkernel::fma::f32 as ukr;
-                call.run::<_, 8, { ukr::MR_DIV_N * 8 }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
-                    gemm_common::simd::V3::try_new().expect("avx2 and fma were detected"),
-                    &ukr::UKR,
-                    &ukr::H_UKR,
-                )
-            }
-            _ => {
-                use gemm_f32::microkernel::scalar::f32 as ukr;
-                call.run::<_, 1, { ukr::MR_DIV_N }, { ukr::NR }, { ukr::MR_DIV_N }, { ukr::H_M }, { ukr::H_N }>(
-                    gemm_common::simd::Scalar,
-                    &ukr::UKR,
-                    &ukr::H_UKR,
-                )
-            }
+            Isa::Avx2 => run_on!(
+                gemm_f32::microkernel::fma::f32,
+                8,
+                gemm_common::simd::V3::try_new().expect("avx2 and fma were detected")
+            ),
+            _ => run_on!(
+                gemm_f32::microkernel::scalar::f32,
+                1,
+                gemm_common::simd::Scalar
+            ),
         }
     }
 }
