@@ -149,7 +149,125 @@ impl<B: Backend + DaeKernels> Backward<B, 1> for PointwiseBackward {
     }
 }
 
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 1> for SoftmaxBackward {
+    /// The output: the gradient needs nothing else.
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = parent {
+            grads.register::<B>(node.id, B::softmax_last_backward(ops.state, grad));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct LayerNormBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 3> for LayerNormBackward {
+    /// (x, gamma, epsilon): the row statistics are recomputed from x.
+    type State = (FloatTensor<B>, FloatTensor<B>, f64);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, gamma, epsilon) = ops.state;
+        if let Some(node) = node_beta {
+            let s = grad.shape();
+            let d = s[s.num_dims() - 1];
+            let rows = B::float_reshape(grad.clone(), Shape::new([s.num_elements() / d, d]));
+            let db = B::float_reshape(B::float_sum_dim(rows, 0), Shape::new([d]));
+            grads.register::<B>(node.id, db);
+        }
+        if let Some(node) = node_gamma {
+            let dgamma = B::layer_norm_last_backward_gamma(x.clone(), grad.clone(), epsilon);
+            grads.register::<B>(node.id, dgamma);
+        }
+        if let Some(node) = node_x {
+            let dx = B::layer_norm_last_backward_x(x, gamma, grad, epsilon);
+            grads.register::<B>(node.id, dx);
+        }
+    }
+}
+
 impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, C> {
+    fn layer_norm_last(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        match LayerNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, gp) = (x.primitive().clone(), gamma.primitive().clone());
+                let output =
+                    B::layer_norm_last(xp.clone(), gp.clone(), beta.primitive().clone(), epsilon);
+                prep.finish((xp, gp, epsilon), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::layer_norm_last(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                epsilon,
+            )),
+        }
+    }
+
+    fn layer_norm_last_backward_x(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        let (x, gamma, grad) = (
+            x.into_primitive(),
+            gamma.into_primitive(),
+            grad.into_primitive(),
+        );
+        untracked::<B, C>(B::layer_norm_last_backward_x(x, gamma, grad, epsilon))
+    }
+
+    fn layer_norm_last_backward_gamma(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        untracked::<B, C>(B::layer_norm_last_backward_gamma(
+            x.into_primitive(),
+            grad.into_primitive(),
+            epsilon,
+        ))
+    }
+
+    fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match SoftmaxBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let output = B::softmax_last(x.primitive().clone());
+                prep.finish(output.clone(), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::softmax_last(x.into_primitive())),
+        }
+    }
+
+    fn softmax_last_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        untracked::<B, C>(B::softmax_last_backward(
+            y.into_primitive(),
+            grad.into_primitive(),
+        ))
+    }
+
     fn pointwise(x: FloatTensor<Self>, f: Pointwise) -> FloatTensor<Self> {
         match PointwiseBackward
             .prepare::<C>([x.node()])

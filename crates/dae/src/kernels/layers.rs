@@ -105,6 +105,36 @@ pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     pointwise(x, Pointwise::Gelu)
 }
 
+/// `norm.forward(x)` for a layer norm built with `epsilon`, through the one-pass kernel on the
+/// CPU when it has a bias (Burn's module elsewhere). Burn's `LayerNorm` keeps its epsilon private,
+/// so the caller passes the one it configured.
+pub(crate) fn layer_norm<const D: usize>(
+    norm: &burn::nn::LayerNorm,
+    x: Tensor<D>,
+    epsilon: f64,
+) -> Tensor<D> {
+    match &norm.beta {
+        Some(beta) if has_custom_kernels(&x.device()) => {
+            Tensor::from_dispatch(<Dispatch as DaeKernels>::layer_norm_last(
+                x.into_dispatch(),
+                norm.gamma.val().into_dispatch(),
+                beta.val().into_dispatch(),
+                epsilon,
+            ))
+        }
+        _ => norm.forward(x),
+    }
+}
+
+/// Softmax over the last dimension, through the one-pass kernel on the CPU (Burn's `softmax`
+/// elsewhere).
+pub(crate) fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if has_custom_kernels(&x.device()) {
+        return Tensor::from_dispatch(<Dispatch as DaeKernels>::softmax_last(x.into_dispatch()));
+    }
+    burn::tensor::activation::softmax(x, D - 1)
+}
+
 fn pointwise<const D: usize>(x: Tensor<D>, f: Pointwise) -> Tensor<D> {
     if has_custom_kernels(&x.device()) {
         return Tensor::from_dispatch(<Dispatch as DaeKernels>::pointwise(x.into_dispatch(), f));

@@ -5,36 +5,41 @@
 //! - a default body that composes Burn's own primitives (the reference the kernels are tested
 //!   against),
 //! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `conv.rs`, `linear.rs`,
-//!   `pointwise.rs`, `transformer.rs`),
+//!   `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
 //! - an autodiff implementation with a handwritten backward pass (`autodiff.rs`).
 //!
 //! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`, `conv2d`,
-//! `conv_transpose2d`, `linear`, `silu`) and stays backend-generic: on devices other than `flex` (CUDA), and for
-//! layer options the kernels do not cover, the wrappers run Burn's standard ops. Every
-//! specialized kernel is tested against the reference on random shapes.
+//! `conv_transpose2d`, `linear`, `silu`, `softmax_last`, `layer_norm`) and stays
+//! backend-generic: on devices other than `flex` (CUDA), and for layer options the kernels do not
+//! cover, the wrappers run Burn's standard ops. Every specialized kernel is tested against the
+//! reference on random shapes. The `flex` implementation of the trait is in `flex.rs`.
 
 pub(crate) mod adjacency_bce;
 mod autodiff;
 pub mod bf16;
 mod conv;
+mod flex;
 mod gemm;
 pub mod isa;
+mod layer_norm;
 mod layers;
 mod linear;
 mod pointwise;
 mod pool;
+mod softmax;
 mod transformer;
 
 pub(crate) use layers::{
-    conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, linear, relu_max_pool2d, silu,
+    conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm, linear,
+    relu_max_pool2d, silu, softmax_last,
 };
 pub use linear::Activation;
 pub use pointwise::Pointwise;
 pub(crate) use transformer::encoder_forward;
 
-use burn::backend::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
+use burn::backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{backend_extension, Backend, DType, Flex, TensorMetadata};
+use burn::backend::{backend_extension, Backend, TensorMetadata};
 
 /// dae's custom operations. Shapes are `[batch, channels, height, width]`.
 #[backend_extension(Autodiff, Flex)]
@@ -171,6 +176,47 @@ pub(crate) trait DaeKernels: Backend {
     ) -> FloatTensor<Self> {
         pointwise::reference_backward::<Self>(x, grad, f)
     }
+
+    /// Softmax over the last dimension of a tensor of any shape.
+    fn softmax_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        softmax::reference_forward::<Self>(x)
+    }
+
+    /// The gradient of [`DaeKernels::softmax_last`] with respect to its input, from its output `y`
+    /// and the gradient of `y`: `y ⊙ (grad − Σ grad ⊙ y)` over the last dimension.
+    fn softmax_last_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        softmax::reference_backward::<Self>(y, grad)
+    }
+
+    /// Layer normalization over the last dimension: `(x − μ) / √(σ² + epsilon) · gamma + beta`,
+    /// `gamma` and `beta` `[d]`, μ and σ² the mean and (biased) variance of each row.
+    fn layer_norm_last(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        layer_norm::reference_forward::<Self>(x, gamma, beta, epsilon)
+    }
+
+    /// The gradient of [`DaeKernels::layer_norm_last`] with respect to `x`.
+    fn layer_norm_last_backward_x(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        layer_norm::reference_backward_x::<Self>(x, gamma, grad, epsilon)
+    }
+
+    /// The gradient of [`DaeKernels::layer_norm_last`] with respect to `gamma`.
+    fn layer_norm_last_backward_gamma(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        layer_norm::reference_backward_gamma::<Self>(x, grad, epsilon)
+    }
 }
 
 fn conv_options(pad_h: usize, pad_w: usize) -> ConvOptions<2> {
@@ -179,176 +225,6 @@ fn conv_options(pad_h: usize, pad_w: usize) -> ConvOptions<2> {
 
 fn upsample_options(weight: &burn::tensor::Shape) -> ConvTransposeOptions<2> {
     ConvTransposeOptions::new([weight[2], weight[3]], [0, 0], [0, 0], [1, 1], 1)
-}
-
-/// Whether every tensor is f32 (the flex kernels' type; others take the reference path).
-fn all_f32(ts: &[&burn::backend::flex::FlexTensor]) -> bool {
-    ts.iter().all(|t| t.dtype() == DType::F32)
-}
-
-impl DaeKernels for Flex {
-    fn relu_max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        pool::flex_forward(x)
-    }
-
-    fn relu_max_pool2x2_backward(
-        x: FloatTensor<Self>,
-        y: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        pool::flex_backward(x, y, grad)
-    }
-
-    fn conv2d_s1(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        pad_h: usize,
-        pad_w: usize,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &bias]) {
-            return Self::conv2d(x, weight, Some(bias), conv_options(pad_h, pad_w));
-        }
-        let (x, weight, bias) = (
-            x.to_contiguous(),
-            weight.to_contiguous(),
-            bias.to_contiguous(),
-        );
-        let g = conv::Geometry::conv(&x.shape(), &weight.shape(), pad_h, pad_w);
-        conv::conv2d_forward(&x, &weight, &bias, g)
-    }
-
-    fn conv2d_s1_backward_x(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        pad_h: usize,
-        pad_w: usize,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &grad]) {
-            return Self::conv2d_x_backward(x, weight, grad, conv_options(pad_h, pad_w));
-        }
-        let g = conv::Geometry::conv(&x.shape(), &weight.shape(), pad_h, pad_w);
-        conv::conv2d_backward_x(&weight.to_contiguous(), &grad.to_contiguous(), g)
-    }
-
-    fn conv2d_s1_backward_weight(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        pad_h: usize,
-        pad_w: usize,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &grad]) {
-            return Self::conv2d_weight_backward(x, weight, grad, conv_options(pad_h, pad_w));
-        }
-        let g = conv::Geometry::conv(&x.shape(), &weight.shape(), pad_h, pad_w);
-        conv::conv2d_backward_weight(&x.to_contiguous(), &grad.to_contiguous(), g)
-    }
-
-    fn upsample_conv(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &bias]) {
-            let options = upsample_options(&weight.shape());
-            return Self::conv_transpose2d(x, weight, Some(bias), options);
-        }
-        let (x, weight, bias) = (
-            x.to_contiguous(),
-            weight.to_contiguous(),
-            bias.to_contiguous(),
-        );
-        let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_forward(&x, &weight, &bias, u)
-    }
-
-    fn upsample_conv_backward_x(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &grad]) {
-            let options = upsample_options(&weight.shape());
-            return Self::conv_transpose2d_x_backward(weight, grad, options);
-        }
-        let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_backward_x(&weight.to_contiguous(), &grad.to_contiguous(), u)
-    }
-
-    fn upsample_conv_backward_weight(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &grad]) {
-            let options = upsample_options(&weight.shape());
-            return Self::conv_transpose2d_weight_backward(x, weight, grad, options);
-        }
-        let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_backward_weight(&x.to_contiguous(), &grad.to_contiguous(), u)
-    }
-
-    fn linear_act(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        act: Activation,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &weight, &bias]) || x.shape().num_dims() != 2 {
-            return linear::reference_forward::<Self>(x, weight, bias, act);
-        }
-        let (x, weight, bias) = (
-            x.to_contiguous(),
-            weight.to_contiguous(),
-            bias.to_contiguous(),
-        );
-        linear::forward(&x, &weight, &bias, act)
-    }
-
-    fn linear_act_backward_pre(
-        y: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        act: Activation,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&y, &grad]) {
-            return linear::reference_backward_pre::<Self>(y, grad, act);
-        }
-        linear::backward_pre(&y.to_contiguous(), &grad.to_contiguous(), act)
-    }
-
-    fn linear_backward_x(pre: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        if !all_f32(&[&pre, &weight]) || pre.shape().num_dims() != 2 {
-            return linear::reference_backward_x::<Self>(pre, weight);
-        }
-        linear::backward_x(&pre.to_contiguous(), &weight.to_contiguous())
-    }
-
-    fn linear_backward_weight(x: FloatTensor<Self>, pre: FloatTensor<Self>) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &pre]) || x.shape().num_dims() != 2 {
-            return linear::reference_backward_weight::<Self>(x, pre);
-        }
-        linear::backward_weight(&x.to_contiguous(), &pre.to_contiguous())
-    }
-
-    fn pointwise(x: FloatTensor<Self>, f: Pointwise) -> FloatTensor<Self> {
-        if !all_f32(&[&x]) {
-            return pointwise::reference_forward::<Self>(x, f);
-        }
-        pointwise::forward(&x.to_contiguous(), f)
-    }
-
-    fn pointwise_backward(
-        x: FloatTensor<Self>,
-        grad: FloatTensor<Self>,
-        f: Pointwise,
-    ) -> FloatTensor<Self> {
-        if !all_f32(&[&x, &grad]) {
-            return pointwise::reference_backward::<Self>(x, grad, f);
-        }
-        pointwise::backward(&x.to_contiguous(), &grad.to_contiguous(), f)
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Every custom kernel against Burn's reference ops on random shapes: odd sizes, batch 1, sizes
 //! that do and do not split across threads.
 
+use burn::backend::Flex;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;

@@ -5,7 +5,8 @@
 //! `erff` (the exact GELU) at 16%, and its linear layers run as a matmul, a broadcast bias add and
 //! a copy each. Here every linear layer is dae's fused kernel (bias written once, GEMM on the
 //! chosen instruction set, row blocks across threads) and the GELU is the one-pass vectorized
-//! kernel. Attention scores, softmax, layer norms and dropout are Burn's, unchanged. The result
+//! kernel; the attention softmax and the layer norms are dae's one-pass kernels (`softmax.rs`,
+//! `layer_norm.rs`). The score products and dropout are Burn's, unchanged. The result
 //! equals Burn's forward pass to float rounding (tests below), in training and in inference.
 
 use burn::nn::activation::Activation as BurnActivation;
@@ -14,13 +15,19 @@ use burn::nn::transformer::{
     PositionWiseFeedForward, TransformerEncoder, TransformerEncoderInput, TransformerEncoderLayer,
 };
 use burn::prelude::*;
-use burn::tensor::activation::{quiet_softmax, softmax};
+use burn::tensor::activation::quiet_softmax;
 
-use super::{gelu, has_custom_kernels, linear, Activation};
+use super::{gelu, has_custom_kernels, layer_norm, linear, softmax_last, Activation};
 
 /// `encoder.forward(x)` for `x` `[batch, seq, d_model]` without masks, on dae's kernels on the
 /// CPU (Burn's own forward pass elsewhere, and where a layer's options are not covered).
-pub(crate) fn encoder_forward(encoder: &TransformerEncoder, x: Tensor<3>) -> Tensor<3> {
+/// `layer_norm_epsilon` must be the encoder's configured `layer_norm_eps` (Burn's layer norms do
+/// not expose theirs).
+pub(crate) fn encoder_forward(
+    encoder: &TransformerEncoder,
+    x: Tensor<3>,
+    layer_norm_epsilon: f64,
+) -> Tensor<3> {
     let covered = encoder.layers.iter().all(|layer| {
         let linears = [
             &layer.mha.query,
@@ -38,23 +45,24 @@ pub(crate) fn encoder_forward(encoder: &TransformerEncoder, x: Tensor<3>) -> Ten
     encoder
         .layers
         .iter()
-        .fold(x, |x, layer| layer_forward(layer, x))
+        .fold(x, |x, layer| layer_forward(layer, x, layer_norm_epsilon))
 }
 
 /// One encoder layer, in Burn's order: attention then feed-forward, each added to the residual
 /// stream, with the layer norm before (pre-norm) or after (post-norm) each block.
-fn layer_forward(layer: &TransformerEncoderLayer, x: Tensor<3>) -> Tensor<3> {
+fn layer_forward(layer: &TransformerEncoderLayer, x: Tensor<3>, epsilon: f64) -> Tensor<3> {
+    let norm = |norm, x| layer_norm(norm, x, epsilon);
     let attention_in = if layer.norm_first {
-        layer.norm_2.forward(x.clone())
+        norm(&layer.norm_2, x.clone())
     } else {
         x.clone()
     };
     let attended = self_attention(&layer.mha, attention_in);
     let mut x = x + layer.dropout.forward(attended);
     let ff_in = if layer.norm_first {
-        layer.norm_1.forward(x.clone())
+        norm(&layer.norm_1, x.clone())
     } else {
-        x = layer.norm_1.forward(x);
+        x = norm(&layer.norm_1, x);
         x.clone()
     };
     let fed = feed_forward(&layer.pwff, ff_in);
@@ -62,7 +70,7 @@ fn layer_forward(layer: &TransformerEncoderLayer, x: Tensor<3>) -> Tensor<3> {
     if layer.norm_first {
         x
     } else {
-        layer.norm_2.forward(x)
+        norm(&layer.norm_2, x)
     }
 }
 
@@ -87,7 +95,7 @@ fn self_attention(mha: &MultiHeadAttention, x: Tensor<3>) -> Tensor<3> {
     let weights = if mha.quiet_softmax {
         quiet_softmax(scores, 3)
     } else {
-        softmax(scores, 3)
+        softmax_last(scores)
     };
     let weights = mha.dropout.forward(weights);
     let context = weights.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
@@ -127,6 +135,7 @@ mod tests {
             device.seed(3);
             let encoder = TransformerEncoderConfig::new(16, 48, 4, 2)
                 .with_dropout(0.0)
+                .with_layer_norm_eps(1e-4)
                 .with_norm_first(norm_first)
                 .init(&device);
             let x = Tensor::<3>::random(
@@ -140,7 +149,7 @@ mod tests {
                 burn::tensor::Distribution::Normal(0.0, 1.0),
                 &device,
             );
-            let ours = encoder_forward(&encoder, x.clone());
+            let ours = encoder_forward(&encoder, x.clone(), 1e-4);
             let burns = encoder.forward(TransformerEncoderInput::new(x.clone()));
             let diff = max_diff(&values(ours.clone()), &values(burns.clone()));
             assert!(

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::limits::{product, sum, MAX_ACTIVATIONS, MAX_MODEL_PARAMS};
 use crate::{Error, Result};
 
+/// The epsilon of every layer norm (Burn's and PyTorch's default), set explicitly because dae's
+/// layer norm kernel must be told it (`kernels::layer_norm`).
+const LAYER_NORM_EPSILON: f64 = 1e-5;
+
 /// The longest sequence sinusoidal positions cover: the time scale of Burn's sinusoids, which
 /// refuses (panics on) longer ones.
 pub const MAX_SINUSOIDAL_LEN: usize = 10_000;
@@ -213,8 +217,11 @@ impl TransformerConfig {
             )
             .with_dropout(self.dropout)
             .with_norm_first(true)
+            .with_layer_norm_eps(LAYER_NORM_EPSILON)
             .init(device),
-            norm: LayerNormConfig::new(self.d_model).init(device),
+            norm: LayerNormConfig::new(self.d_model)
+                .with_epsilon(LAYER_NORM_EPSILON)
+                .init(device),
             head: LinearConfig::new(self.d_model, self.vocab_size).init(device),
         }
     }
@@ -247,8 +254,8 @@ impl MaskedLanguageModel {
         if let Some(pe) = &self.sinusoids {
             x = pe.forward(x);
         }
-        let x = crate::kernels::encoder_forward(&self.encoder, x);
-        self.norm.forward(x)
+        let x = crate::kernels::encoder_forward(&self.encoder, x, LAYER_NORM_EPSILON);
+        crate::kernels::layer_norm(&self.norm, x, LAYER_NORM_EPSILON)
     }
 
     /// Logits `[rows, vocab]` of the rows of `hidden` (flattened `[batch·seq, d]`) listed in
