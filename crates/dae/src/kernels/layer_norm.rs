@@ -95,6 +95,22 @@ fn rows_of(t: &FlexTensor) -> (usize, usize) {
     (d, (BLOCK / d.max(1)).max(1))
 }
 
+/// The values of the saved input and of the output's gradient (one shape), the row length and
+/// the rows per parallel block.
+fn input_and_gradient<'a>(
+    x: &'a FlexTensor,
+    grad: &'a FlexTensor,
+) -> (&'a [f32], &'a [f32], usize, usize) {
+    let (xs, gs): (&[f32], &[f32]) = (x.storage(), grad.storage());
+    assert_eq!(
+        xs.len(),
+        gs.len(),
+        "layer norm backward: gradient shape differs from the input's"
+    );
+    let (d, rows) = rows_of(x);
+    (xs, gs, d, rows)
+}
+
 /// Layer norm over the last dimension of a contiguous f32 tensor; `gamma` and `beta` hold `d`
 /// values.
 pub(super) fn forward(x: &FlexTensor, gamma: &[f32], beta: &[f32], epsilon: f64) -> FlexTensor {
@@ -122,13 +138,7 @@ pub(super) fn backward_x(
     grad: &FlexTensor,
     epsilon: f64,
 ) -> FlexTensor {
-    let (xs, gs): (&[f32], &[f32]) = (x.storage(), grad.storage());
-    assert_eq!(
-        xs.len(),
-        gs.len(),
-        "layer norm backward: gradient shape differs from the input's"
-    );
-    let (d, rows) = rows_of(x);
+    let (xs, gs, d, rows) = input_and_gradient(x, grad);
     assert_eq!(gamma.len(), d, "layer norm backward: gamma length");
     let mut out = vec![0f32; xs.len()];
     if d > 0 && !xs.is_empty() {
@@ -142,13 +152,7 @@ pub(super) fn backward_x(
 
 /// The gradient with respect to `gamma`, `[d]`: per block of rows, then summed.
 pub(super) fn backward_gamma(x: &FlexTensor, grad: &FlexTensor, epsilon: f64) -> FlexTensor {
-    let (xs, gs): (&[f32], &[f32]) = (x.storage(), grad.storage());
-    assert_eq!(
-        xs.len(),
-        gs.len(),
-        "layer norm backward: gradient shape differs from the input's"
-    );
-    let (d, rows) = rows_of(x);
+    let (xs, gs, d, rows) = input_and_gradient(x, grad);
     let isa = Isa::active();
     let dgamma = if d == 0 || xs.is_empty() {
         vec![0f32; d]

@@ -6,7 +6,7 @@
 //!   against),
 //! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `conv.rs`, `linear.rs`,
 //!   `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
-//! - an autodiff implementation with a handwritten backward pass (`autodiff.rs`).
+//! - an autodiff implementation (`autodiff.rs`) with a handwritten backward pass (`backward.rs`).
 //!
 //! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`, `conv2d`,
 //! `conv_transpose2d`, `linear`, `silu`, `softmax_last`, `layer_norm`) and stays
@@ -16,6 +16,7 @@
 
 pub(crate) mod adjacency_bce;
 mod autodiff;
+mod backward;
 pub mod bf16;
 mod conv;
 mod flex;
