@@ -14,6 +14,22 @@ use burn::backend::TensorData;
 use rayon::prelude::*;
 
 use super::gemm::matmul;
+use super::uninit;
+
+thread_local! {
+    /// Each thread's im2col (or product) matrix of one image, reused across images and calls
+    /// rather than allocated (and zeroed: 226 KB for the encoder's second layer) for every
+    /// piece of work rayon splits off.
+    static COLUMNS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's scratch matrix, sized to `len` (contents unspecified).
+fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    COLUMNS.with_borrow_mut(|columns| {
+        columns.resize(len, 0.0);
+        f(columns)
+    })
+}
 
 /// The geometry of one convolution: input `[n, ci, h, w]`, kernel `kh x kw`, output `[n, co, ho, wo]`.
 #[derive(Clone, Copy, Debug)]
@@ -84,6 +100,10 @@ fn im2col(x: &[f32], g: &Geometry, col: &mut [f32]) {
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let row = &mut col[((c * g.kh + ky) * g.kw + kx) * l..][..l];
+                if g.wo == g.w {
+                    im2col_row_same_width(plane, g, ky, kx, row);
+                    continue;
+                }
                 let (lo, hi) = g.valid_x(kx);
                 for oy in 0..g.ho {
                     let dst = &mut row[oy * g.wo..][..g.wo];
@@ -104,15 +124,53 @@ fn im2col(x: &[f32], g: &Geometry, col: &mut [f32]) {
     }
 }
 
-/// Adds the im2col-shaped gradient `col` back onto the image gradient `dx` `[ci, h, w]`.
-fn col2im(col: &[f32], g: &Geometry, dx: &mut [f32]) {
+/// The output rows `oy` whose input row `oy + ky - ph` lies inside the image.
+fn valid_y(g: &Geometry, ky: usize) -> (usize, usize) {
+    let lo = g.ph.saturating_sub(ky).min(g.ho);
+    let hi = (g.h + g.ph).saturating_sub(ky).min(g.ho).max(lo);
+    (lo, hi)
+}
+
+/// One im2col row when the output is as wide as the input (a "same" convolution, the encoder's
+/// 3x3 with padding 1): the row is the input plane shifted by `(ky - ph) * w + kx - pw`, so the
+/// valid output rows are one contiguous copy, after which the columns that read across an image
+/// edge (at most `pw` per side) are zeroed. The general loop makes one short copy per output row,
+/// whose call overhead was most of im2col's time at the encoder's 14-pixel rows.
+fn im2col_row_same_width(plane: &[f32], g: &Geometry, ky: usize, kx: usize, row: &mut [f32]) {
+    let w = g.w;
+    let (y_lo, y_hi) = valid_y(g, ky);
+    let (x_lo, x_hi) = g.valid_x(kx);
+    row[..y_lo * w].fill(0.0);
+    row[y_hi * w..].fill(0.0);
+    // Output index d reads input index d + shift; keep both inside their slices.
+    let shift = (ky * w + kx) as isize - (g.ph * w + g.pw) as isize;
+    let first = (y_lo * w).max((-shift).max(0) as usize);
+    let last = (y_hi * w).min((plane.len() as isize - shift).max(0) as usize);
+    if last > first {
+        let src = (first as isize + shift) as usize;
+        row[first..last].copy_from_slice(&plane[src..src + (last - first)]);
+    }
+    for oy in y_lo..y_hi {
+        let out = &mut row[oy * w..][..w];
+        out[..x_lo].fill(0.0);
+        out[x_hi..].fill(0.0);
+    }
+}
+
+/// Adds the im2col-shaped gradient `col` back onto the image gradient `dx` `[ci, h, w]`. `col`
+/// is scratch: entries that fall outside the image may be zeroed on the way.
+fn col2im(col: &mut [f32], g: &Geometry, dx: &mut [f32]) {
     let l = g.cols();
     for c in 0..g.ci {
         let plane = &mut dx[c * g.h * g.w..][..g.h * g.w];
         for ky in 0..g.kh {
             for kx in 0..g.kw {
-                let row = &col[((c * g.kh + ky) * g.kw + kx) * l..][..l];
+                let row = &mut col[((c * g.kh + ky) * g.kw + kx) * l..][..l];
                 let (lo, hi) = g.valid_x(kx);
+                if g.wo == g.w {
+                    col2im_row_same_width(row, g, ky, kx, plane);
+                    continue;
+                }
                 for oy in 0..g.ho {
                     let iy = oy + ky;
                     if iy < g.ph || iy - g.ph >= g.h {
@@ -131,6 +189,32 @@ fn col2im(col: &[f32], g: &Geometry, dx: &mut [f32]) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The inverse of [`im2col_row_same_width`]: the columns that read across an edge are zeroed in
+/// `row`, then the valid rows are added onto the shifted plane in one contiguous pass (a zero
+/// lands on the neighbouring row's pixel, adding nothing).
+fn col2im_row_same_width(row: &mut [f32], g: &Geometry, ky: usize, kx: usize, plane: &mut [f32]) {
+    let w = g.w;
+    let (y_lo, y_hi) = valid_y(g, ky);
+    let (x_lo, x_hi) = g.valid_x(kx);
+    for oy in y_lo..y_hi {
+        let out = &mut row[oy * w..][..w];
+        out[..x_lo].fill(0.0);
+        out[x_hi..].fill(0.0);
+    }
+    let shift = (ky * w + kx) as isize - (g.ph * w + g.pw) as isize;
+    let first = (y_lo * w).max((-shift).max(0) as usize);
+    let last = (y_hi * w).min((plane.len() as isize - shift).max(0) as usize);
+    if last > first {
+        let dst = (first as isize + shift) as usize;
+        for (d, s) in plane[dst..dst + (last - first)]
+            .iter_mut()
+            .zip(&row[first..last])
+        {
+            *d += s;
         }
     }
 }
@@ -158,19 +242,15 @@ pub(super) fn conv2d_forward(
 ) -> FlexTensor {
     let (r, l) = (g.rows(), g.cols());
     let (xs, ws, bs) = (f32_data(x), f32_data(weight), f32_data(bias));
-    let mut y = vec![0f32; g.n * g.co * l];
-    if l > 0 {
-        y.par_chunks_mut(g.co * l).enumerate().for_each_init(
-            || vec![0f32; r * l],
-            |col, (i, yn)| {
-                im2col(&xs[i * g.ci * g.h * g.w..][..g.ci * g.h * g.w], &g, col);
-                matmul((g.co, l, r), yn, false, ws, (r, 1), col, (l, 1));
-                for (row, b) in yn.chunks_mut(l).zip(bs) {
-                    row.iter_mut().for_each(|v| *v += b);
-                }
-            },
-        );
-    }
+    // Each image's output starts as its bias, and the GEMM accumulates onto it.
+    let y = uninit::build(g.n * g.co * l, g.co * l, true, |i, yn| {
+        let yn = uninit::fill_rows(yn, l, bs);
+        with_columns(r * l, |col| {
+            im2col(&xs[i * g.ci * g.h * g.w..][..g.ci * g.h * g.w], &g, col);
+            matmul((g.co, l, r), yn, true, ws, (r, 1), col, (l, 1));
+        });
+        yn
+    });
     tensor(y, [g.n, g.co, g.ho, g.wo])
 }
 
@@ -179,24 +259,22 @@ pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geome
     let (r, l) = (g.rows(), g.cols());
     let (ws, gs) = (f32_data(weight), f32_data(grad));
     let per = g.ci * g.h * g.w;
-    let mut dx = vec![0f32; g.n * per];
-    if per > 0 {
-        dx.par_chunks_mut(per).enumerate().for_each_init(
-            || vec![0f32; r * l],
-            |col, (i, dxn)| {
-                matmul(
-                    (r, l, g.co),
-                    col,
-                    false,
-                    ws,
-                    (1, r),
-                    &gs[i * g.co * l..][..g.co * l],
-                    (l, 1),
-                );
-                col2im(col, &g, dxn);
-            },
-        );
-    }
+    let dx = uninit::build(g.n * per, per, true, |i, dxn| {
+        let dxn = uninit::fill(dxn, 0.0);
+        with_columns(r * l, |col| {
+            matmul(
+                (r, l, g.co),
+                col,
+                false,
+                ws,
+                (1, r),
+                &gs[i * g.co * l..][..g.co * l],
+                (l, 1),
+            );
+            col2im(col, &g, dxn);
+        });
+        dxn
+    });
     tensor(dx, [g.n, g.ci, g.h, g.w])
 }
 
@@ -305,27 +383,23 @@ pub(super) fn upsample_forward(
     let (q, l) = (u.rows(), u.h * u.w);
     let (xs, ws, bs) = (f32_data(x), f32_data(weight), f32_data(bias));
     let per_out = u.co * u.out_plane();
-    let mut y = vec![0f32; u.n * per_out];
-    if per_out > 0 {
-        y.par_chunks_mut(per_out).enumerate().for_each_init(
-            || vec![0f32; q * l],
-            |z, (i, yn)| {
-                matmul(
-                    (q, l, u.ci),
-                    z,
-                    false,
-                    ws,
-                    (1, q),
-                    &xs[i * u.ci * l..][..u.ci * l],
-                    (l, 1),
-                );
-                u.for_each_pair(|p, o| yn[o] = z[p]);
-                for (plane, b) in yn.chunks_mut(u.out_plane()).zip(bs) {
-                    plane.iter_mut().for_each(|v| *v += b);
-                }
-            },
-        );
-    }
+    // Each image's output starts as its bias; the product is scattered onto it.
+    let y = uninit::build(u.n * per_out, per_out, true, |i, yn| {
+        let yn = uninit::fill_rows(yn, u.out_plane(), bs);
+        with_columns(q * l, |z| {
+            matmul(
+                (q, l, u.ci),
+                z,
+                false,
+                ws,
+                (1, q),
+                &xs[i * u.ci * l..][..u.ci * l],
+                (l, 1),
+            );
+            u.for_each_pair(|p, o| yn[o] += z[p]);
+        });
+        yn
+    });
     tensor(y, [u.n, u.co, u.h * u.kh, u.w * u.kw])
 }
 

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use super::gemm::matmul;
 use super::isa::{multiversion, Isa};
+use super::uninit;
 
 /// The fewest rows a parallel block gets: below this a GEMM call is dominated by packing the
 /// weight matrix, which every call does anew.
@@ -106,18 +107,93 @@ pub(super) fn forward(
         d_out,
         "linear: bias length differs from the weight's columns"
     );
-    let mut out = vec![0f32; n * d_out];
     let rows_per_block = rows_per_thread(n, MIN_ROWS_PER_BLOCK);
-    for_each_block(&mut out, rows_per_block, d_out, |i, o| {
+    let block = rows_per_block * d_out;
+    let out = uninit::build(n * d_out, block, n * d_out > block, |i, o| {
+        let o = uninit::tile_rows(o, b);
         let rows = o.len() / d_out;
-        for row in o.chunks_exact_mut(d_out) {
-            row.copy_from_slice(b);
-        }
         let a = &input[i * rows_per_block * d_in..][..rows * d_in];
-        matmul((rows, d_out, d_in), o, true, a, (d_in, 1), w, (d_out, 1));
-        activate(o, act);
+        affine_onto_bias(a, w, (d_in, d_out), act, o);
+        o
     });
     FlexTensor::from_data(TensorData::new(out, [n, d_out]))
+}
+
+/// `out = act(x · w + out)` for one block of rows whose `out` (`rows x d_out`) already holds the
+/// bias, on the calling thread: the GEMM accumulates onto the bias, and the activation runs while
+/// the block is still in cache.
+fn affine_onto_bias(
+    x: &[f32],
+    w: &[f32],
+    (d_in, d_out): (usize, usize),
+    act: Activation,
+    out: &mut [f32],
+) {
+    if d_out == 0 {
+        return;
+    }
+    let rows = out.len() / d_out;
+    matmul((rows, d_out, d_in), out, true, x, (d_in, 1), w, (d_out, 1));
+    activate(out, act);
+}
+
+/// A fully connected layer with its activation, its weights owned for inference outside Burn:
+/// whole networks run on one block of rows per thread (`tasks::image::predictor`), with no
+/// tensor copies and no synchronization between layers.
+#[derive(Clone, Debug)]
+pub struct F32Linear {
+    d_in: usize,
+    d_out: usize,
+    /// `[d_in, d_out]`, row-major (Burn's layout).
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    act: Activation,
+}
+
+impl F32Linear {
+    /// The layer `act(x · weight + bias)`; `weight` is `[d_in, d_out]` row-major.
+    pub fn new(
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+        d_in: usize,
+        d_out: usize,
+        act: Activation,
+    ) -> Self {
+        assert_eq!(weight.len(), d_in * d_out, "f32 linear: weight size");
+        assert_eq!(bias.len(), d_out, "f32 linear: bias size");
+        Self {
+            d_in,
+            d_out,
+            weight,
+            bias,
+            act,
+        }
+    }
+
+    /// Input width.
+    pub fn d_in(&self) -> usize {
+        self.d_in
+    }
+
+    /// Output width.
+    pub fn d_out(&self) -> usize {
+        self.d_out
+    }
+
+    /// `out = act(x · W + b)` for the rows of `x` (`rows x d_in`) into `out` (`rows x d_out`), on
+    /// the calling thread: the arithmetic of the layer's forward kernel, block for block.
+    pub fn forward(&self, x: &[f32], out: &mut [f32]) {
+        let rows = out.len() / self.d_out.max(1);
+        assert_eq!(out.len(), rows * self.d_out, "f32 linear: output size");
+        assert_eq!(x.len(), rows * self.d_in, "f32 linear: input size");
+        if self.d_out == 0 {
+            return;
+        }
+        for row in out.chunks_exact_mut(self.d_out) {
+            row.copy_from_slice(&self.bias);
+        }
+        affine_onto_bias(x, &self.weight, (self.d_in, self.d_out), self.act, out);
+    }
 }
 
 /// `pre · weightᵀ` for `pre` `[n, d_out]` and `weight` `[d_in, d_out]`: the input gradient,

@@ -29,12 +29,13 @@ mod pointwise;
 mod pool;
 mod softmax;
 mod transformer;
+mod uninit;
 
 pub(crate) use layers::{
     conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm, linear,
     relu_max_pool2d, silu, softmax_last,
 };
-pub use linear::Activation;
+pub use linear::{Activation, F32Linear};
 pub use pointwise::Pointwise;
 pub(crate) use transformer::encoder_forward;
 

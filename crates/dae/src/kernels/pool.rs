@@ -11,9 +11,9 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, DType, IntDType, TensorData};
-use rayon::prelude::*;
 
 use super::isa::{multiversion, Isa};
+use super::uninit;
 
 /// Below this many output values per call, the work is not split across threads.
 const PARALLEL_MIN: usize = 1 << 14;
@@ -74,8 +74,7 @@ pub(super) fn flex_forward(x: FlexTensor) -> FlexTensor {
     let [p, h, w] = planes(&x);
     let (ho, wo) = (h / 2, w / 2);
     let input: &[f32] = x.storage();
-    let mut out = vec![0f32; p * ho * wo];
-    let plane = |(i, o): (usize, &mut [f32])| {
+    let plane = |i: usize, o: &mut [f32]| {
         let src = &input[i * h * w..][..h * w];
         for (oy, row) in o.chunks_exact_mut(wo).enumerate() {
             let top = &src[2 * oy * w..][..2 * wo];
@@ -91,11 +90,12 @@ pub(super) fn flex_forward(x: FlexTensor) -> FlexTensor {
             }
         }
     };
-    if out.len() >= PARALLEL_MIN && ho * wo > 0 {
-        out.par_chunks_mut(ho * wo).enumerate().for_each(plane);
-    } else if ho * wo > 0 {
-        out.chunks_mut(ho * wo).enumerate().for_each(plane);
-    }
+    let len = p * ho * wo;
+    let out = uninit::build(len, ho * wo, len >= PARALLEL_MIN, |i, o| {
+        let o = uninit::fill(o, 0.0);
+        plane(i, o);
+        o
+    });
     let shape = [dims[0], dims[1], ho, wo];
     FlexTensor::from_data(TensorData::new(out, shape))
 }
@@ -135,9 +135,8 @@ pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> F
     let input: &[f32] = x.storage();
     let pooled: &[f32] = y.storage();
     let g: &[f32] = grad.storage();
-    let mut dx = vec![0f32; p * h * w];
     let isa = Isa::active();
-    let plane = |(i, d): (usize, &mut [f32])| {
+    let plane = |i: usize, d: &mut [f32]| {
         let src = &input[i * h * w..][..h * w];
         let gp = &g[i * ho * wo..][..ho * wo];
         let yp = &pooled[i * ho * wo..][..ho * wo];
@@ -148,13 +147,16 @@ pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> F
             backward_rows_on(isa, grow, yrow, top, bottom, d_top, d_bottom);
         }
     };
-    if ho * wo == 0 {
-        // No window: nothing was pooled, the gradient is zero.
-    } else if dx.len() >= 4 * PARALLEL_MIN {
-        dx.par_chunks_mut(h * w).enumerate().for_each(plane);
-    } else {
-        dx.chunks_mut(h * w).enumerate().for_each(plane);
-    }
+    // Zeroed plane by plane in cache: an odd trailing row or column gets no gradient, and with
+    // no window at all (`ho * wo == 0`) nothing was pooled.
+    let len = p * h * w;
+    let dx = uninit::build(len, h * w, len >= 4 * PARALLEL_MIN, |i, d| {
+        let d = uninit::fill(d, 0.0);
+        if ho * wo > 0 {
+            plane(i, d);
+        }
+        d
+    });
     FlexTensor::from_data(TensorData::new(dx, dims))
 }
 
