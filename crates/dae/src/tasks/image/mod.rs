@@ -32,6 +32,7 @@ pub mod heldout;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod packed_mlp;
 pub mod predictor;
 pub mod probe;
 pub mod quality;

@@ -1,5 +1,6 @@
-//! Inference at a chosen precision: the model's own f32 forward pass on its device, or the MLP
-//! with its weights rounded to bfloat16 on the CPU (`--precision bf16`).
+//! Inference at a chosen precision: the model's own f32 arithmetic on its device, or the MLP
+//! with its weights rounded to bfloat16 on the CPU (`--precision bf16`). On the CPU the MLP runs
+//! packed outside Burn in both precisions ([`super::packed_mlp`]).
 //!
 //! bf16 is opt-in: it changes the numbers the model computes (by at most 2^-9 relative per
 //! operand; on Fashion-MNIST the held-out PSNR moved by at most 0.01 dB, BENCHMARKS.md) for about
@@ -8,15 +9,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::nn::Linear;
 use burn::prelude::*;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::packed_mlp::{Bf16Layer, PackedMlp};
 use crate::corrupt::SampleShape;
-use crate::kernels::bf16::{Bf16Kernel, Bf16Linear};
-use crate::kernels::Activation;
-use crate::tasks::image::model::{Denoiser, MlpAutoencoder, ModelKind};
+use crate::kernels::F32Linear;
+use crate::tasks::image::model::{Denoiser, ModelKind};
 use crate::{Error, Result};
 
 /// The arithmetic of inference.
@@ -77,29 +76,38 @@ impl Precision {
 /// A trained model ready to denoise batches of images.
 pub enum Predictor<'a> {
     /// The model's forward pass on `device` (no autodiff).
-    F32 {
+    Model {
         /// The model.
         model: &'a Denoiser,
         /// Where it runs.
         device: &'a Device,
     },
+    /// The MLP in f32 on the CPU, the whole network per block of rows (the same numbers as the
+    /// model's forward pass, without Burn's per-layer passes over the batch).
+    F32Mlp(PackedMlp<F32Linear>),
     /// The MLP in bf16 on the CPU.
-    Bf16(Bf16Mlp),
+    Bf16(PackedMlp<Bf16Layer>),
 }
 
 impl<'a> Predictor<'a> {
-    /// The model's own f32 forward pass.
+    /// The model's own f32 arithmetic: for the MLP on the CPU, packed per block of rows; for
+    /// every other model and device, its forward pass.
     pub fn f32(model: &'a Denoiser, device: &'a Device) -> Self {
-        Predictor::F32 { model, device }
+        if let Denoiser::Mlp(mlp) = model {
+            if crate::kernels::has_custom_kernels(device) {
+                if let Ok(packed) = PackedMlp::new(mlp) {
+                    return Predictor::F32Mlp(packed);
+                }
+            }
+        }
+        Predictor::Model { model, device }
     }
 
     /// `model` at `precision`; bf16 needs the MLP and the CPU device.
     pub fn new(model: &'a Denoiser, device: &'a Device, precision: Precision) -> Result<Self> {
         precision.check(model.kind(), device)?;
         match (precision, model) {
-            (Precision::Bf16, Denoiser::Mlp(mlp)) => {
-                Ok(Predictor::Bf16(Bf16Mlp::new(mlp, Bf16Kernel::detect())?))
-            }
+            (Precision::Bf16, Denoiser::Mlp(mlp)) => Ok(Predictor::Bf16(PackedMlp::new(mlp)?)),
             _ => Ok(Self::f32(model, device)),
         }
     }
@@ -107,7 +115,7 @@ impl<'a> Predictor<'a> {
     /// Denoises a batch laid out `n x channels x h x w`, returning x̂ in the same layout.
     pub fn reconstruct(&self, images: &[f32], shape: SampleShape) -> Vec<f32> {
         match self {
-            Predictor::F32 { model, device } => {
+            Predictor::Model { model, device } => {
                 let n = images.len() / shape.len();
                 let x = Tensor::<4>::from_data(
                     TensorData::new(
@@ -119,103 +127,18 @@ impl<'a> Predictor<'a> {
                 let (x_hat, _) = model.forward(x);
                 x_hat.into_data().try_to_vec::<f32>().unwrap_or_default()
             }
+            Predictor::F32Mlp(mlp) => mlp.forward(images),
             Predictor::Bf16(mlp) => mlp.forward(images),
         }
     }
 }
 
-/// Rows per parallel task: the whole network runs on one block of rows while its activations
-/// stay in cache (64 rows of 784 f32 are 200 KB).
-const ROWS_PER_TASK: usize = 64;
-
-/// The MLP autoencoder's layers packed for bf16 inference ([`Bf16Linear`]).
-#[derive(Clone, Debug)]
-pub struct Bf16Mlp {
-    layers: Vec<Bf16Linear>,
-    kernel: Bf16Kernel,
-}
-
-impl Bf16Mlp {
-    /// Rounds and packs `model`'s weights (dropout, inactive at inference, is left out).
-    pub fn new(model: &MlpAutoencoder, kernel: Bf16Kernel) -> Result<Self> {
-        let (encoder, decoder) = (model.encoder.layers(), model.decoder.layers());
-        let mut layers = encoder
-            .iter()
-            .map(|l| pack(l, Activation::Relu))
-            .collect::<Result<Vec<_>>>()?;
-        for (i, l) in decoder.iter().enumerate() {
-            let last = i + 1 == decoder.len();
-            let act = if last {
-                Activation::Sigmoid
-            } else {
-                Activation::Relu
-            };
-            layers.push(pack(l, act)?);
-        }
-        Ok(Self { layers, kernel })
-    }
-
-    /// The kernel computing the products.
-    pub fn kernel(&self) -> Bf16Kernel {
-        self.kernel
-    }
-
-    /// x̂ for the rows of `x` (`n x input_dim`), in blocks of rows across the CPU threads.
-    pub fn forward(&self, x: &[f32]) -> Vec<f32> {
-        let (Some(first), Some(last)) = (self.layers.first(), self.layers.last()) else {
-            return x.to_vec(); // no layers: the identity
-        };
-        let (d_in, d_out) = (first.d_in(), last.d_out());
-        let n = x.len() / d_in;
-        assert_eq!(x.len(), n * d_in, "bf16 mlp: input is not whole rows");
-        let widest = self.layers.iter().map(Bf16Linear::d_out).max().unwrap_or(0);
-        let mut out = vec![0f32; n * d_out];
-        out.par_chunks_mut(ROWS_PER_TASK * d_out)
-            .zip(x.par_chunks(ROWS_PER_TASK * d_in))
-            .for_each(|(out, x)| {
-                let rows = x.len() / d_in;
-                let mut buffers = [vec![0f32; rows * widest], vec![0f32; rows * widest]];
-                let mut scratch = Vec::new();
-                for (i, layer) in self.layers.iter().enumerate() {
-                    // Layer i reads what layer i - 1 wrote into the other buffer.
-                    let [even, odd] = &mut buffers;
-                    let (previous, next) = if i % 2 == 0 { (odd, even) } else { (even, odd) };
-                    let input = if i == 0 {
-                        x
-                    } else {
-                        &previous[..rows * layer.d_in()]
-                    };
-                    let output = if i + 1 == self.layers.len() {
-                        &mut *out
-                    } else {
-                        &mut next[..rows * layer.d_out()]
-                    };
-                    layer.forward(self.kernel, input, output, &mut scratch);
-                }
-            });
-        out
-    }
-}
-
-/// Packs one Burn linear layer (`weight` `[d_in, d_out]`, optional bias).
-fn pack(layer: &Linear, act: Activation) -> Result<Bf16Linear> {
-    let values = |data: TensorData| {
-        data.try_to_vec::<f32>()
-            .map_err(|e| Error::Config(format!("--precision bf16 needs f32 weights: {e:?}")))
-    };
-    let [d_in, d_out] = layer.weight.val().dims();
-    let weight = values(layer.weight.val().into_data())?;
-    let bias = match &layer.bias {
-        Some(b) => values(b.val().into_data())?,
-        None => vec![0.0; d_out],
-    };
-    Ok(Bf16Linear::new(&weight, &bias, d_in, d_out, act))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::image::model::{MlpConfig, ModelConfig};
+    use crate::kernels::bf16::Bf16Kernel;
+    use crate::tasks::image::model::{MlpAutoencoder, MlpConfig, ModelConfig};
+    use crate::tasks::image::packed_mlp::ROWS_PER_TASK;
 
     #[test]
     fn precision_names_round_trip_and_unknown_ones_are_refused() {
@@ -228,10 +151,10 @@ mod tests {
         assert!(e.contains("fp16") && e.contains("bf16"), "{e}");
     }
 
-    #[test]
-    fn bf16_mlp_follows_the_f32_model_on_every_kernel() {
+    /// An MLP with two hidden layers (six packed layers) and odd widths, its f32 forward pass
+    /// through Burn on more rows than one task holds, and those rows.
+    fn odd_mlp() -> (MlpAutoencoder, Vec<f32>, Vec<f32>) {
         let device = Device::flex();
-        // Two hidden layers (six packed layers), odd widths, and more rows than one task holds.
         let config = MlpConfig::new()
             .with_input_dim(75)
             .with_latent_dim(9)
@@ -248,18 +171,47 @@ mod tests {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
+        (model, x, want)
+    }
+
+    fn worst_difference(got: &[f32], want: &[f32]) -> f32 {
+        assert_eq!(got.len(), want.len());
+        got.iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
+    #[test]
+    fn packed_f32_mlp_computes_the_models_numbers() {
+        let (model, x, want) = odd_mlp();
+        let mlp = PackedMlp::<F32Linear>::new(&model).unwrap();
+        assert_eq!(mlp.layers().len(), 6);
+        let got = mlp.forward(&x);
+        // The same GEMM per block of rows as the model's layers: equal up to rounding.
+        let worst = worst_difference(&got, &want);
+        assert!(worst <= 1e-6, "worst {worst}");
+        // A single row takes the GEMM's narrow-tile path: the same to an ulp or so.
+        let single = mlp.forward(&x[75 * 70..75 * 71]);
+        assert!(worst_difference(&single, &got[75 * 70..75 * 71]) <= 1e-6);
+        // The predictor picks it for the MLP on the CPU.
+        let (device, denoiser) = (Device::flex(), Denoiser::Mlp(model));
+        let p = Predictor::f32(&denoiser, &device);
+        assert!(matches!(p, Predictor::F32Mlp(_)));
+    }
+
+    #[test]
+    fn bf16_mlp_follows_the_f32_model_on_every_kernel() {
+        let (model, x, want) = odd_mlp();
         let mut kernels = vec![Bf16Kernel::Portable, Bf16Kernel::detect()];
         kernels.dedup();
         for kernel in kernels {
-            let mlp = Bf16Mlp::new(&model, kernel).unwrap();
-            assert_eq!(mlp.kernel(), kernel);
+            let mlp = PackedMlp::<Bf16Layer>::new(&model)
+                .unwrap()
+                .map_layers(|l| l.on(kernel));
+            assert!(mlp.layers().iter().all(|l| l.kernel() == kernel));
             let got = mlp.forward(&x);
-            assert_eq!(got.len(), want.len());
-            let worst = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let worst = worst_difference(&got, &want);
             // Sigmoid outputs: bf16 rounding moves them by thousandths, not by tenths.
             assert!(worst > 0.0 && worst < 1e-2, "{kernel:?}: worst {worst}");
             // A row's result does not depend on the block of rows it was computed in.
@@ -277,7 +229,7 @@ mod tests {
             .to_string();
         assert!(e.contains("mlp model only") && e.contains("conv"), "{e}");
         let p = Predictor::new(&conv, &device, Precision::F32).unwrap();
-        assert!(matches!(p, Predictor::F32 { .. }));
+        assert!(matches!(p, Predictor::Model { .. }));
         let mlp = ModelConfig::new(ModelKind::Mlp, 1, 28, 28).init(&device);
         let p = Predictor::new(&mlp, &device, Precision::Bf16).unwrap();
         assert!(matches!(p, Predictor::Bf16(_)));
