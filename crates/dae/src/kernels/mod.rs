@@ -21,6 +21,7 @@ pub mod bf16;
 mod conv;
 mod flex;
 mod gemm;
+mod im2col;
 pub mod isa;
 mod layer_norm;
 mod layers;
