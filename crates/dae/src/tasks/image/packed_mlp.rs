@@ -2,8 +2,8 @@
 //! rows per parallel task, layer after layer, while the block's activations stay in cache.
 //!
 //! Burn's forward pass runs each layer as its own parallel region over the whole batch, with
-//! tensor copies in and out; at 2 threads on a Zen 3 that gave dae 1.6x its 1-thread inference
-//! rate where PyTorch got 2x (BENCHMARKS.md). Here the only synchronization is the end of the
+//! tensor copies in and out; at 2 threads on a Zen 3 that gave dae 1.3-1.8x its 1-thread
+//! inference rate where PyTorch got 2x (BENCHMARKS.md). Here the only synchronization is the end of the
 //! batch. Two layer kinds: f32 ([`F32Linear`], the numbers training computes) and bf16
 //! ([`Bf16Linear`], `--precision bf16`).
 
@@ -17,11 +17,13 @@ use crate::tasks::image::model::MlpAutoencoder;
 use crate::{Error, Result};
 
 /// The most rows a parallel task gets: 128 rows of 784 f32 are 400 KB. (On a 2-core Zen 3,
-/// alternating runs of `dae bench --model mlp` at 64, 96, 128 and 160 put 128 ahead by 3-8%.)
+/// alternating runs of `dae bench --model mlp`, batches of 500, with at most 96, 128 or 160 rows
+/// per task and with fixed blocks of 64 put 128 ahead of the others by 3-15%.)
 pub(super) const ROWS_PER_TASK: usize = 128;
 
-/// Rows per task for a batch of `n`: an equal share for every thread (a 500-row batch in blocks
-/// of 128 would leave one of 2 threads idle for the last block), at most [`ROWS_PER_TASK`].
+/// Rows per task for a batch of `n`: an equal share for every thread, at most
+/// [`ROWS_PER_TASK`]. (A 300-row batch in fixed blocks of 128 would give one of 2 threads 256
+/// rows and the other 44; here it is 4 blocks of 75.)
 fn rows_per_task(n: usize) -> usize {
     let threads = rayon::current_num_threads().max(1);
     let tasks = threads * n.div_ceil(threads * ROWS_PER_TASK).max(1);
@@ -206,4 +208,28 @@ fn pack<L: PackedLayer>(layer: &Linear, act: Activation) -> Result<L> {
         None => vec![0.0; d_out],
     };
     Ok(L::pack(weight, bias, d_in, d_out, act))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_thread_gets_an_equal_share_of_rows_at_most_the_cap() {
+        let on = |threads: usize, n: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| rows_per_task(n))
+        };
+        // 300 rows: 3 blocks of 100 on one thread; 4 of 75 on two (fixed blocks of 128 would
+        // give one thread 256 rows and the other 44).
+        assert_eq!(on(1, 300), 100);
+        assert_eq!(on(2, 300), 75);
+        assert_eq!(on(2, 500), 125);
+        assert_eq!(on(4, 10), 3);
+        assert_eq!(on(1, ROWS_PER_TASK), ROWS_PER_TASK);
+        assert_eq!(on(2, 0), 1);
+    }
 }
