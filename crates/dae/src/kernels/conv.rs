@@ -19,9 +19,9 @@ use super::im2col::{col2im, im2col};
 use super::uninit;
 
 thread_local! {
-    /// Each thread's im2col (or product) matrix of one image, reused across images and calls
-    /// rather than allocated (and zeroed: 226 KB for the encoder's second layer) for every
-    /// piece of work rayon splits off.
+    /// Each thread's im2col (or product, or gathered-gradient) matrix of one image, reused
+    /// across images, calls and all six kernels below rather than allocated (and zeroed: 226 KB
+    /// for the encoder's second layer) for every piece of work rayon splits off.
     static COLUMNS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -99,20 +99,21 @@ pub(super) fn conv2d_backward_weight(x: &FlexTensor, grad: &FlexTensor, g: Geome
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per = g.ci * g.h * g.w;
     let partial = |images: std::ops::Range<usize>| {
-        let mut col = vec![0f32; r * l];
         let mut dw = vec![0f32; g.co * r];
-        for (k, i) in images.enumerate() {
-            im2col(&xs[i * per..][..per], &g, &mut col);
-            matmul(
-                (g.co, r, l),
-                &mut dw,
-                k > 0,
-                &gs[i * g.co * l..][..g.co * l],
-                (l, 1),
-                &col,
-                (1, l),
-            );
-        }
+        with_columns(r * l, |col| {
+            for (k, i) in images.enumerate() {
+                im2col(&xs[i * per..][..per], &g, col);
+                matmul(
+                    (g.co, r, l),
+                    &mut dw,
+                    k > 0,
+                    &gs[i * g.co * l..][..g.co * l],
+                    (l, 1),
+                    col,
+                    (1, l),
+                );
+            }
+        });
         dw
     };
     let dw = chunks(g.n, rayon::current_num_threads())
@@ -229,14 +230,15 @@ pub(super) fn upsample_backward_x(
     let per_out = u.co * u.out_plane();
     let mut dx = vec![0f32; u.n * u.ci * l];
     if u.ci * l > 0 {
-        dx.par_chunks_mut(u.ci * l).enumerate().for_each_init(
-            || vec![0f32; q * l],
-            |gz, (i, dxn)| {
-                let gn = &gs[i * per_out..][..per_out];
-                u.for_each_pair(|p, o| gz[p] = gn[o]);
-                matmul((u.ci, l, q), dxn, false, ws, (q, 1), gz, (l, 1));
-            },
-        );
+        dx.par_chunks_mut(u.ci * l)
+            .enumerate()
+            .for_each(|(i, dxn)| {
+                with_columns(q * l, |gz| {
+                    let gn = &gs[i * per_out..][..per_out];
+                    u.for_each_pair(|p, o| gz[p] = gn[o]);
+                    matmul((u.ci, l, q), dxn, false, ws, (q, 1), gz, (l, 1));
+                })
+            });
     }
     tensor(dx, [u.n, u.ci, u.h, u.w])
 }
@@ -252,21 +254,22 @@ pub(super) fn upsample_backward_weight(
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per_out = u.co * u.out_plane();
     let partial = |images: std::ops::Range<usize>| {
-        let mut gz = vec![0f32; q * l];
         let mut dw = vec![0f32; u.ci * q];
-        for (k, i) in images.enumerate() {
-            let gn = &gs[i * per_out..][..per_out];
-            u.for_each_pair(|p, o| gz[p] = gn[o]);
-            matmul(
-                (u.ci, q, l),
-                &mut dw,
-                k > 0,
-                &xs[i * u.ci * l..][..u.ci * l],
-                (l, 1),
-                &gz,
-                (1, l),
-            );
-        }
+        with_columns(q * l, |gz| {
+            for (k, i) in images.enumerate() {
+                let gn = &gs[i * per_out..][..per_out];
+                u.for_each_pair(|p, o| gz[p] = gn[o]);
+                matmul(
+                    (u.ci, q, l),
+                    &mut dw,
+                    k > 0,
+                    &xs[i * u.ci * l..][..u.ci * l],
+                    (l, 1),
+                    gz,
+                    (1, l),
+                );
+            }
+        });
         dw
     };
     let dw = chunks(u.n, rayon::current_num_threads())
