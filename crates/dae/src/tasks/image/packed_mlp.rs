@@ -82,7 +82,8 @@ impl Bf16Layer {
     }
 
     /// The same layer on another kernel (tests compare them).
-    pub fn on(mut self, kernel: Bf16Kernel) -> Self {
+    #[cfg(test)]
+    pub(super) fn on(mut self, kernel: Bf16Kernel) -> Self {
         self.kernel = kernel;
         self
     }
@@ -147,8 +148,9 @@ impl<L: PackedLayer> PackedMlp<L> {
         &self.layers
     }
 
-    /// The same network with each layer changed by `f`.
-    pub fn map_layers(self, f: impl FnMut(L) -> L) -> Self {
+    /// The same network with each layer changed by `f` (tests put every layer on one kernel).
+    #[cfg(test)]
+    pub(super) fn map_layers(self, f: impl FnMut(L) -> L) -> Self {
         Self {
             layers: self.layers.into_iter().map(f).collect(),
         }
