@@ -18,7 +18,8 @@ use crate::{Error, Result};
 
 /// The most rows a parallel task gets: 128 rows of 784 f32 are 400 KB. (On a 2-core Zen 3,
 /// alternating runs of `dae bench --model mlp`, batches of 500, with at most 96, 128 or 160 rows
-/// per task and with fixed blocks of 64 put 128 ahead of the others by 3-15%.)
+/// per task and with fixed blocks of 64 put 128 ahead of the others by 3-15%; a temporary build
+/// varied the size, BENCHMARKS.md "Session 15".)
 pub(super) const ROWS_PER_TASK: usize = 128;
 
 /// Rows per task for a batch of `n`: an equal share for every thread, at most
