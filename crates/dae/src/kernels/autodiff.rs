@@ -10,8 +10,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::Backend;
 
 use super::backward::{
-    Conv2dBackward, LayerNormBackward, LinearBackward, PointwiseBackward, ReluMaxPoolBackward,
-    SoftmaxBackward, UpsampleBackward,
+    AvgPoolBackward, Conv2dBackward, LayerNormBackward, LinearBackward, PointwiseBackward,
+    ReluMaxPoolBackward, SoftmaxBackward, UpsampleBackward,
 };
 use super::{Activation, DaeKernels, Pointwise};
 
@@ -192,6 +192,27 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
             }
             OpsKind::UnTracked(prep) => prep.finish(B::relu_max_pool2x2(x.into_primitive())),
         }
+    }
+
+    fn avg_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match AvgPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                prep.finish(input.clone(), B::avg_pool2x2(input))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::avg_pool2x2(x.into_primitive())),
+        }
+    }
+
+    fn avg_pool2x2_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        untracked::<B, C>(B::avg_pool2x2_backward(
+            x.into_primitive(),
+            grad.into_primitive(),
+        ))
     }
 
     fn conv2d_s1(

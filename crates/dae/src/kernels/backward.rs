@@ -49,6 +49,22 @@ impl<B: Backend + DaeKernels> Backward<B, 1> for ReluMaxPoolBackward {
 }
 
 #[derive(Debug)]
+pub(super) struct AvgPoolBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 1> for AvgPoolBackward {
+    /// The pooled input, for its shape (the U-Net keeps it anyway, as a skip connection).
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [parent] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        if let Some(node) = parent {
+            grads.register::<B>(node.id, B::avg_pool2x2_backward(ops.state, grad));
+        }
+    }
+}
+
+#[derive(Debug)]
 pub(super) struct Conv2dBackward;
 
 impl<B: Backend + DaeKernels> Backward<B, 3> for Conv2dBackward {

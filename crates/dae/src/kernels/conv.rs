@@ -13,7 +13,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::TensorData;
 use rayon::prelude::*;
 
-use super::gemm::matmul;
+use super::gemm::{matmul, matmul_into_transposed};
 pub(super) use super::im2col::Geometry;
 use super::im2col::{col2im, im2col};
 use super::uninit;
@@ -59,10 +59,14 @@ pub(super) fn conv2d_forward(
     // Each image's output starts as its bias, and the GEMM accumulates onto it.
     let y = uninit::build(g.n * g.co * l, g.co * l, true, |i, yn| {
         let yn = uninit::fill_rows(yn, l, bs);
-        with_columns(r * l, |col| {
-            im2col(&xs[i * g.ci * g.h * g.w..][..g.ci * g.h * g.w], &g, col);
-            matmul((g.co, l, r), yn, true, ws, (r, 1), col, (l, 1));
-        });
+        let xn = &xs[i * g.ci * g.h * g.w..][..g.ci * g.h * g.w];
+        match im2col_is_input(&g) {
+            true => matmul((g.co, l, r), yn, true, ws, (r, 1), xn, (l, 1)),
+            false => with_columns(r * l, |col| {
+                im2col(xn, &g, col);
+                matmul((g.co, l, r), yn, true, ws, (r, 1), col, (l, 1));
+            }),
+        }
         yn
     });
     tensor(y, [g.n, g.co, g.ho, g.wo])
@@ -75,18 +79,14 @@ pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geome
     let per = g.ci * g.h * g.w;
     let dx = uninit::build(g.n * per, per, true, |i, dxn| {
         let dxn = uninit::fill(dxn, 0.0);
-        with_columns(r * l, |col| {
-            matmul(
-                (r, l, g.co),
-                col,
-                false,
-                ws,
-                (1, r),
-                &gs[i * g.co * l..][..g.co * l],
-                (l, 1),
-            );
-            col2im(col, &g, dxn);
-        });
+        let dy = &gs[i * g.co * l..][..g.co * l];
+        match im2col_is_input(&g) {
+            true => matmul((r, l, g.co), dxn, false, ws, (1, r), dy, (l, 1)),
+            false => with_columns(r * l, |col| {
+                matmul((r, l, g.co), col, false, ws, (1, r), dy, (l, 1));
+                col2im(col, &g, dxn);
+            }),
+        }
         dxn
     });
     tensor(dx, [g.n, g.ci, g.h, g.w])
@@ -98,33 +98,60 @@ pub(super) fn conv2d_backward_weight(x: &FlexTensor, grad: &FlexTensor, g: Geome
     let (r, l) = (g.rows(), g.cols());
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per = g.ci * g.h * g.w;
+    // Accumulated transposed (`[r, co]`): the GEMM then reads the im2col matrix in place, where
+    // the row-major product made it pack (transpose) all of it for every image.
     let partial = |images: std::ops::Range<usize>| {
-        let mut dw = vec![0f32; g.co * r];
-        with_columns(r * l, |col| {
-            for (k, i) in images.enumerate() {
-                im2col(&xs[i * per..][..per], &g, col);
-                matmul(
-                    (g.co, r, l),
-                    &mut dw,
-                    k > 0,
-                    &gs[i * g.co * l..][..g.co * l],
-                    (l, 1),
-                    col,
-                    (1, l),
-                );
+        let mut dw_t = vec![0f32; g.co * r];
+        let mut product = |k: usize, col: &[f32], i: usize| {
+            let dy = &gs[i * g.co * l..][..g.co * l];
+            matmul_into_transposed((g.co, r, l), &mut dw_t, k > 0, dy, (l, 1), col, (1, l));
+        };
+        for (k, i) in images.enumerate() {
+            match im2col_is_input(&g) {
+                true => product(k, &xs[i * per..][..per], i),
+                false => with_columns(r * l, |col| {
+                    im2col(&xs[i * per..][..per], &g, col);
+                    product(k, col, i)
+                }),
             }
-        });
-        dw
+        }
+        dw_t
     };
-    let dw = chunks(g.n, rayon::current_num_threads())
+    let dw_t = sum_per_thread(g.n, g.co * r, partial);
+    tensor(transpose(&dw_t, r, g.co), [g.co, g.ci, g.kh, g.kw])
+}
+
+/// A 1x1 convolution without padding: its im2col matrix is the input image itself.
+fn im2col_is_input(g: &Geometry) -> bool {
+    g.kh == 1 && g.kw == 1 && g.ph == 0 && g.pw == 0
+}
+
+/// Runs `partial` on contiguous runs of `0..n` images, one run per thread, and sums the
+/// `len`-long results.
+fn sum_per_thread(
+    n: usize,
+    len: usize,
+    partial: impl Fn(std::ops::Range<usize>) -> Vec<f32> + Sync + Send,
+) -> Vec<f32> {
+    chunks(n, rayon::current_num_threads())
         .into_par_iter()
         .map(partial)
         .reduce_with(|mut a, b| {
             a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
             a
         })
-        .unwrap_or_else(|| vec![0f32; g.co * r]);
-    tensor(dw, [g.co, g.ci, g.kh, g.kw])
+        .unwrap_or_else(|| vec![0f32; len])
+}
+
+/// The `cols x rows` transpose of a row-major `rows x cols` matrix.
+fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0f32; rows * cols];
+    for (i, row) in m.chunks_exact(cols).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            t[j * rows + i] = v;
+        }
+    }
+    t
 }
 
 /// The geometry of a transposed convolution whose kernel equals its stride: input `[n, ci, h, w]`,
@@ -253,32 +280,19 @@ pub(super) fn upsample_backward_weight(
     let (q, l) = (u.rows(), u.h * u.w);
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per_out = u.co * u.out_plane();
+    // Accumulated transposed, as in `conv2d_backward_weight`.
     let partial = |images: std::ops::Range<usize>| {
-        let mut dw = vec![0f32; u.ci * q];
+        let mut dw_t = vec![0f32; u.ci * q];
         with_columns(q * l, |gz| {
             for (k, i) in images.enumerate() {
                 let gn = &gs[i * per_out..][..per_out];
                 u.for_each_pair(|p, o| gz[p] = gn[o]);
-                matmul(
-                    (u.ci, q, l),
-                    &mut dw,
-                    k > 0,
-                    &xs[i * u.ci * l..][..u.ci * l],
-                    (l, 1),
-                    gz,
-                    (1, l),
-                );
+                let xn = &xs[i * u.ci * l..][..u.ci * l];
+                matmul_into_transposed((u.ci, q, l), &mut dw_t, k > 0, xn, (l, 1), gz, (1, l));
             }
         });
-        dw
+        dw_t
     };
-    let dw = chunks(u.n, rayon::current_num_threads())
-        .into_par_iter()
-        .map(partial)
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-            a
-        })
-        .unwrap_or_else(|| vec![0f32; u.ci * q]);
-    tensor(dw, [u.ci, u.co, u.kh, u.kw])
+    let dw_t = sum_per_thread(u.n, u.ci * q, partial);
+    tensor(transpose(&dw_t, q, u.ci), [u.ci, u.co, u.kh, u.kw])
 }

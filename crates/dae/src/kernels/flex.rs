@@ -6,8 +6,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{DType, Flex, TensorMetadata};
 
 use super::{
-    conv, conv_options, layer_norm, linear, pointwise, pool, softmax, upsample_options, Activation,
-    DaeKernels, Pointwise,
+    avg_pool, conv, conv_options, layer_norm, linear, pointwise, pool, softmax, upsample_options,
+    Activation, DaeKernels, Pointwise,
 };
 
 /// Whether every tensor is f32 (the flex kernels' type; others take the reference path).
@@ -18,6 +18,14 @@ fn all_f32(ts: &[&burn::backend::flex::FlexTensor]) -> bool {
 impl DaeKernels for Flex {
     fn relu_max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
         pool::flex_forward(x)
+    }
+
+    fn avg_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        avg_pool::flex_forward(x)
+    }
+
+    fn avg_pool2x2_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        avg_pool::flex_backward(x, grad)
     }
 
     fn relu_max_pool2x2_backward(

@@ -37,20 +37,69 @@ pub(super) fn matmul(
     );
 }
 
+/// `dstᵀ = (accumulate ? dstᵀ : 0) + a · b`: the product stored column-major, `(a · b)[i, j]` at
+/// `dst[j * m + i]`. For a product whose rows are few and whose inner dimension is long (a weight
+/// gradient `dy · colᵀ` summed over pixels), this orientation lets the driver read the long
+/// operand in place instead of packing (transposing) it first.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn matmul_into_transposed(
+    shape: (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+) {
+    let m = shape.0;
+    product_on(
+        Isa::active(),
+        shape,
+        (dst, (1, m)),
+        accumulate,
+        (a, a_strides),
+        (b, b_strides),
+    );
+}
+
 /// [`matmul`] on a given instruction set, which must be one the processor supports (a wider one
 /// falls back to the widest supported).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_on(
     isa: Isa,
-    (m, n, k): (usize, usize, usize),
+    shape: (usize, usize, usize),
     dst: &mut [f32],
     accumulate: bool,
     a: &[f32],
-    (a_rs, a_cs): (usize, usize),
+    a_strides: (usize, usize),
     b: &[f32],
-    (b_rs, b_cs): (usize, usize),
+    b_strides: (usize, usize),
 ) {
-    assert!(dst.len() >= m * n);
+    let n = shape.1;
+    product_on(
+        isa,
+        shape,
+        (dst, (n, 1)),
+        accumulate,
+        (a, a_strides),
+        (b, b_strides),
+    );
+}
+
+/// A matrix operand: its elements and its (row, column) strides.
+type Operand<'a, T> = (T, (usize, usize));
+
+/// `dst = (accumulate ? dst : 0) + a · b` with every matrix given by its strides, `(i, j)` at
+/// `i * row_stride + j * col_stride`; the destination's strides must not make two elements alias.
+pub(super) fn product_on(
+    isa: Isa,
+    (m, n, k): (usize, usize, usize),
+    (dst, (dst_rs, dst_cs)): Operand<&mut [f32]>,
+    accumulate: bool,
+    (a, (a_rs, a_cs)): Operand<&[f32]>,
+    (b, (b_rs, b_cs)): Operand<&[f32]>,
+) {
+    assert!(m == 0 || n == 0 || dst.len() > (m - 1) * dst_rs + (n - 1) * dst_cs);
     assert!(m == 0 || k == 0 || a.len() > (m - 1) * a_rs + (k - 1) * a_cs);
     assert!(n == 0 || k == 0 || b.len() > (k - 1) * b_rs + (n - 1) * b_cs);
     if m == 0 || n == 0 {
@@ -58,7 +107,11 @@ pub(super) fn matmul_on(
     }
     if k == 0 {
         if !accumulate {
-            dst[..m * n].fill(0.0);
+            for i in 0..m {
+                for j in 0..n {
+                    dst[i * dst_rs + j * dst_cs] = 0.0;
+                }
+            }
         }
         return;
     }
@@ -67,8 +120,8 @@ pub(super) fn matmul_on(
         n,
         k,
         dst: dst.as_mut_ptr(),
-        dst_cs: 1,
-        dst_rs: n as isize,
+        dst_cs: dst_cs as isize,
+        dst_rs: dst_rs as isize,
         accumulate,
         lhs: a.as_ptr(),
         lhs_cs: a_cs as isize,

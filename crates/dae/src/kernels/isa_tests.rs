@@ -6,7 +6,7 @@ use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 use super::adjacency_bce::negatives_on;
-use super::gemm::matmul_on;
+use super::gemm::{matmul_on, product_on};
 use super::isa::Isa;
 use super::linear::{activate_on, Activation};
 use super::pointwise::{backward_block_on, forward_block_on, Pointwise};
@@ -89,6 +89,47 @@ fn every_gemm_path_matches_a_double_precision_product() {
                             (got as f64 - want).abs() <= bound,
                             "{isa}: {m}x{n}x{k} transposed={transposed} accumulate={accumulate} \
                              [{idx}]: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_column_major_destination_holds_the_transposed_product() {
+    // The weight-gradient shape (few rows, long inner dimension), tile edges, and k = 0.
+    for isa in Isa::supported() {
+        for (case, &(m, n, k)) in [(16, 144, 784), (7, 13, 9), (33, 6, 40), (3, 5, 0)]
+            .iter()
+            .enumerate()
+        {
+            for accumulate in [false, true] {
+                let seed = 1000 + case as u64 * 2 + accumulate as u64;
+                let a = random(m * k, seed, 1.0);
+                let b = random(k * n, seed + 100, 1.0);
+                let start_t = random(m * n, seed + 200, 1.0);
+                let mut dst_t = start_t.clone();
+                product_on(
+                    isa,
+                    (m, n, k),
+                    (&mut dst_t, (1, m)),
+                    accumulate,
+                    (&a, (k, 1)),
+                    (&b, (n, 1)),
+                );
+                // The same start and result, row-major, for the reference.
+                let start: Vec<f32> = (0..m * n).map(|x| start_t[(x % n) * m + x / n]).collect();
+                let from = if accumulate { start } else { vec![0.0; m * n] };
+                let want = reference((m, n, k), &from, &a, (k, 1), &b, (n, 1));
+                let bound = 2.0 * (k + 1) as f64 * f32::EPSILON as f64;
+                for i in 0..m {
+                    for j in 0..n {
+                        let (got, want) = (dst_t[j * m + i] as f64, want[i * n + j]);
+                        assert!(
+                            (got - want).abs() <= bound,
+                            "{isa}: {m}x{n}x{k} accumulate={accumulate} [{i}, {j}]: {got} vs {want}"
                         );
                     }
                 }

@@ -4,7 +4,7 @@
 
 use burn::backend::Dispatch;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::pool::MaxPool2d;
+use burn::nn::pool::{AvgPool2d, MaxPool2d};
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::prelude::*;
 
@@ -46,6 +46,24 @@ pub(crate) fn relu_max_pool2d(layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
         ))
     } else {
         layer.forward(burn::tensor::activation::relu(x))
+    }
+}
+
+/// `layer.forward(x)` for `x` of shape `[batch, channels, height, width]`, through dae's kernel
+/// when the layer is a 2x2, stride 2 average pool without padding or ceil mode (the U-Net's
+/// `AvgPool2d(2)`; without padding, `count_include_pad` changes nothing).
+pub(crate) fn avg_pool2d(layer: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
+    let covered = layer.kernel_size == [2, 2]
+        && layer.stride == [2, 2]
+        && !layer.ceil_mode
+        && matches!(
+            layer.padding,
+            PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+        );
+    if covered && has_custom_kernels(&x.device()) {
+        Tensor::from_dispatch(<Dispatch as DaeKernels>::avg_pool2x2(x.into_dispatch()))
+    } else {
+        layer.forward(x)
     }
 }
 

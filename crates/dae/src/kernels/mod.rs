@@ -4,18 +4,19 @@
 //! Each operation is a method of `DaeKernels` with
 //! - a default body that composes Burn's own primitives (the reference the kernels are tested
 //!   against),
-//! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `conv.rs`, `linear.rs`,
-//!   `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
+//! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `avg_pool.rs`, `conv.rs`,
+//!   `linear.rs`, `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
 //! - an autodiff implementation (`autodiff.rs`) with a handwritten backward pass (`backward.rs`).
 //!
-//! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`, `conv2d`,
-//! `conv_transpose2d`, `linear`, `silu`, `softmax_last`, `layer_norm`) and stays
+//! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`,
+//! `avg_pool2d`, `conv2d`, `conv_transpose2d`, `linear`, `silu`, `softmax_last`, `layer_norm`) and stays
 //! backend-generic: on devices other than `flex` (CUDA), and for layer options the kernels do not
 //! cover, the wrappers run Burn's standard ops. Every specialized kernel is tested against the
 //! reference on random shapes. The `flex` implementation of the trait is in `flex.rs`.
 
 pub(crate) mod adjacency_bce;
 mod autodiff;
+mod avg_pool;
 mod backward;
 pub mod bf16;
 mod conv;
@@ -33,7 +34,7 @@ mod transformer;
 mod uninit;
 
 pub(crate) use layers::{
-    conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm, linear,
+    avg_pool2d, conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm, linear,
     relu_max_pool2d, silu, softmax_last,
 };
 pub use linear::{Activation, F32Linear};
@@ -64,6 +65,19 @@ pub(crate) trait DaeKernels: Backend {
     ) -> FloatTensor<Self> {
         let _ = y;
         pool::reference_backward::<Self>(x, grad)
+    }
+
+    /// `avg_pool2d(x, kernel 2, stride 2)` without padding; odd trailing rows/columns are
+    /// dropped, as in PyTorch's floor mode.
+    fn avg_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        avg_pool::reference_forward::<Self>(x)
+    }
+
+    /// The gradient of [`DaeKernels::avg_pool2x2`] with respect to `x` (whose shape it needs),
+    /// given the gradient of the output: a quarter of each output's gradient to each of its
+    /// window's four inputs.
+    fn avg_pool2x2_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        avg_pool::reference_backward::<Self>(x, grad)
     }
 
     /// Convolution with stride 1, dilation 1, one group and zero padding `pad_h`, `pad_w`:
@@ -230,6 +244,8 @@ fn upsample_options(weight: &burn::tensor::Shape) -> ConvTransposeOptions<2> {
     ConvTransposeOptions::new([weight[2], weight[3]], [0, 0], [0, 0], [1, 1], 1)
 }
 
+#[cfg(test)]
+mod avg_pool_tests;
 #[cfg(test)]
 mod isa_tests;
 #[cfg(test)]

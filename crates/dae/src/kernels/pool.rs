@@ -74,30 +74,45 @@ pub(super) fn flex_forward(x: FlexTensor) -> FlexTensor {
     let [p, h, w] = planes(&x);
     let (ho, wo) = (h / 2, w / 2);
     let input: &[f32] = x.storage();
-    let plane = |i: usize, o: &mut [f32]| {
-        let src = &input[i * h * w..][..h * w];
-        for (oy, row) in o.chunks_exact_mut(wo).enumerate() {
-            let top = &src[2 * oy * w..][..2 * wo];
-            let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
-            for ((v, t), b) in row
-                .iter_mut()
-                .zip(top.chunks_exact(2))
-                .zip(bottom.chunks_exact(2))
-            {
-                let m = window_max([t[0], t[1], b[0], b[1]]);
-                // `max(0, NaN)` would hide a NaN; keep it, as ReLU does.
-                *v = if m > 0.0 || m.is_nan() { m } else { 0.0 };
-            }
-        }
-    };
     let len = p * ho * wo;
     let out = uninit::build(len, ho * wo, len >= PARALLEL_MIN, |i, o| {
         let o = uninit::fill(o, 0.0);
-        plane(i, o);
+        pool_plane(&input[i * h * w..][..h * w], w, o, wo, |window| {
+            let m = window_max(window);
+            // `max(0, NaN)` would hide a NaN; keep it, as ReLU does.
+            if m > 0.0 || m.is_nan() {
+                m
+            } else {
+                0.0
+            }
+        });
         o
     });
     let shape = [dims[0], dims[1], ho, wo];
     FlexTensor::from_data(TensorData::new(out, shape))
+}
+
+/// Writes `out` (`wo` wide) with `pool` of each 2x2 window `[top left, top right, bottom left,
+/// bottom right]` of the plane `src` (`w` wide), reading each pair of input rows once.
+#[inline(always)]
+pub(super) fn pool_plane(
+    src: &[f32],
+    w: usize,
+    out: &mut [f32],
+    wo: usize,
+    pool: impl Fn([f32; 4]) -> f32,
+) {
+    for (oy, row) in out.chunks_exact_mut(wo).enumerate() {
+        let top = &src[2 * oy * w..][..2 * wo];
+        let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
+        for ((v, t), b) in row
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+        {
+            *v = pool([t[0], t[1], b[0], b[1]]);
+        }
+    }
 }
 
 /// The window's maximum; a NaN anywhere wins, as in PyTorch. Branch-free, so the loops vectorize.

@@ -12,7 +12,7 @@ use super::*;
 
 /// (batch, channels, height, width): odd and even sizes, batch 1, one large enough to take the
 /// multi-threaded path.
-const SHAPES: [[usize; 4]; 6] = [
+pub(super) const SHAPES: [[usize; 4]; 6] = [
     [1, 1, 2, 2],
     [1, 3, 5, 7],
     [2, 4, 9, 6],
@@ -21,14 +21,14 @@ const SHAPES: [[usize; 4]; 6] = [
     [16, 32, 28, 28],
 ];
 
-fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+pub(super) fn random(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let n = shape.iter().product();
     let v: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
     Tensor::from_data(TensorData::new(v, shape), device)
 }
 
-fn values(t: Tensor<4>) -> Vec<f32> {
+pub(super) fn values(t: Tensor<4>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().expect("f32")
 }
 

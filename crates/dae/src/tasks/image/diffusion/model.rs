@@ -12,8 +12,8 @@
 //!
 //! The level enters every residual block as a per-channel shift, so one set of filters serves
 //! all levels. Group normalization and a self-attention layer at the lowest resolution are
-//! options (`--group-norm`, `--attention`); the 3x3, 1x1 and transposed convolutions run on
-//! dae's CPU kernels. Level `l` has `width · 2^l` channels; `depth` poolings mean the image side
+//! options (`--group-norm`, `--attention`); the 3x3, 1x1 and transposed convolutions and the
+//! average pools run on dae's CPU kernels. Level `l` has `width · 2^l` channels; `depth` poolings mean the image side
 //! must be a multiple of `2^depth` (28 = 4 · 7 for depth 2).
 
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
@@ -23,7 +23,7 @@ use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{conv2d, conv_transpose2d, linear, silu, Activation};
+use crate::kernels::{avg_pool2d, conv2d, conv_transpose2d, linear, silu, Activation};
 
 /// The U-Net's settings (stored in the run's `config.json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,7 +254,7 @@ impl TimeUnet {
             h = block.forward(h, e.clone());
             if l < last {
                 skips.push(h.clone());
-                h = self.pool.forward(h);
+                h = avg_pool2d(&self.pool, h);
             }
         }
         if let Some(attention) = &self.middle {
