@@ -28,8 +28,12 @@ thread_local! {
 /// Runs `f` on this thread's scratch matrix, sized to `len` (contents unspecified).
 fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     COLUMNS.with_borrow_mut(|columns| {
-        columns.resize(len, 0.0);
-        f(columns)
+        // Grown, never shrunk: a resize down and back up would zero the regrown part each time
+        // layers of different sizes alternate.
+        if columns.len() < len {
+            columns.resize(len, 0.0);
+        }
+        f(&mut columns[..len])
     })
 }
 
@@ -72,17 +76,45 @@ pub(super) fn conv2d_forward(
     tensor(y, [g.n, g.co, g.ho, g.wo])
 }
 
-/// Gradient of the stride-1 convolution with respect to its input: `col2im(Wᵀ · dy[n])`.
+/// Gradient of the stride-1 convolution with respect to its input.
+///
+/// It is itself a stride-1 convolution: of `dy` padded by `k − 1 − p`, with the kernels flipped
+/// and their input and output channels swapped. Run that way, its GEMM sums over `co · kh · kw`
+/// (not only `co`, as `col2im(Wᵀ · dy)` does) and writes `dx` directly, without the scatter-add
+/// of col2im: 15% less time over the U-Net's layers, 6x less for its head (16 channels to 1).
 pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geometry) -> FlexTensor {
     let (r, l) = (g.rows(), g.cols());
     let (ws, gs) = (f32_data(weight), f32_data(grad));
     let per = g.ci * g.h * g.w;
+    // Measured on the U-Net's layers: the mirrored form wins where it has at least as many
+    // output channels (the original's input channels) as the original; with fewer (16 to 32),
+    // its GEMM's rows are too few and col2im's way is faster.
+    let mirror = g.ph < g.kh && g.pw < g.kw && g.ci >= g.co;
+    let mirrored = mirror.then(|| Geometry {
+        n: g.n,
+        ci: g.co,
+        h: g.ho,
+        w: g.wo,
+        co: g.ci,
+        kh: g.kh,
+        kw: g.kw,
+        ph: g.kh - 1 - g.ph,
+        pw: g.kw - 1 - g.pw,
+        ho: g.h,
+        wo: g.w,
+    });
+    let flipped = mirrored.map(|_| flip_kernels(ws, &g));
     let dx = uninit::build(g.n * per, per, true, |i, dxn| {
         let dxn = uninit::fill(dxn, 0.0);
         let dy = &gs[i * g.co * l..][..g.co * l];
-        match im2col_is_input(&g) {
-            true => matmul((r, l, g.co), dxn, false, ws, (1, r), dy, (l, 1)),
-            false => with_columns(r * l, |col| {
+        match (&mirrored, &flipped) {
+            _ if im2col_is_input(&g) => matmul((r, l, g.co), dxn, false, ws, (1, r), dy, (l, 1)),
+            (Some(m), Some(wf)) => with_columns(m.rows() * m.cols(), |col| {
+                im2col(dy, m, col);
+                let (r_m, l_m) = (m.rows(), m.cols());
+                matmul((g.ci, l_m, r_m), dxn, false, wf, (r_m, 1), col, (l_m, 1));
+            }),
+            _ => with_columns(r * l, |col| {
                 matmul((r, l, g.co), col, false, ws, (1, r), dy, (l, 1));
                 col2im(col, &g, dxn);
             }),
@@ -90,6 +122,23 @@ pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geome
         dxn
     });
     tensor(dx, [g.n, g.ci, g.h, g.w])
+}
+
+/// The kernels `[co, ci, kh, kw]` flipped in both spatial directions, with the channel axes
+/// swapped: `[ci, co, kh, kw]`.
+fn flip_kernels(ws: &[f32], g: &Geometry) -> Vec<f32> {
+    let taps = g.kh * g.kw;
+    let mut flipped = vec![0f32; ws.len()];
+    for o in 0..g.co {
+        for c in 0..g.ci {
+            let src = &ws[(o * g.ci + c) * taps..][..taps];
+            let dst = &mut flipped[(c * g.co + o) * taps..][..taps];
+            for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = *s;
+            }
+        }
+    }
+    flipped
 }
 
 /// Gradient of the stride-1 convolution with respect to its weight: `Σₙ dy[n] · im2col(x[n])ᵀ`,
