@@ -147,13 +147,18 @@ pub(super) fn conv2d_backward_weight(x: &FlexTensor, grad: &FlexTensor, g: Geome
     let (r, l) = (g.rows(), g.cols());
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per = g.ci * g.h * g.w;
-    // Accumulated transposed (`[r, co]`): the GEMM then reads the im2col matrix in place, where
-    // the row-major product made it pack (transpose) all of it for every image.
+    // The GEMM packs (transposes) one of its two long operands for every image: `dy` `[co, l]`
+    // when the result is accumulated transposed (`[r, co]`), the im2col matrix `[r, l]` when it
+    // is accumulated row-major. Whichever is smaller is packed.
+    let transposed = g.co <= r;
     let partial = |images: std::ops::Range<usize>| {
-        let mut dw_t = vec![0f32; g.co * r];
+        let mut dw = vec![0f32; g.co * r];
         let mut product = |k: usize, col: &[f32], i: usize| {
-            let dy = &gs[i * g.co * l..][..g.co * l];
-            matmul_into_transposed((g.co, r, l), &mut dw_t, k > 0, dy, (l, 1), col, (1, l));
+            let (dy, shape) = (&gs[i * g.co * l..][..g.co * l], (g.co, r, l));
+            match transposed {
+                true => matmul_into_transposed(shape, &mut dw, k > 0, dy, (l, 1), col, (1, l)),
+                false => matmul(shape, &mut dw, k > 0, dy, (l, 1), col, (1, l)),
+            }
         };
         for (k, i) in images.enumerate() {
             match im2col_is_input(&g) {
@@ -164,10 +169,15 @@ pub(super) fn conv2d_backward_weight(x: &FlexTensor, grad: &FlexTensor, g: Geome
                 }),
             }
         }
-        dw_t
+        dw
     };
-    let dw_t = sum_per_thread(g.n, g.co * r, partial);
-    tensor(transpose(&dw_t, r, g.co), [g.co, g.ci, g.kh, g.kw])
+    let dw = sum_per_thread(g.n, g.co * r, partial);
+    let dw = if transposed {
+        transpose(&dw, r, g.co)
+    } else {
+        dw
+    };
+    tensor(dw, [g.co, g.ci, g.kh, g.kw])
 }
 
 /// A 1x1 convolution without padding: its im2col matrix is the input image itself.
@@ -329,19 +339,28 @@ pub(super) fn upsample_backward_weight(
     let (q, l) = (u.rows(), u.h * u.w);
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per_out = u.co * u.out_plane();
-    // Accumulated transposed, as in `conv2d_backward_weight`.
+    // The smaller long operand is packed, as in `conv2d_backward_weight`.
+    let transposed = u.ci <= q;
     let partial = |images: std::ops::Range<usize>| {
-        let mut dw_t = vec![0f32; u.ci * q];
+        let mut dw = vec![0f32; u.ci * q];
         with_columns(q * l, |gz| {
             for (k, i) in images.enumerate() {
                 let gn = &gs[i * per_out..][..per_out];
                 u.for_each_pair(|p, o| gz[p] = gn[o]);
-                let xn = &xs[i * u.ci * l..][..u.ci * l];
-                matmul_into_transposed((u.ci, q, l), &mut dw_t, k > 0, xn, (l, 1), gz, (1, l));
+                let (xn, shape) = (&xs[i * u.ci * l..][..u.ci * l], (u.ci, q, l));
+                match transposed {
+                    true => matmul_into_transposed(shape, &mut dw, k > 0, xn, (l, 1), gz, (1, l)),
+                    false => matmul(shape, &mut dw, k > 0, xn, (l, 1), gz, (1, l)),
+                }
             }
         });
-        dw_t
+        dw
     };
-    let dw_t = sum_per_thread(u.n, u.ci * q, partial);
-    tensor(transpose(&dw_t, q, u.ci), [u.ci, u.co, u.kh, u.kw])
+    let dw = sum_per_thread(u.n, u.ci * q, partial);
+    let dw = if transposed {
+        transpose(&dw, q, u.ci)
+    } else {
+        dw
+    };
+    tensor(dw, [u.ci, u.co, u.kh, u.kw])
 }
