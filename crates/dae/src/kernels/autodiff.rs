@@ -156,12 +156,12 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
         }
     }
 
-    fn linear_act_backward_pre(
+    fn activation_backward(
         y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         act: Activation,
     ) -> FloatTensor<Self> {
-        let out = B::linear_act_backward_pre(y.into_primitive(), grad.into_primitive(), act);
+        let out = B::activation_backward(y.into_primitive(), grad.into_primitive(), act);
         untracked::<B, C>(out)
     }
 
@@ -247,6 +247,7 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        act: Activation,
     ) -> FloatTensor<Self> {
         match UpsampleBackward
             .prepare::<C>([x.node(), weight.node(), bias.node()])
@@ -255,13 +256,17 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
         {
             OpsKind::Tracked(prep) => {
                 let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-                let output = B::upsample_conv(xp.clone(), wp.clone(), bias.primitive().clone());
-                prep.finish((xp, wp), output)
+                let output =
+                    B::upsample_conv(xp.clone(), wp.clone(), bias.primitive().clone(), act);
+                // The output is kept only when the activation's derivative needs it.
+                let y = (act != Activation::Identity).then(|| output.clone());
+                prep.finish((xp, wp, y, act), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::upsample_conv(
                 x.into_primitive(),
                 weight.into_primitive(),
                 bias.into_primitive(),
+                act,
             )),
         }
     }

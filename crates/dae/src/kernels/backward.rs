@@ -92,13 +92,23 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for Conv2dBackward {
 pub(super) struct UpsampleBackward;
 
 impl<B: Backend + DaeKernels> Backward<B, 3> for UpsampleBackward {
-    /// (x, weight).
-    type State = (FloatTensor<B>, FloatTensor<B>);
+    /// (x, weight, output, activation): the output is kept (for the activation's derivative)
+    /// unless the activation is the identity.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        Option<FloatTensor<B>>,
+        Activation,
+    );
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x, w) = ops.state;
+        let (x, w, y, act) = ops.state;
+        let grad = match y {
+            Some(y) => B::activation_backward(y, grad, act),
+            None => grad,
+        };
         if let Some(node) = node_b {
             grads.register::<B>(node.id, bias_grad::<B>(grad.clone()));
         }
@@ -123,7 +133,7 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for LinearBackward {
         let [node_x, node_w, node_b] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
         let (x, w, y, act) = ops.state;
-        let pre = B::linear_act_backward_pre(y, grad, act);
+        let pre = B::activation_backward(y, grad, act);
         if let Some(node) = node_b {
             grads.register::<B>(node.id, sum_over_rows::<B>(pre.clone()));
         }

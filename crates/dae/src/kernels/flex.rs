@@ -87,10 +87,12 @@ impl DaeKernels for Flex {
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        act: Activation,
     ) -> FloatTensor<Self> {
         if !all_f32(&[&x, &weight, &bias]) {
             let options = upsample_options(&weight.shape());
-            return Self::conv_transpose2d(x, weight, Some(bias), options);
+            let y = Self::conv_transpose2d(x, weight, Some(bias), options);
+            return linear::reference_activate::<Self>(y, act);
         }
         let (x, weight, bias) = (
             x.to_contiguous(),
@@ -98,7 +100,7 @@ impl DaeKernels for Flex {
             bias.to_contiguous(),
         );
         let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_forward(&x, &weight, &bias, u)
+        conv::upsample_forward(&x, &weight, &bias, u, act)
     }
 
     fn upsample_conv_backward_x(
@@ -144,7 +146,7 @@ impl DaeKernels for Flex {
         linear::forward(&x, &weight, &bias, act)
     }
 
-    fn linear_act_backward_pre(
+    fn activation_backward(
         y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         act: Activation,

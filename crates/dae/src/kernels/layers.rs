@@ -93,9 +93,14 @@ pub(crate) fn conv2d(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// `layer.forward(x)`, through the GEMM + scatter kernel when the layer's stride equals its
-/// kernel, without padding, dilation or groups, with a bias (the conv DAE's decoder layers).
-pub(crate) fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+/// `act(layer.forward(x))`, through the GEMM + scatter kernel (with the activation fused) when the
+/// layer's stride equals its kernel, without padding, dilation or groups, with a bias (the conv
+/// DAE's decoder layers, the U-Nets' upsampling).
+pub(crate) fn conv_transpose2d(
+    layer: &ConvTranspose2d,
+    x: Tensor<4>,
+    act: Activation,
+) -> Tensor<4> {
     let covered = layer.stride == layer.kernel_size
         && layer.padding == [0, 0]
         && layer.padding_out == [0, 0]
@@ -107,9 +112,19 @@ pub(crate) fn conv_transpose2d(layer: &ConvTranspose2d, x: Tensor<4>) -> Tensor<
                 x.into_dispatch(),
                 layer.weight.val().into_dispatch(),
                 bias.val().into_dispatch(),
+                act,
             ))
         }
-        _ => layer.forward(x),
+        _ => activate(layer.forward(x), act),
+    }
+}
+
+/// `act(y)` by Burn's tensor ops (the wrappers' path off the CPU kernels).
+fn activate<const D: usize>(y: Tensor<D>, act: Activation) -> Tensor<D> {
+    match act {
+        Activation::Identity => y,
+        Activation::Relu => burn::tensor::activation::relu(y),
+        Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
     }
 }
 
@@ -175,13 +190,6 @@ pub(crate) fn linear(layer: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2>
                 act,
             ))
         }
-        _ => {
-            let y = layer.forward(x);
-            match act {
-                Activation::Identity => y,
-                Activation::Relu => burn::tensor::activation::relu(y),
-                Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
-            }
-        }
+        _ => activate(layer.forward(x), act),
     }
 }

@@ -51,6 +51,11 @@ pub(super) fn reference_forward<B: Backend>(
     let d_out = weight.shape()[1];
     let y = B::float_matmul(x, weight);
     let y = B::float_add(y, B::float_reshape(bias, Shape::new([1, d_out])));
+    reference_activate::<B>(y, act)
+}
+
+/// `act(y)` by Burn's primitives, for a tensor of any shape.
+pub(super) fn reference_activate<B: Backend>(y: FloatTensor<B>, act: Activation) -> FloatTensor<B> {
     match act {
         Activation::Identity => y,
         Activation::Relu => B::relu(y),
@@ -58,7 +63,7 @@ pub(super) fn reference_forward<B: Backend>(
     }
 }
 
-/// [`super::DaeKernels::linear_act_backward_pre`] by Burn's primitives.
+/// [`super::DaeKernels::activation_backward`] by Burn's primitives.
 pub(super) fn reference_backward_pre<B: Backend>(
     y: FloatTensor<B>,
     grad: FloatTensor<B>,

@@ -114,15 +114,20 @@ pub(crate) trait DaeKernels: Backend {
         Self::conv2d_weight_backward(x, weight, grad, conv_options(pad_h, pad_w))
     }
 
-    /// Transposed convolution whose stride equals its kernel, without padding: `x`
-    /// `[n, ci, h, w]`, `weight` `[ci, co, kh, kw]`, `bias` `[co]`, output `[n, co, h kh, w kw]`.
+    /// Transposed convolution whose stride equals its kernel, without padding, and its
+    /// activation: `x` `[n, ci, h, w]`, `weight` `[ci, co, kh, kw]`, `bias` `[co]`, output
+    /// `act(·)` `[n, co, h kh, w kw]`.
     fn upsample_conv(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
+        act: Activation,
     ) -> FloatTensor<Self> {
         let options = upsample_options(&weight.shape());
-        Self::conv_transpose2d(x, weight, Some(bias), options)
+        linear::reference_activate::<Self>(
+            Self::conv_transpose2d(x, weight, Some(bias), options),
+            act,
+        )
     }
 
     /// The gradient of [`DaeKernels::upsample_conv`] with respect to `x`.
@@ -157,9 +162,10 @@ pub(crate) trait DaeKernels: Backend {
         linear::reference_forward::<Self>(x, weight, bias, act)
     }
 
-    /// The gradient of [`DaeKernels::linear_act`] before its activation, `grad ⊙ act'`, from the
-    /// layer's output `y` (ReLU: `y > 0`; sigmoid: `y (1 - y)`).
-    fn linear_act_backward_pre(
+    /// The gradient of a layer's output before its activation, `grad ⊙ act'`, from the output
+    /// `y` (ReLU: `y > 0`; sigmoid: `y (1 - y)`) of [`DaeKernels::linear_act`] or
+    /// [`DaeKernels::upsample_conv`]; any shape.
+    fn activation_backward(
         y: FloatTensor<Self>,
         grad: FloatTensor<Self>,
         act: Activation,

@@ -187,8 +187,11 @@ const UPSAMPLES: [[usize; 7]; 5] = [
 fn conv_transpose2d_forward_and_gradients_match_burn() {
     use burn::nn::conv::ConvTranspose2dConfig;
     let device = Device::flex().autodiff();
+    let acts = [Activation::Relu, Activation::Identity, Activation::Sigmoid];
     for (i, [n, ci, co, h, w, kh, kw]) in UPSAMPLES.into_iter().enumerate() {
-        let what = format!("conv transpose {:?}", UPSAMPLES[i]);
+        // Every shape with one of the fused activations, each activation on several shapes.
+        let act = acts[i % acts.len()];
+        let what = format!("conv transpose {:?} {act:?}", UPSAMPLES[i]);
         device.seed(50 + i as u64);
         let layer = ConvTranspose2dConfig::new([ci, co], [kh, kw])
             .with_stride([kh, kw])
@@ -200,8 +203,15 @@ fn conv_transpose2d_forward_and_gradients_match_burn() {
             [&x, &upstream],
             &layer.weight.val(),
             &layer.bias.as_ref().expect("bias").val(),
-            || conv_transpose2d(&layer, x.clone()),
-            || layer.forward(x.clone()),
+            || conv_transpose2d(&layer, x.clone(), act),
+            || {
+                let y = layer.forward(x.clone());
+                match act {
+                    Activation::Identity => y,
+                    Activation::Relu => relu(y),
+                    Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
+                }
+            },
         );
     }
 }
@@ -225,8 +235,8 @@ fn inference_path_matches_burn_without_autodiff() {
     );
     let y = random([1, 4, 5, 3], 10, &device);
     assert_close(
-        values(conv_transpose2d(&up, y.clone())),
-        values(up.forward(y)),
+        values(conv_transpose2d(&up, y.clone(), Activation::Sigmoid)),
+        values(burn::tensor::activation::sigmoid(up.forward(y))),
         "upsample",
     );
 }

@@ -264,7 +264,7 @@ impl WaveUnet {
             let skip = skips.pop().expect("one skip per level");
             h = relu(conv2d(
                 merge,
-                Tensor::cat(vec![conv_transpose2d(up, h), skip], 1),
+                Tensor::cat(vec![conv_transpose2d(up, h, Activation::Identity), skip], 1),
             ));
         }
         x - conv2d(&self.head, h)

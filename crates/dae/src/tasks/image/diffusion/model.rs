@@ -263,7 +263,7 @@ impl TimeUnet {
         for (up, merge) in self.up.iter().zip(&self.merge) {
             let skip = skips.pop().expect("one skip per level");
             h = merge.forward(
-                Tensor::cat(vec![conv_transpose2d(up, h), skip], 1),
+                Tensor::cat(vec![conv_transpose2d(up, h, Activation::Identity), skip], 1),
                 e.clone(),
             );
         }

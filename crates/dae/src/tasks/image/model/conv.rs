@@ -12,9 +12,8 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Dropout, DropoutConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, sigmoid};
 
-use crate::kernels::{conv2d, conv_transpose2d, relu_max_pool2d};
+use crate::kernels::{conv2d, conv_transpose2d, relu_max_pool2d, Activation};
 
 /// Configuration of [`ConvDenoisingAutoencoder`]. The defaults are the document's model.
 #[derive(Config, Debug)]
@@ -86,9 +85,9 @@ impl ConvDenoisingAutoencoder {
 
     /// Decodes z to x̂ in (0, 1) with four times z's height and width.
     pub fn decode(&self, z: Tensor<4>) -> Tensor<4> {
-        let x = relu(conv_transpose2d(&self.dec_deconv1, z));
+        let x = conv_transpose2d(&self.dec_deconv1, z, Activation::Relu);
         let x = self.dropout.forward(x);
-        sigmoid(conv_transpose2d(&self.dec_deconv2, x))
+        conv_transpose2d(&self.dec_deconv2, x, Activation::Sigmoid)
     }
 
     /// Returns (x̂, z).

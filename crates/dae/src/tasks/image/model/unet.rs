@@ -23,7 +23,7 @@ use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
-use crate::kernels::{conv2d, conv_transpose2d, relu_max_pool2d};
+use crate::kernels::{conv2d, conv_transpose2d, relu_max_pool2d, Activation};
 
 /// Configuration of [`Unet`].
 #[derive(Config, Debug)]
@@ -129,7 +129,10 @@ impl Unet {
         let mut h = z.clone();
         for (up, merge) in self.up.iter().zip(&self.merge) {
             let skip = skips.pop().expect("one skip per level");
-            h = merge.forward(Tensor::cat(vec![conv_transpose2d(up, h), skip], 1));
+            h = merge.forward(Tensor::cat(
+                vec![conv_transpose2d(up, h, Activation::Identity), skip],
+                1,
+            ));
         }
         let out = conv2d(&self.head, h);
         if self.residual {
