@@ -259,8 +259,8 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
                 let output =
                     B::upsample_conv(xp.clone(), wp.clone(), bias.primitive().clone(), act);
                 // The output is kept only when the activation's derivative needs it.
-                let y = (act != Activation::Identity).then(|| output.clone());
-                prep.finish((xp, wp, y, act), output)
+                let activated = (act != Activation::Identity).then(|| (output.clone(), act));
+                prep.finish((xp, wp, activated), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::upsample_conv(
                 x.into_primitive(),

@@ -92,21 +92,20 @@ impl<B: Backend + DaeKernels> Backward<B, 3> for Conv2dBackward {
 pub(super) struct UpsampleBackward;
 
 impl<B: Backend + DaeKernels> Backward<B, 3> for UpsampleBackward {
-    /// (x, weight, output, activation): the output is kept (for the activation's derivative)
-    /// unless the activation is the identity.
+    /// (x, weight, the output and its activation): the last is none for the identity, whose
+    /// derivative needs no output.
     type State = (
         FloatTensor<B>,
         FloatTensor<B>,
-        Option<FloatTensor<B>>,
-        Activation,
+        Option<(FloatTensor<B>, Activation)>,
     );
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_w, node_b] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x, w, y, act) = ops.state;
-        let grad = match y {
-            Some(y) => B::activation_backward(y, grad, act),
+        let (x, w, activated) = ops.state;
+        let grad = match activated {
+            Some((y, act)) => B::activation_backward(y, grad, act),
             None => grad,
         };
         if let Some(node) = node_b {

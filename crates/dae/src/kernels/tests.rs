@@ -174,6 +174,15 @@ fn conv2d_forward_and_gradients_match_burn() {
     }
 }
 
+/// What a fused activation stands for: Burn's own `relu` / `sigmoid` after the layer.
+fn burn_activation<const D: usize>(y: Tensor<D>, act: Activation) -> Tensor<D> {
+    match act {
+        Activation::Identity => y,
+        Activation::Relu => relu(y),
+        Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
+    }
+}
+
 /// (batch, in channels, out channels, height, width, kernel h, kernel w).
 const UPSAMPLES: [[usize; 7]; 5] = [
     [2, 64, 32, 7, 7, 2, 2],
@@ -204,14 +213,7 @@ fn conv_transpose2d_forward_and_gradients_match_burn() {
             &layer.weight.val(),
             &layer.bias.as_ref().expect("bias").val(),
             || conv_transpose2d(&layer, x.clone(), act),
-            || {
-                let y = layer.forward(x.clone());
-                match act {
-                    Activation::Identity => y,
-                    Activation::Relu => relu(y),
-                    Activation::Sigmoid => burn::tensor::activation::sigmoid(y),
-                }
-            },
+            || burn_activation(layer.forward(x.clone()), act),
         );
     }
 }
@@ -236,7 +238,7 @@ fn inference_path_matches_burn_without_autodiff() {
     let y = random([1, 4, 5, 3], 10, &device);
     assert_close(
         values(conv_transpose2d(&up, y.clone(), Activation::Sigmoid)),
-        values(burn::tensor::activation::sigmoid(up.forward(y))),
+        values(burn_activation(up.forward(y), Activation::Sigmoid)),
         "upsample",
     );
 }
@@ -254,7 +256,6 @@ const LINEARS: [[usize; 3]; 5] = [
 #[test]
 fn linear_forward_and_gradients_match_burn() {
     use burn::nn::LinearConfig;
-    use burn::tensor::activation::sigmoid;
     let device = Device::flex().autodiff();
     let acts = [Activation::Identity, Activation::Relu, Activation::Sigmoid];
     for (i, [n, d_in, d_out]) in LINEARS.into_iter().enumerate() {
@@ -279,12 +280,7 @@ fn linear_forward_and_gradients_match_burn() {
                 )
             };
             let got = run(linear(&layer, x.clone(), act));
-            let pre = layer.forward(x.clone());
-            let want = run(match act {
-                Activation::Identity => pre,
-                Activation::Relu => relu(pre),
-                Activation::Sigmoid => sigmoid(pre),
-            });
+            let want = run(burn_activation(layer.forward(x.clone()), act));
             assert_close(got.0, want.0, &format!("{what} output"));
             assert_close(got.1, want.1, &format!("{what} dx"));
             assert_close(got.2, want.2, &format!("{what} dweight"));
