@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use dae::corrupt::{corrupt_batch, parse, Rng, SampleShape};
+use dae::corrupt::{corrupt_batch, parse, NormalDraws, Rng, SampleShape};
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
 
@@ -33,16 +33,25 @@ fuzz_target!(|data: &[u8]| {
         canonical,
         "spec of {text:?} does not round-trip"
     );
-    // An image, a one-row tabular sample and a single entry: the edge shapes of the corruptions.
+    // An image, a one-row tabular sample and a single entry: the edge shapes of the corruptions,
+    // with either way of drawing normal values.
     for shape in [
         SampleShape::new(2, 5, 7),
         SampleShape::new(1, 1, 3),
         SampleShape::new(1, 1, 1),
     ] {
-        let clean: Vec<f32> = (0..2 * shape.len()).map(|i| (i % 5) as f32 / 4.0).collect();
-        let out = corrupt_batch(c.as_ref(), &clean, shape, &mut Rng::seed_from_u64(1))
+        for normals in [NormalDraws::Ziggurat, NormalDraws::BoxMuller] {
+            let clean: Vec<f32> = (0..2 * shape.len()).map(|i| (i % 5) as f32 / 4.0).collect();
+            let out = corrupt_batch(
+                c.as_ref(),
+                &clean,
+                shape,
+                &mut Rng::seed_from_u64(1),
+                normals,
+            )
             .expect("the shape is valid");
-        assert_eq!(out.noisy.len(), clean.len());
-        assert_eq!(out.corrupted.len(), clean.len());
+            assert_eq!(out.noisy.len(), clean.len());
+            assert_eq!(out.corrupted.len(), clean.len());
+        }
     }
 });

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 
 use dae::corrupt::{
     corrupt_batch, parse, CorruptedBatch, Corruption, Dropout, Erase, EraseFill, Gaussian, Masking,
-    Mixture, PatchMask, Rng, SaltPepper, SampleShape, Strength,
+    Mixture, NoiseSource, NormalDraws, PatchMask, Rng, SaltPepper, SampleShape, Strength,
 };
 
 /// A batch of 1 to 3 samples of up to 3 x 9 x 9 entries with clean values in [0, 1].
@@ -38,7 +38,8 @@ fn strength(lo: f32, hi: f32) -> impl Strategy<Value = Strength> {
 }
 
 fn run(c: &dyn Corruption, shape: SampleShape, clean: &[f32], seed: u64) -> CorruptedBatch {
-    let out = corrupt_batch(c, clean, shape, &mut Rng::seed_from_u64(seed)).expect("valid shape");
+    let mut rng = Rng::seed_from_u64(seed);
+    let out = corrupt_batch(c, clean, shape, &mut rng, NormalDraws::NEW_RUNS).expect("valid shape");
     assert_eq!(out.noisy.len(), clean.len());
     assert_eq!(out.corrupted.len(), clean.len());
     out
@@ -241,7 +242,8 @@ proptest! {
         let mut marked = vec![false; len];
         let k = mix.choose(&mut rng);
         prop_assert!(k < mix.components().len());
-        mix.components()[k].corrupt_into(&clean[..len], shape, &mut rng, &mut noisy, &mut marked);
+        let mut source = NoiseSource::new(&mut rng, NormalDraws::NEW_RUNS);
+        mix.components()[k].corrupt_into(&clean[..len], shape, &mut source, &mut noisy, &mut marked);
         prop_assert_eq!(&noisy[..], &out.noisy[..len]);
         prop_assert_eq!(&marked[..], &out.corrupted[..len]);
     }

@@ -4,7 +4,7 @@ use rand::Rng as _;
 
 use super::parse::{reason_of, Params};
 use super::strength::Allowed;
-use super::{check_lens, spec_error, Corruption, Rng, SampleShape, Strength};
+use super::{check_lens, spec_error, Corruption, NoiseSource, SampleShape, Strength};
 use crate::Result;
 
 /// Dropout noise on input features, spec `dropout:p=P` (default p 0.2):
@@ -50,7 +50,7 @@ impl Corruption for Dropout {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {

@@ -4,7 +4,7 @@ use rand::Rng as _;
 
 use super::parse::{reason_of, Params};
 use super::strength::Allowed;
-use super::{check_lens, spec_error, Corruption, Rng, SampleShape, Strength};
+use super::{check_lens, spec_error, Corruption, NoiseSource, Rng, SampleShape, Strength};
 use crate::Result;
 
 /// What an [`Erase`] rectangle is filled with.
@@ -94,7 +94,7 @@ impl Corruption for Erase {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {

@@ -4,7 +4,7 @@ use rand::Rng as _;
 
 use super::parse::{reason_of, Params};
 use super::strength::Allowed;
-use super::{check_lens, spec_error, Corruption, Rng, SampleShape, Strength};
+use super::{check_lens, spec_error, Corruption, NoiseSource, SampleShape, Strength};
 use crate::Result;
 
 /// Masking noise, spec `mask:keep=P` (default keep 0.8):
@@ -49,7 +49,7 @@ impl Corruption for Masking {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {

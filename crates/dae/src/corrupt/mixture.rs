@@ -2,7 +2,7 @@
 
 use rand::Rng as _;
 
-use super::{spec_error, Corruption, Rng, SampleShape};
+use super::{spec_error, Corruption, NoiseSource, Rng, SampleShape};
 use crate::Result;
 
 /// A mixture of corruptions, spec `a+b+c` (uniform) or `0.7*a+0.3*b` (weighted):
@@ -79,7 +79,7 @@ impl Corruption for Mixture {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {

@@ -36,6 +36,7 @@ mod erase;
 mod gaussian;
 mod masking;
 mod mixture;
+mod normal;
 mod parse;
 mod patch;
 mod salt_pepper;
@@ -48,6 +49,7 @@ pub use erase::{Erase, EraseFill};
 pub use gaussian::Gaussian;
 pub use masking::Masking;
 pub use mixture::Mixture;
+pub use normal::{NoiseSource, NormalDraws};
 pub use parse::{known_names, parse};
 pub(crate) use parse::{reason_of, split_components, Params};
 pub use patch::PatchMask;
@@ -103,7 +105,7 @@ pub trait Corruption: std::fmt::Debug + Send + Sync {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     );
@@ -121,7 +123,9 @@ pub struct CorruptedBatch {
     pub corrupted: Vec<bool>,
 }
 
-/// Corrupts a batch of `clean.len() / shape.len()` samples, sample by sample, from one rng.
+/// Corrupts a batch of `clean.len() / shape.len()` samples, sample by sample, from one rng, its
+/// normal values drawn by `normals` ([`NormalDraws::HELD_OUT`] for a held-out set, the run's own
+/// for its training batches).
 ///
 /// Errors with [`Error::Shape`] if `shape` is empty or `clean.len()` is not a multiple of
 /// `shape.len()`.
@@ -130,6 +134,7 @@ pub fn corrupt_batch(
     clean: &[f32],
     shape: SampleShape,
     rng: &mut Rng,
+    normals: NormalDraws,
 ) -> Result<CorruptedBatch> {
     let len = shape.len();
     if len == 0 {
@@ -148,12 +153,13 @@ pub fn corrupt_batch(
     }
     let mut noisy = vec![0.0; clean.len()];
     let mut corrupted = vec![false; clean.len()];
+    let mut source = NoiseSource::new(rng, normals);
     for ((x, n), m) in clean
         .chunks_exact(len)
         .zip(noisy.chunks_exact_mut(len))
         .zip(corrupted.chunks_exact_mut(len))
     {
-        c.corrupt_into(x, shape, rng, n, m);
+        c.corrupt_into(x, shape, &mut source, n, m);
     }
     Ok(CorruptedBatch { noisy, corrupted })
 }
@@ -168,7 +174,7 @@ impl Corruption for Identity {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        _rng: &mut Rng,
+        _rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {
@@ -220,8 +226,20 @@ pub(crate) mod test_util {
         n: usize,
         seed: u64,
     ) -> CorruptedBatch {
+        run_const_with(c, value, shape, n, seed, NormalDraws::HELD_OUT)
+    }
+
+    /// [`run_const`] with the normal values drawn by `normals`.
+    pub fn run_const_with(
+        c: &dyn Corruption,
+        value: f32,
+        shape: SampleShape,
+        n: usize,
+        seed: u64,
+        normals: NormalDraws,
+    ) -> CorruptedBatch {
         let clean = vec![value; n * shape.len()];
-        corrupt_batch(c, &clean, shape, &mut rng(seed)).expect("shape is valid")
+        corrupt_batch(c, &clean, shape, &mut rng(seed), normals).expect("shape is valid")
     }
 
     /// Fraction of `true` in `v`.
@@ -254,13 +272,15 @@ mod tests {
     fn same_seed_same_output_different_seed_different_output() {
         let shape = SampleShape::new(1, 28, 28);
         let clean = image(8);
-        for spec in SPECS {
+        for (spec, normals) in SPECS
+            .iter()
+            .flat_map(|s| [NormalDraws::Ziggurat, NormalDraws::BoxMuller].map(|n| (s, n)))
+        {
             let c = parse(spec).expect(spec);
-            let a = corrupt_batch(c.as_ref(), &clean, shape, &mut rng(7)).expect(spec);
-            let b = corrupt_batch(c.as_ref(), &clean, shape, &mut rng(7)).expect(spec);
-            let d = corrupt_batch(c.as_ref(), &clean, shape, &mut rng(8)).expect(spec);
-            assert_eq!(a, b, "{spec}: same seed differs");
-            assert_ne!(a, d, "{spec}: different seeds agree");
+            let draw = |seed| corrupt_batch(c.as_ref(), &clean, shape, &mut rng(seed), normals);
+            let (a, b, d) = (draw(7).unwrap(), draw(7).unwrap(), draw(8).unwrap());
+            assert_eq!(a, b, "{spec}, {normals:?}: same seed differs");
+            assert_ne!(a, d, "{spec}, {normals:?}: different seeds agree");
         }
     }
 
@@ -268,7 +288,8 @@ mod tests {
     fn identity_copies_and_marks_nothing() {
         let shape = SampleShape::new(3, 4, 5);
         let clean = image(1)[..shape.len() * 2].to_vec();
-        let out = corrupt_batch(&Identity, &clean, shape, &mut rng(0)).expect("valid");
+        let out = corrupt_batch(&Identity, &clean, shape, &mut rng(0), NormalDraws::HELD_OUT)
+            .expect("valid");
         assert_eq!(out.noisy, clean);
         assert!(out.corrupted.iter().all(|&b| !b));
     }
@@ -276,14 +297,22 @@ mod tests {
     #[test]
     fn batch_rejects_ragged_input() {
         let shape = SampleShape::new(1, 2, 2);
-        let err = corrupt_batch(&Identity, &[0.0; 6], shape, &mut rng(0)).unwrap_err();
+        let err = corrupt_batch(
+            &Identity,
+            &[0.0; 6],
+            shape,
+            &mut rng(0),
+            NormalDraws::HELD_OUT,
+        )
+        .unwrap_err();
         assert!(
             matches!(err, Error::Shape(ref m) if m.contains("6")),
             "{err}"
         );
         let empty = SampleShape::new(0, 2, 2);
-        assert!(corrupt_batch(&Identity, &[], empty, &mut rng(0)).is_err());
-        let ok = corrupt_batch(&Identity, &[], shape, &mut rng(0)).expect("empty batch");
+        assert!(corrupt_batch(&Identity, &[], empty, &mut rng(0), NormalDraws::HELD_OUT).is_err());
+        let ok = corrupt_batch(&Identity, &[], shape, &mut rng(0), NormalDraws::HELD_OUT)
+            .expect("empty batch");
         assert!(ok.noisy.is_empty());
     }
 

@@ -2,7 +2,7 @@
 
 use super::parse::{reason_of, Params};
 use super::strength::Allowed;
-use super::{check_lens, spec_error, Corruption, Rng, SampleShape, Strength};
+use super::{check_lens, spec_error, Corruption, NoiseSource, SampleShape, Strength};
 use crate::Result;
 
 /// Patch masking, spec `patch:size=K,ratio=R` (defaults size 7, ratio 0.5):
@@ -58,7 +58,7 @@ impl Corruption for PatchMask {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {

@@ -4,7 +4,7 @@ use rand::Rng as _;
 
 use super::parse::{reason_of, Params};
 use super::strength::Allowed;
-use super::{check_lens, spec_error, Corruption, Rng, SampleShape, Strength};
+use super::{check_lens, spec_error, Corruption, NoiseSource, SampleShape, Strength};
 use crate::Result;
 
 /// Salt-and-pepper noise, spec `saltpepper:p=P[,salt=S]` (defaults p 0.1, salt 0.5):
@@ -54,7 +54,7 @@ impl Corruption for SaltPepper {
         &self,
         clean: &[f32],
         shape: SampleShape,
-        rng: &mut Rng,
+        rng: &mut NoiseSource<'_>,
         noisy: &mut [f32],
         corrupted: &mut [bool],
     ) {

@@ -223,7 +223,14 @@ mod tests {
         assert_eq!(open.sample(&mut r), f32::NEG_INFINITY);
         let spec = crate::corrupt::parse("erase:frac=1,value=-3e38..3e38").unwrap();
         let shape = crate::corrupt::SampleShape::new(1, 2, 2);
-        let out = crate::corrupt::corrupt_batch(spec.as_ref(), &[0.5; 4], shape, &mut r).unwrap();
+        let out = crate::corrupt::corrupt_batch(
+            spec.as_ref(),
+            &[0.5; 4],
+            shape,
+            &mut r,
+            crate::corrupt::NormalDraws::HELD_OUT,
+        )
+        .unwrap();
         assert!(out.noisy.iter().all(|v| v.is_finite()));
     }
 

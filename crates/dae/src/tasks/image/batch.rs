@@ -6,7 +6,7 @@
 use super::denoise::{check_size, pad_edge};
 use super::probe::encode_rows;
 use super::{LoadedRun, Predictor};
-use crate::corrupt::{corrupt_batch, CorruptedBatch, NoiseSpec, SampleShape};
+use crate::corrupt::{corrupt_batch, CorruptedBatch, NoiseSpec, NormalDraws, SampleShape};
 use crate::seed::{self, Purpose};
 use crate::{Error, Result};
 
@@ -138,7 +138,7 @@ pub fn corrupt_images(
     seed: u64,
 ) -> Result<CorruptedBatch> {
     let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
-    corrupt_batch(noise.get(), clean, shape, &mut rng)
+    corrupt_batch(noise.get(), clean, shape, &mut rng, NormalDraws::HELD_OUT)
 }
 
 #[cfg(test)]

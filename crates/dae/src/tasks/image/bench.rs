@@ -124,8 +124,14 @@ pub fn run_bench(
     // Denoise what a user would: the held-out images under the training noise (drawn untimed,
     // as PyTorch's side draws its noisy test set before timing).
     let mut rng = crate::seed::rng(config.seed, crate::seed::Purpose::EvalNoise, 0);
-    let noisy =
-        crate::corrupt::corrupt_batch(train.noise.get(), &test.images, shape, &mut rng)?.noisy;
+    let noisy = crate::corrupt::corrupt_batch(
+        train.noise.get(),
+        &test.images,
+        shape,
+        &mut rng,
+        crate::corrupt::NormalDraws::HELD_OUT,
+    )?
+    .noisy;
     let predictor = Predictor::new(&loaded.model, &loaded.device, config.infer_precision)?;
     // One untimed batch first, so the measurement does not include first-touch page faults.
     let warm = config.infer_batch.min(test.len());

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::loss::Loss;
 use super::model::{ModelConfig, ModelKind};
-use crate::corrupt::NoiseSpec;
+use crate::corrupt::{NoiseSpec, NormalDraws};
 use crate::train::{RunSettings, TaskConfig};
 use crate::{Error, Result};
 
@@ -23,6 +23,11 @@ pub struct ImageConfig {
     /// `mask:` noise) instead of on every entry.
     #[serde(default)]
     pub masked_loss: bool,
+    /// How the training corruption draws its N(0, 1) values: Box–Muller for a new run; a config
+    /// written before the field existed reads as the ziggurat its run was trained with, so it
+    /// resumes to the same numbers. Held-out corruptions always use [`NormalDraws::HELD_OUT`].
+    #[serde(default = "NormalDraws::before_the_choice")]
+    pub normal_draws: NormalDraws,
     /// The settings every task shares: epochs, batch, optimizer, seed, limits, data, device.
     #[serde(flatten)]
     pub run: RunSettings,
@@ -44,6 +49,7 @@ impl ImageConfig {
             noise: NoiseSpec::parse(noise).expect("the default noise parses"),
             loss: Loss::Mse,
             masked_loss: false,
+            normal_draws: NormalDraws::NEW_RUNS,
             run: RunSettings::new(10, if conv { 64 } else { 128 }, 1e-3),
         }
     }
@@ -91,9 +97,16 @@ mod tests {
         let c: ImageConfig = serde_json::from_str(old).unwrap();
         c.check().unwrap();
         assert_eq!((c.run.epochs, c.run.train_limit), (2, Some(256)));
-        let back = serde_json::to_value(&c).unwrap();
+        // The one field added since: the run drew its training noise by the ziggurat.
+        assert_eq!(c.normal_draws, NormalDraws::Ziggurat);
+        let mut back = serde_json::to_value(&c).unwrap();
+        let drawn = back.as_object_mut().unwrap().remove("normal_draws");
+        assert_eq!(drawn, Some(serde_json::json!("ziggurat")));
         let old: serde_json::Value = serde_json::from_str(old).unwrap();
         assert_eq!(back, old);
+        let new = ImageConfig::new(ModelConfig::new(ModelKind::Mlp, 1, 28, 28));
+        let written = serde_json::to_value(&new).unwrap();
+        assert_eq!(written["normal_draws"], "box-muller");
         let bad = old.to_string().replace("sigma=0.3", "sigma=oops");
         let e = serde_json::from_str::<ImageConfig>(&bad).unwrap_err();
         assert!(e.to_string().contains("oops"), "{e}");

@@ -144,7 +144,9 @@ pub enum RunAction {
 }
 
 /// Decides what to do with `run` for `config`; errors when the directory holds a different run.
-fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
+/// A run found there keeps the normal draws of its training noise (`config` takes them), so a
+/// run written before the choice existed resumes as it began.
+fn plan_run(run: &RunDir, config: &mut ImageConfig) -> Result<RunAction> {
     // A folder holds a run once its config.json is there; a run that died before its first
     // checkpoint resumes from epoch 0.
     if !run.config().exists() {
@@ -153,6 +155,7 @@ fn plan_run(run: &RunDir, config: &ImageConfig) -> Result<RunAction> {
     let done = completed_epochs(run)?.unwrap_or(0);
     let mut same: ImageConfig = run.read_task_config(ImageConfig::TASK, ImageConfig::RUN_NAME)?;
     same.run.epochs = config.run.epochs;
+    config.normal_draws = same.normal_draws;
     if same != *config {
         return Err(Error::Config(format!(
             "{} holds a run with another configuration than this experiment's (model, noise, \
@@ -277,7 +280,7 @@ pub(super) fn ensure_trained(
     let run = experiment.run(&run_name(noise.as_str()));
     let mut config = base.clone();
     config.noise = noise.clone();
-    let action = plan_run(&run, &config)?;
+    let action = plan_run(&run, &mut config)?;
     report(Progress::Planned(&run, action));
     let start = match action {
         RunAction::Train => Some(Start::Fresh),

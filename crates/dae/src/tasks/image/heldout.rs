@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::metrics::{MetricsAccumulator, ReconstructionMetrics};
 use super::predictor::Predictor;
-use crate::corrupt::{corrupt_batch, Corruption, SampleShape};
+use crate::corrupt::{corrupt_batch, Corruption, NormalDraws, SampleShape};
 use crate::seed::{self, Purpose};
 use crate::tasks::image::data::ImageSet;
 use crate::Result;
@@ -49,7 +49,7 @@ pub fn evaluate_each(
     for start in (0..set.len()).step_by(batch.max(1)) {
         let end = (start + batch).min(set.len());
         let clean = &set.images[start * per..end * per];
-        let corrupted = corrupt_batch(corruption, clean, shape, &mut rng)?;
+        let corrupted = corrupt_batch(corruption, clean, shape, &mut rng, NormalDraws::HELD_OUT)?;
         let x_hat = predictor.reconstruct(&corrupted.noisy, shape);
         denoised.add_batch(clean, &x_hat, end - start, set.height, set.width)?;
         noisy.add_batch(clean, &corrupted.noisy, end - start, set.height, set.width)?;

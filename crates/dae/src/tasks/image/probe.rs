@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::data::{self, ImageSet, FASHION_MNIST_CLASSES};
 use super::model::{Denoiser, ModelKind};
 use super::task::load_run;
-use crate::corrupt::{corrupt_batch, Corruption, NoiseSpec, SampleShape};
+use crate::corrupt::{corrupt_batch, Corruption, NoiseSpec, NormalDraws, SampleShape};
 use crate::device::DeviceSpec;
 use crate::probe::{default_pca_dims, pca_features, probe_features, ProbeConfig, ProbeScores};
 use crate::run::RunDir;
@@ -373,7 +373,9 @@ pub fn noisy_codes(
     let mut rng = seed::rng(seed, Purpose::EvalNoise, 0);
     let mut noisy = Vec::with_capacity(set.images.len());
     for chunk in set.images.chunks(shape.len() * batch.max(1)) {
-        noisy.extend(corrupt_batch(corruption, chunk, shape, &mut rng)?.noisy);
+        noisy.extend(
+            corrupt_batch(corruption, chunk, shape, &mut rng, NormalDraws::HELD_OUT)?.noisy,
+        );
     }
     encode_rows(model, &noisy, set.height, set.width, batch, device)
 }

@@ -13,7 +13,7 @@ use super::data::{ImageSet, Splits};
 use super::heldout::evaluate;
 use super::model::Denoiser;
 use super::Predictor;
-use crate::corrupt::{corrupt_batch, CorruptedBatch, Rng, SampleShape};
+use crate::corrupt::{corrupt_batch, CorruptedBatch, NormalDraws, Rng, SampleShape};
 use crate::run::checkpoint::load_module;
 use crate::run::metrics::EpochRecord;
 use crate::run::RunDir;
@@ -152,7 +152,8 @@ impl Task for ImageTask {
         for &i in indices {
             clean.extend_from_slice(self.train_set.image(i));
         }
-        let corrupted = corrupt_batch(self.config.noise.get(), &clean, self.shape, rng)?;
+        let noise = self.config.noise.get();
+        let corrupted = corrupt_batch(noise, &clean, self.shape, rng, self.config.normal_draws)?;
         Ok(ImageBatch {
             len: indices.len(),
             clean,
@@ -243,7 +244,8 @@ impl Task for ImageTask {
         let k = GRID_IMAGES.min(set.len());
         let clean = &set.images[..k * self.shape.len()];
         let mut rng = seed::rng(self.config.run.seed, Purpose::EvalNoise, 0);
-        let noisy = corrupt_batch(self.config.noise.get(), clean, self.shape, &mut rng)?.noisy;
+        let noise = self.config.noise.get();
+        let noisy = corrupt_batch(noise, clean, self.shape, &mut rng, NormalDraws::HELD_OUT)?.noisy;
         let denoised = Predictor::f32(model, device).reconstruct(&noisy, self.shape);
         super::grid::write_grid_png(
             &run.grid(),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::config::DiffusionConfig;
 use super::model::TimeUnet;
 use super::sample::{sample, SampleOptions};
-use crate::corrupt::{corrupt_batch, NoiseSpec, SampleShape};
+use crate::corrupt::{corrupt_batch, NoiseSpec, NormalDraws, SampleShape};
 use crate::diffusion::NoiseSchedule;
 use crate::seed::{self, Purpose};
 use crate::tasks::image::data::{ImageSet, Splits};
@@ -81,7 +81,8 @@ pub fn denoise_at_levels(
         for start in (0..images.len()).step_by(BATCH) {
             let len = BATCH.min(images.len() - start);
             let clean = &images.images[start * p..(start + len) * p];
-            let corrupted = corrupt_batch(spec.get(), clean, shape, &mut rng)?;
+            let corrupted =
+                corrupt_batch(spec.get(), clean, shape, &mut rng, NormalDraws::HELD_OUT)?;
             let x_t: Vec<f32> = corrupted
                 .noisy
                 .iter()
