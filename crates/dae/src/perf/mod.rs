@@ -27,6 +27,19 @@ pub fn set_threads(threads: usize) -> Result<()> {
         .map_err(|e| Error::Config(format!("cannot set --threads {threads}: {e}")))
 }
 
+/// Runs `f` on a thread of the kernels' pool (rayon's global pool), waiting for it, and returns
+/// what it returns; called from a pool thread, it runs `f` in place.
+///
+/// A parallel kernel called from a thread outside the pool hands all its blocks to the pool and
+/// sleeps until they are done: for every operation a pool thread to wake, then the caller. A
+/// training step runs dozens of them (each layer's forward, input and weight gradients, the
+/// optimizer's update). On a pool thread the same kernel runs one block itself while idle pool
+/// threads take the others, and nothing sleeps waiting for them. The MLP's epoch on two threads
+/// took 10% less time this way (BENCHMARKS.md, issue 19, session 19).
+pub fn on_kernel_threads<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
+}
+
 /// The number of threads the tensor kernels use now.
 pub fn current_threads() -> usize {
     rayon::current_num_threads()

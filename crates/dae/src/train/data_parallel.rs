@@ -14,6 +14,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::collective::{shard_range, Collective};
 use super::task::Task;
 use crate::corrupt::Rng;
+use crate::perf;
 use crate::{Error, Result};
 
 /// This process's part of one global batch.
@@ -65,37 +66,43 @@ pub(crate) fn draw_shard<T: Task>(
     Ok(Shard { batch, weight })
 }
 
-/// The gradient of the global batch's mean loss and that loss, from this process's `shard`.
-/// One process computes them as it always did; several sum their weighted gradients and losses
-/// with one call of [`Collective::sum_in_rank_order`].
+/// The gradient of the global batch's mean loss and that loss, from this process's `shard`,
+/// with `model` handed back. One process computes them as it always did; several sum their
+/// weighted gradients and losses with one call of [`Collective::sum_in_rank_order`].
+///
+/// The forward and backward passes run on a thread of the kernels' pool
+/// ([`perf::on_kernel_threads`]); the sum over processes stays on the calling thread, the one
+/// MPI was started on.
 pub(crate) fn gradients<T: Task>(
     task: &T,
-    model: &T::Model,
+    model: T::Model,
     shard: Shard<T::Batch>,
     processes: &dyn Collective,
     device: &Device,
     base: &Device,
-) -> Result<(GradientsParams, f64)> {
-    let local = |batch: T::Batch| {
-        let loss = task.loss(model, batch, device);
-        let grads = GradientsParams::from_grads(loss.backward(), model);
-        (grads, loss.into_scalar::<f32>() as f64)
-    };
+) -> Result<(T::Model, GradientsParams, f64)> {
+    let Shard { batch, weight } = shard;
+    let (model, local) = perf::on_kernel_threads(move || {
+        let local = batch.map(|batch| {
+            let loss = task.loss(&model, batch, device);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            (grads, loss.into_scalar::<f32>() as f64)
+        });
+        (model, local)
+    });
     if processes.size() == 1 {
-        return match shard.batch {
-            Some(batch) => Ok(local(batch)),
+        return match local {
+            Some((grads, loss)) => Ok((model, grads, loss)),
             None => Err(Error::Distributed("a batch without samples".into())),
         };
     }
-    let (mut grads, loss) = shard
-        .batch
-        .map_or_else(|| (GradientsParams::new(), 0.0), local);
-    let weight = shard.weight;
-    let mut buffer = flatten(model, &mut grads, weight)?;
+    let (mut grads, loss) = local.unwrap_or_else(|| (GradientsParams::new(), 0.0));
+    let mut buffer = flatten(&model, &mut grads, weight)?;
     buffer.push(loss as f32 * weight);
     processes.sum_in_rank_order(&mut buffer)?;
     let loss = buffer.pop().unwrap_or(f32::NAN) as f64;
-    Ok((unflatten(model, &buffer, base), loss))
+    let grads = unflatten(&model, &buffer, base);
+    Ok((model, grads, loss))
 }
 
 /// Every trainable parameter's gradient times `weight`, one after the other in the module's

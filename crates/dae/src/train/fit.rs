@@ -14,6 +14,7 @@ use super::settings::TaskConfig;
 use super::stop::StopRequest;
 use super::task::{EpochTotals, Start, Task, TrainEvent};
 use crate::fsio::write_atomic;
+use crate::perf;
 use crate::run::checkpoint::{completed_epochs, model_bytes};
 use crate::run::metrics::{read_record_lines, record_line, write_lines, EpochRecord};
 use crate::run::RunDir;
@@ -180,7 +181,8 @@ fn run_fit<T: Task>(
                 if stop.is_requested() {
                     return Err(stopped(run, epoch, b, batches));
                 }
-                let (grads, value) = gradients(task, &model, batch, processes, &device, &base)?;
+                let (model, grads, value) =
+                    gradients(task, model, batch, processes, &device, &base)?;
                 if !value.is_finite() {
                     return Err(diverged(run, epoch, &format!("the loss became {value}")));
                 }
@@ -190,7 +192,10 @@ fn run_fit<T: Task>(
                         .rate_at(settings.lr, epoch, b, batches, settings.epochs);
                 observer(TrainEvent::Batch { loss: value });
                 let step = ((epoch - 1) * batches + b + 1) as u64;
-                let stepped = task.after_step(optim.step(lr, model, grads), step);
+                let optim = &mut optim;
+                let stepped = perf::on_kernel_threads(move || {
+                    task.after_step(optim.step(lr, model, grads), step)
+                });
                 Ok((stepped, loss_sum + value))
             },
         )?;
