@@ -10,8 +10,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::Backend;
 
 use super::backward::{
-    AvgPoolBackward, Conv2dBackward, LayerNormBackward, LinearBackward, PointwiseBackward,
-    ReluMaxPoolBackward, SoftmaxBackward, UpsampleBackward,
+    AttentionBackward, AvgPoolBackward, Conv2dBackward, LayerNormBackward, LinearBackward,
+    PointwiseBackward, ReluMaxPoolBackward, SoftmaxBackward, UpsampleBackward,
 };
 use super::{Activation, DaeKernels, Pointwise};
 
@@ -81,6 +81,51 @@ impl<B: Backend + DaeKernels, C: CheckpointStrategy> DaeKernels for Autodiff<B, 
             x.into_primitive(),
             grad.into_primitive(),
             epsilon,
+        ))
+    }
+
+    fn multihead_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        match AttentionBackward
+            .prepare::<C>([q.node(), k.node(), v.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (qp, kp, vp) = (
+                    q.primitive().clone(),
+                    k.primitive().clone(),
+                    v.primitive().clone(),
+                );
+                let output = B::multihead_attention(qp.clone(), kp.clone(), vp.clone(), heads);
+                prep.finish((qp, kp, vp, heads), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::multihead_attention(
+                q.into_primitive(),
+                k.into_primitive(),
+                v.into_primitive(),
+                heads,
+            )),
+        }
+    }
+
+    fn multihead_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        untracked::<B, C>(B::multihead_attention_backward(
+            q.into_primitive(),
+            k.into_primitive(),
+            v.into_primitive(),
+            grad.into_primitive(),
+            heads,
         ))
     }
 

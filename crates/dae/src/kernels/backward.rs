@@ -165,6 +165,26 @@ impl<B: Backend + DaeKernels> Backward<B, 1> for PointwiseBackward {
 }
 
 #[derive(Debug)]
+pub(super) struct AttentionBackward;
+
+impl<B: Backend + DaeKernels> Backward<B, 3> for AttentionBackward {
+    /// (q, k, v, heads): the weights are recomputed from q and k, not kept.
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, usize);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (q, k, v, heads) = ops.state;
+        let stacked = B::multihead_attention_backward(q, k, v, grad, heads);
+        for (index, parent) in ops.parents.into_iter().enumerate() {
+            if let Some(node) = parent {
+                let one = super::attention::unstack::<B>(stacked.clone(), index);
+                grads.register::<B>(node.id, one);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
 pub(super) struct SoftmaxBackward;
 
 impl<B: Backend + DaeKernels> Backward<B, 1> for SoftmaxBackward {

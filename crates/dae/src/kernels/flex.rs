@@ -6,8 +6,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{DType, Flex, TensorMetadata};
 
 use super::{
-    avg_pool, conv, conv_options, layer_norm, linear, pointwise, pool, softmax, upsample_options,
-    Activation, DaeKernels, Pointwise,
+    attention, avg_pool, conv, conv_options, layer_norm, linear, pointwise, pool, softmax,
+    upsample_options, Activation, DaeKernels, Pointwise,
 };
 
 /// Whether every tensor is f32 (the flex kernels' type; others take the reference path).
@@ -201,6 +201,33 @@ impl DaeKernels for Flex {
             return softmax::reference_backward::<Self>(y, grad);
         }
         softmax::backward(&y.to_contiguous(), &grad.to_contiguous())
+    }
+
+    fn multihead_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        if !all_f32(&[&q, &k, &v]) || q.shape().num_dims() != 3 {
+            return attention::reference_forward::<Self>(q, k, v, heads);
+        }
+        let (q, k, v) = (q.to_contiguous(), k.to_contiguous(), v.to_contiguous());
+        attention::forward(&q, &k, &v, heads)
+    }
+
+    fn multihead_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        if !all_f32(&[&q, &k, &v, &grad]) || q.shape().num_dims() != 3 {
+            return attention::reference_backward::<Self>(q, k, v, grad, heads);
+        }
+        let (q, k, v) = (q.to_contiguous(), k.to_contiguous(), v.to_contiguous());
+        attention::backward(&q, &k, &v, &grad.to_contiguous(), heads)
     }
 
     fn layer_norm_last(

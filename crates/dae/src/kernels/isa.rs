@@ -8,9 +8,9 @@
 //! is an error, never a crash: [`check_env`] says so before any work starts.
 //!
 //! The override covers dae's own kernels (the convolutions, the fused linear layers, pooling,
-//! SiLU, the graph loss, the Transformer's linear layers). Burn's own matrix products (what a
-//! model runs outside dae's kernels) pick their path inside the `gemm` crate, by the processor
-//! alone.
+//! SiLU, the graph loss, the Transformer's linear layers and its attention without dropout).
+//! Burn's own matrix products (what a model runs outside dae's kernels) pick their path inside
+//! the `gemm` crate, by the processor alone.
 
 use std::fmt;
 use std::sync::OnceLock;

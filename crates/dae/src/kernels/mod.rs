@@ -15,6 +15,7 @@
 //! reference on random shapes. The `flex` implementation of the trait is in `flex.rs`.
 
 pub(crate) mod adjacency_bce;
+mod attention;
 mod autodiff;
 mod avg_pool;
 mod backward;
@@ -34,8 +35,8 @@ mod transformer;
 mod uninit;
 
 pub(crate) use layers::{
-    avg_pool2d, conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm, linear,
-    relu_max_pool2d, silu, softmax_last,
+    attention, avg_pool2d, conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm,
+    linear, relu_max_pool2d, silu, softmax_last,
 };
 pub use linear::{Activation, F32Linear};
 pub use pointwise::Pointwise;
@@ -209,6 +210,30 @@ pub(crate) trait DaeKernels: Backend {
     /// and the gradient of `y`: `y ⊙ (grad − Σ grad ⊙ y)` over the last dimension.
     fn softmax_last_backward(y: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
         softmax::reference_backward::<Self>(y, grad)
+    }
+
+    /// Multi-head scaled dot-product attention without mask or dropout: for `q`, `k`, `v`
+    /// `[b, t, d]` whose last dimension holds `heads` heads of `d / heads` columns, each head's
+    /// `softmax(q_h k_hᵀ / √(d / heads)) v_h` written back in its columns of a `[b, t, d]` result.
+    fn multihead_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        attention::reference_forward::<Self>(q, k, v, heads)
+    }
+
+    /// The gradients of [`DaeKernels::multihead_attention`] with respect to `q`, `k` and `v`,
+    /// given the gradient of its output, stacked as `[3, b, t, d]` (in that order).
+    fn multihead_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        heads: usize,
+    ) -> FloatTensor<Self> {
+        attention::reference_backward::<Self>(q, k, v, grad, heads)
     }
 
     /// Layer normalization over the last dimension: `(x − μ) / √(σ² + epsilon) · gamma + beta`,

@@ -5,8 +5,10 @@
 //! `erff` (the exact GELU) at 16%, and its linear layers run as a matmul, a broadcast bias add and
 //! a copy each. Here every linear layer is dae's fused kernel (bias written once, GEMM on the
 //! chosen instruction set, row blocks across threads) and the GELU is the one-pass vectorized
-//! kernel; the attention softmax and the layer norms are dae's one-pass kernels (`softmax.rs`,
-//! `layer_norm.rs`). The score products and dropout are Burn's, unchanged. The result
+//! kernel; the layer norms are dae's one-pass kernel (`layer_norm.rs`), and attention without
+//! dropout is one kernel per sequence (`attention.rs`: score products on dae's GEMM, softmax,
+//! product with the values). With attention dropout the score products and dropout are Burn's
+//! and the softmax is dae's (`softmax.rs`). The result
 //! equals Burn's forward pass to float rounding (tests below), in training and in inference.
 
 use burn::nn::activation::Activation as BurnActivation;
@@ -17,7 +19,7 @@ use burn::nn::transformer::{
 use burn::prelude::*;
 use burn::tensor::activation::quiet_softmax;
 
-use super::{gelu, has_custom_kernels, layer_norm, linear, softmax_last, Activation};
+use super::{attention, gelu, has_custom_kernels, layer_norm, linear, softmax_last, Activation};
 
 /// `encoder.forward(x)` for `x` `[batch, seq, d_model]` without masks, on dae's kernels on the
 /// CPU (Burn's own forward pass elsewhere, and where a layer's options are not covered).
@@ -90,6 +92,13 @@ fn self_attention(mha: &MultiHeadAttention, x: Tensor<3>) -> Tensor<3> {
             .reshape([b, t, mha.n_heads, mha.d_k])
             .swap_dims(1, 2)
     };
+    if !mha.quiet_softmax && mha.dropout.prob == 0.0 {
+        // The heads stay in their columns: one kernel per sequence reads them in place.
+        let project = |layer| linear3(layer, x.clone(), Activation::Identity);
+        let (q, k, v) = (project(&mha.query), project(&mha.key), project(&mha.value));
+        let context = attention(q, k, v, mha.n_heads);
+        return linear3(&mha.output, context, Activation::Identity);
+    }
     let (q, k, v) = (heads(&mha.query), heads(&mha.key), heads(&mha.value));
     let scores = q.matmul(k.transpose()).div_scalar((mha.d_k as f32).sqrt());
     let weights = if mha.quiet_softmax {
