@@ -40,7 +40,7 @@ pub(crate) use layers::{
 };
 pub use linear::{Activation, F32Linear};
 pub use pointwise::Pointwise;
-pub(crate) use transformer::encoder_forward;
+pub(crate) use transformer::{encoder_forward, self_attention_forward};
 
 use burn::backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn::backend::tensor::FloatTensor;

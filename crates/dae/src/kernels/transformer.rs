@@ -12,7 +12,7 @@
 //! equals Burn's forward pass to float rounding (tests below), in training and in inference.
 
 use burn::nn::activation::Activation as BurnActivation;
-use burn::nn::attention::MultiHeadAttention;
+use burn::nn::attention::{MhaInput, MultiHeadAttention};
 use burn::nn::transformer::{
     PositionWiseFeedForward, TransformerEncoder, TransformerEncoderInput, TransformerEncoderLayer,
 };
@@ -48,6 +48,18 @@ pub(crate) fn encoder_forward(
         .layers
         .iter()
         .fold(x, |x, layer| layer_forward(layer, x, layer_norm_epsilon))
+}
+
+/// `mha.forward(MhaInput::self_attn(x)).context` for `x` `[b, t, d]`, on dae's kernels on the
+/// CPU (the fused linear layers, and the attention kernel when the layer has no dropout), Burn's
+/// own forward pass elsewhere or for a projection without bias: the diffusion U-Net's spatial
+/// attention.
+pub(crate) fn self_attention_forward(mha: &MultiHeadAttention, x: Tensor<3>) -> Tensor<3> {
+    let projections = [&mha.query, &mha.key, &mha.value, &mha.output];
+    if !has_custom_kernels(&x.device()) || projections.iter().any(|l| l.bias.is_none()) {
+        return mha.forward(MhaInput::self_attn(x)).context;
+    }
+    self_attention(mha, x)
 }
 
 /// One encoder layer, in Burn's order: attention then feed-forward, each added to the residual

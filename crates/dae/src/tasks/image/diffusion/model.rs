@@ -16,7 +16,7 @@
 //! average pools run on dae's CPU kernels. Level `l` has `width · 2^l` channels; `depth` poolings mean the image side
 //! must be a multiple of `2^depth` (28 = 4 · 7 for depth 2).
 
-use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
+use burn::nn::attention::{MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -138,7 +138,7 @@ impl SpatialAttention {
             .forward(x.clone())
             .reshape([b, c, h * w])
             .swap_dims(1, 2);
-        let out = self.attention.forward(MhaInput::self_attn(tokens)).context;
+        let out = crate::kernels::self_attention_forward(&self.attention, tokens);
         x + out.swap_dims(1, 2).reshape([b, c, h, w])
     }
 }
