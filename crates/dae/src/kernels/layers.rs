@@ -169,25 +169,20 @@ pub(crate) fn softmax_last<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// Multi-head attention of `q`, `k`, `v` `[b, t, d]` (`heads` heads of `d / heads` columns,
-/// no mask, no dropout) as `[b, t, d]`: one kernel on the CPU, Burn's batched matrix products and
-/// softmax elsewhere.
+/// no mask, no dropout) as `[b, t, d]`, through the attention kernel. CPU only: its one caller,
+/// `transformer.rs`, runs on dae's kernels only where [`has_custom_kernels`] holds and takes
+/// Burn's own forward pass elsewhere.
 pub(crate) fn attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize) -> Tensor<3> {
-    if has_custom_kernels(&q.device()) {
-        return Tensor::from_dispatch(<Dispatch as DaeKernels>::multihead_attention(
-            q.into_dispatch(),
-            k.into_dispatch(),
-            v.into_dispatch(),
-            heads,
-        ));
-    }
-    let [b, t, d] = q.dims();
-    let split = |x: Tensor<3>| x.reshape([b, t, heads, d / heads]).swap_dims(1, 2);
-    let (q, k, v) = (split(q), split(k), split(v));
-    let scores = q
-        .matmul(k.transpose())
-        .div_scalar(((d / heads) as f32).sqrt());
-    let weights = burn::tensor::activation::softmax(scores, 3);
-    weights.matmul(v).swap_dims(1, 2).reshape([b, t, d])
+    debug_assert!(
+        has_custom_kernels(&q.device()),
+        "attention kernel off the CPU"
+    );
+    Tensor::from_dispatch(<Dispatch as DaeKernels>::multihead_attention(
+        q.into_dispatch(),
+        k.into_dispatch(),
+        v.into_dispatch(),
+        heads,
+    ))
 }
 
 fn pointwise<const D: usize>(x: Tensor<D>, f: Pointwise) -> Tensor<D> {

@@ -99,27 +99,23 @@ fn linear3(layer: &burn::nn::Linear, x: Tensor<3>, act: Activation) -> Tensor<3>
 /// Multi-head self-attention as Burn's `MultiHeadAttention::forward` computes it.
 fn self_attention(mha: &MultiHeadAttention, x: Tensor<3>) -> Tensor<3> {
     let [b, t, d] = x.dims();
-    let heads = |layer| {
-        linear3(layer, x.clone(), Activation::Identity)
-            .reshape([b, t, mha.n_heads, mha.d_k])
-            .swap_dims(1, 2)
-    };
-    if !mha.quiet_softmax && mha.dropout.prob == 0.0 {
+    let project = |layer| linear3(layer, x.clone(), Activation::Identity);
+    let (q, k, v) = (project(&mha.query), project(&mha.key), project(&mha.value));
+    let context = if !mha.quiet_softmax && mha.dropout.prob == 0.0 {
         // The heads stay in their columns: one kernel per sequence reads them in place.
-        let project = |layer| linear3(layer, x.clone(), Activation::Identity);
-        let (q, k, v) = (project(&mha.query), project(&mha.key), project(&mha.value));
-        let context = attention(q, k, v, mha.n_heads);
-        return linear3(&mha.output, context, Activation::Identity);
-    }
-    let (q, k, v) = (heads(&mha.query), heads(&mha.key), heads(&mha.value));
-    let scores = q.matmul(k.transpose()).div_scalar((mha.d_k as f32).sqrt());
-    let weights = if mha.quiet_softmax {
-        quiet_softmax(scores, 3)
+        attention(q, k, v, mha.n_heads)
     } else {
-        softmax_last(scores)
+        let heads = |x: Tensor<3>| x.reshape([b, t, mha.n_heads, mha.d_k]).swap_dims(1, 2);
+        let (q, k, v) = (heads(q), heads(k), heads(v));
+        let scores = q.matmul(k.transpose()).div_scalar((mha.d_k as f32).sqrt());
+        let weights = if mha.quiet_softmax {
+            quiet_softmax(scores, 3)
+        } else {
+            softmax_last(scores)
+        };
+        let weights = mha.dropout.forward(weights);
+        weights.matmul(v).swap_dims(1, 2).reshape([b, t, d])
     };
-    let weights = mha.dropout.forward(weights);
-    let context = weights.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
     linear3(&mha.output, context, Activation::Identity)
 }
 
