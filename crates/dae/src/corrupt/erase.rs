@@ -4,7 +4,7 @@ use rand::Rng as _;
 
 use super::parse::{reason_of, Params};
 use super::strength::Allowed;
-use super::{check_lens, spec_error, Corruption, NoiseSource, Rng, SampleShape, Strength};
+use super::{check_lens, spec_error, Corruption, NoiseSource, SampleShape, Strength};
 use crate::Result;
 
 /// What an [`Erase`] rectangle is filled with.
@@ -60,11 +60,11 @@ impl Erase {
     }
 
     /// The rectangle `(top, left, h, w)` for this sample.
-    fn rectangle(
+    fn rectangle<R: rand::Rng + ?Sized>(
         &self,
         height: usize,
         width: usize,
-        rng: &mut Rng,
+        rng: &mut R,
     ) -> (usize, usize, usize, usize) {
         let (hh, ww) = (height as f64, width as f64);
         let target = f64::from(self.frac.sample(rng)).clamp(0.0, 1.0) * hh * ww;

@@ -1,8 +1,6 @@
 //! Mixtures: one component corruption drawn per sample.
 
-use rand::Rng as _;
-
-use super::{spec_error, Corruption, NoiseSource, Rng, SampleShape};
+use super::{spec_error, Corruption, NoiseSource, SampleShape};
 use crate::Result;
 
 /// A mixture of corruptions, spec `a+b+c` (uniform) or `0.7*a+0.3*b` (weighted):
@@ -57,7 +55,7 @@ impl Mixture {
     }
 
     /// Draws the index of the component for one sample.
-    pub fn choose(&self, rng: &mut Rng) -> usize {
+    pub fn choose<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> usize {
         let n = self.components.len();
         let Some(w) = &self.weights else {
             return rng.gen_range(0..n);

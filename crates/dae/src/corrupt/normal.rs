@@ -18,8 +18,6 @@
 //! largest |value| is √(48 ln 2) ≈ 5.77: tails beyond that (probability 8e-9 under N(0, 1)) are
 //! cut, which no corruption strength can tell.
 
-use std::ops::{Deref, DerefMut};
-
 use rand::RngCore;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -53,7 +51,7 @@ impl NormalDraws {
 }
 
 /// What a corruption draws from: a generator, and the way it turns bits into normal values.
-/// Uniform draws go to the generator unchanged (through [`RngCore`] and [`Deref`]).
+/// Uniform draws go to the generator unchanged (through [`RngCore`]).
 pub struct NoiseSource<'a> {
     rng: &'a mut Rng,
     normals: NormalDraws,
@@ -73,19 +71,6 @@ impl<'a> NoiseSource<'a> {
                 .for_each(|v| *v = rand::Rng::sample(self.rng, StandardNormal)),
             NormalDraws::BoxMuller => box_muller(self.rng, out),
         }
-    }
-}
-
-impl Deref for NoiseSource<'_> {
-    type Target = Rng;
-    fn deref(&self) -> &Rng {
-        self.rng
-    }
-}
-
-impl DerefMut for NoiseSource<'_> {
-    fn deref_mut(&mut self) -> &mut Rng {
-        self.rng
     }
 }
 

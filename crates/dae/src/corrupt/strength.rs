@@ -8,10 +8,6 @@
 
 use std::fmt;
 
-use rand::Rng as _;
-
-use super::Rng;
-
 /// A numeric parameter of a corruption: a fixed value, or a range drawn uniformly once per sample.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Strength {
@@ -45,7 +41,7 @@ impl Strength {
 
     /// Draws this sample's value: the fixed value, or `U(lo, hi)`. Never panics (an inverted or
     /// degenerate range, or one with an infinite bound, yields `lo`).
-    pub fn sample(&self, rng: &mut Rng) -> f32 {
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f32 {
         match *self {
             Strength::Fixed(v) => v,
             Strength::Uniform { lo, hi } if lo < hi => {
@@ -68,7 +64,7 @@ impl Strength {
     }
 
     /// Draws an integer-valued parameter: uniform over the integers in `[lo, hi]`, at least 1.
-    pub fn sample_int(&self, rng: &mut Rng) -> usize {
+    pub fn sample_int<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> usize {
         let lo = self.lo().round().max(1.0) as usize;
         let hi = self.hi().round().max(1.0) as usize;
         if lo < hi {
