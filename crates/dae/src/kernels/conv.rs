@@ -20,25 +20,16 @@ use super::gemm::{matmul, matmul_into_transposed};
 pub(super) use super::im2col::Geometry;
 use super::im2col::{col2im, im2col};
 use super::linear::{activate, Activation};
-use super::uninit;
+use super::uninit::{self, Scratch};
 
-thread_local! {
-    /// Each thread's im2col (or product, or gathered-gradient) matrix of one image, reused
-    /// across images, calls and all six kernels below rather than allocated (and zeroed: 226 KB
-    /// for the encoder's second layer) for every piece of work rayon splits off.
-    static COLUMNS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` on this thread's scratch matrix, sized to `len` (contents unspecified).
+/// Each thread's im2col (or product, or gathered-gradient) matrix of one image, reused across
+/// images, calls and all six kernels below rather than allocated (and zeroed: 226 KB for the
+/// encoder's second layer) for every piece of work rayon splits off.
 fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    COLUMNS.with_borrow_mut(|columns| {
-        // Grown, never shrunk: a resize down and back up would zero the regrown part each time
-        // layers of different sizes alternate.
-        if columns.len() < len {
-            columns.resize(len, 0.0);
-        }
-        f(&mut columns[..len])
-    })
+    thread_local! {
+        static COLUMNS: Scratch = const { Scratch::new(Vec::new()) };
+    }
+    uninit::with_scratch(&COLUMNS, len, f)
 }
 
 fn f32_data(t: &FlexTensor) -> &[f32] {

@@ -13,7 +13,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, DType, IntDType, TensorData};
 
 use super::isa::{multiversion, Isa};
-use super::uninit;
+use super::uninit::{self, Scratch};
 
 /// Below this many output values per call, the work is not split across threads.
 const PARALLEL_MIN: usize = 1 << 14;
@@ -93,7 +93,12 @@ pub(super) fn flex_forward(x: FlexTensor) -> FlexTensor {
 }
 
 /// Writes `out` (`wo` wide) with `pool` of each 2x2 window `[top left, top right, bottom left,
-/// bottom right]` of the plane `src` (`w` wide), reading each pair of input rows once.
+/// bottom right]` of the plane `src` (`w` wide).
+///
+/// The windows' rows are first gathered into two contiguous runs (the tops and the bottoms of
+/// every window row, in a per-thread scratch), so that one vectorized loop covers the whole plane:
+/// run row by row, the conv DAE's 7- and 14-window rows left most windows to the loop's scalar
+/// remainder.
 #[inline(always)]
 pub(super) fn pool_plane(
     src: &[f32],
@@ -102,16 +107,44 @@ pub(super) fn pool_plane(
     wo: usize,
     pool: impl Fn([f32; 4]) -> f32,
 ) {
-    for (oy, row) in out.chunks_exact_mut(wo).enumerate() {
-        let top = &src[2 * oy * w..][..2 * wo];
-        let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
-        for ((v, t), b) in row
+    if wo == 0 {
+        return;
+    }
+    let ho = out.len() / wo;
+    let run = ho * 2 * wo;
+    with_scratch(2 * run, |scratch| {
+        let (tops, bottoms) = scratch.split_at_mut(run);
+        gather_window_rows(src, w, wo, tops, bottoms);
+        for ((v, t), b) in out
             .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
+            .zip(tops.chunks_exact(2))
+            .zip(bottoms.chunks_exact(2))
         {
             *v = pool([t[0], t[1], b[0], b[1]]);
         }
+    });
+}
+
+/// Runs `f` on this thread's scratch for gathered window rows, sized to `len`.
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    thread_local! {
+        static WINDOW_ROWS: Scratch = const { Scratch::new(Vec::new()) };
+    }
+    uninit::with_scratch(&WINDOW_ROWS, len, f)
+}
+
+/// Copies the `2 * wo` leading values of the plane's even rows (`w` wide) into `tops` and of its
+/// odd rows into `bottoms`, one window row after another; an odd trailing row or column, which no
+/// window covers, is left out.
+fn gather_window_rows(src: &[f32], w: usize, wo: usize, tops: &mut [f32], bottoms: &mut [f32]) {
+    let span = 2 * wo;
+    for (oy, (top, bottom)) in tops
+        .chunks_exact_mut(span)
+        .zip(bottoms.chunks_exact_mut(span))
+        .enumerate()
+    {
+        top.copy_from_slice(&src[2 * oy * w..][..span]);
+        bottom.copy_from_slice(&src[(2 * oy + 1) * w..][..span]);
     }
 }
 
@@ -151,26 +184,34 @@ pub(super) fn flex_backward(x: FlexTensor, y: FlexTensor, grad: FlexTensor) -> F
     let pooled: &[f32] = y.storage();
     let g: &[f32] = grad.storage();
     let isa = Isa::active();
-    let plane = |i: usize, d: &mut [f32]| {
-        let src = &input[i * h * w..][..h * w];
-        let gp = &g[i * ho * wo..][..ho * wo];
-        let yp = &pooled[i * ho * wo..][..ho * wo];
-        for (oy, (grow, yrow)) in gp.chunks_exact(wo).zip(yp.chunks_exact(wo)).enumerate() {
-            let top = &src[2 * oy * w..][..2 * wo];
-            let bottom = &src[(2 * oy + 1) * w..][..2 * wo];
-            let (d_top, d_bottom) = d[2 * oy * w..][..2 * w].split_at_mut(w);
-            backward_rows_on(isa, grow, yrow, top, bottom, d_top, d_bottom);
-        }
-    };
-    // Zeroed plane by plane in cache: an odd trailing row or column gets no gradient, and with
-    // no window at all (`ho * wo == 0`) nothing was pooled.
+    let (windows, span) = (ho * wo, 2 * wo);
+    // With even sides every input value lies in exactly one window, so the gradient rows below
+    // write the whole plane; an odd trailing row or column gets no gradient, and with no window
+    // at all (`ho * wo == 0`) nothing was pooled: those planes are zeroed first, in cache.
+    let covered = h == 2 * ho && w == 2 * wo;
     let len = p * h * w;
     let dx = uninit::build(len, h * w, len >= 4 * PARALLEL_MIN, |i, d| {
-        let d = uninit::fill(d, 0.0);
-        if ho * wo > 0 {
-            plane(i, d);
-        }
-        d
+        // As in the forward pass, the plane's window rows are gathered into contiguous runs so
+        // that one call covers all of its windows; the two gradient runs are then scattered back.
+        with_scratch(8 * windows, |scratch| {
+            let (tops, rest) = scratch.split_at_mut(2 * windows);
+            let (bottoms, rest) = rest.split_at_mut(2 * windows);
+            let (d_tops, d_bottoms) = rest.split_at_mut(2 * windows);
+            let gp = &g[i * windows..][..windows];
+            let yp = &pooled[i * windows..][..windows];
+            gather_window_rows(&input[i * h * w..][..h * w], w, wo, tops, bottoms);
+            backward_rows_on(isa, gp, yp, tops, bottoms, d_tops, d_bottoms);
+            let rows = d_tops.chunks_exact(span).zip(d_bottoms.chunks_exact(span));
+            if covered {
+                return uninit::fill_from(d, rows.flat_map(|(top, bottom)| [top, bottom]));
+            }
+            let d = uninit::fill(d, 0.0);
+            for (oy, (top, bottom)) in rows.enumerate() {
+                d[2 * oy * w..][..span].copy_from_slice(top);
+                d[(2 * oy + 1) * w..][..span].copy_from_slice(bottom);
+            }
+            d
+        })
     });
     FlexTensor::from_data(TensorData::new(dx, dims))
 }

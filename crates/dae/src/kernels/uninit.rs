@@ -7,7 +7,9 @@
 //! 6.5%). Here each chunk is first written by its own task, in cache, with what the kernel needs
 //! there anyway (the bias of each output row, or zeros where the kernel accumulates).
 
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
+use std::thread::LocalKey;
 
 use rayon::prelude::*;
 
@@ -56,6 +58,32 @@ pub(super) fn build(
 pub(super) fn fill(chunk: &mut Uninit, value: f32) -> &mut [f32] {
     chunk.fill(MaybeUninit::new(value));
     // SAFETY: every element was just written.
+    unsafe { assume_written(chunk) }
+}
+
+/// Writes the slices of `pieces` one after another into `chunk`, which they must fill exactly,
+/// and returns it as written.
+///
+/// # Panics
+/// If the pieces are longer or shorter than the chunk.
+pub(super) fn fill_from<'a, 'p>(
+    chunk: &'a mut Uninit,
+    pieces: impl IntoIterator<Item = &'p [f32]>,
+) -> &'a mut [f32] {
+    let mut at = 0;
+    for piece in pieces {
+        let dst = &mut chunk[at..][..piece.len()];
+        for (d, &v) in dst.iter_mut().zip(piece) {
+            d.write(v);
+        }
+        at += piece.len();
+    }
+    assert_eq!(
+        at,
+        chunk.len(),
+        "uninit::fill_from: the pieces do not fill the chunk"
+    );
+    // SAFETY: the pieces were written back to back from the start and end at the chunk's end.
     unsafe { assume_written(chunk) }
 }
 
@@ -109,6 +137,29 @@ unsafe fn assume_written(chunk: &mut Uninit) -> &mut [f32] {
     unsafe { &mut *(chunk as *mut Uninit as *mut [f32]) }
 }
 
+/// A per-thread working buffer: a kernel's `thread_local!` of this type, reused across calls
+/// instead of allocated for every piece of work rayon splits off.
+pub(super) type Scratch = RefCell<Vec<f32>>;
+
+/// Runs `f` on this thread's `scratch`, sized to `len` (contents unspecified). Grown, never
+/// shrunk: a resize down and back up would zero the regrown part each time layers of different
+/// sizes alternate.
+///
+/// # Panics
+/// If `f` reaches the same scratch again (a kernel's buffers are not shared with its callees).
+pub(super) fn with_scratch<R>(
+    scratch: &'static LocalKey<Scratch>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    scratch.with_borrow_mut(|buffer| {
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
+        }
+        f(&mut buffer[..len])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +183,16 @@ mod tests {
         let other: &'static mut [f32] = Box::leak(vec![0f32; 4].into_boxed_slice());
         let other = std::sync::Mutex::new(Some(other));
         build(4, 4, false, |_, _| other.lock().unwrap().take().unwrap());
+    }
+
+    #[test]
+    fn fill_from_writes_the_pieces_in_order_and_refuses_a_gap() {
+        let v = build(5, 5, false, |_, c| {
+            fill_from(c, [&[1.0, 2.0][..], &[3.0, 4.0, 5.0]])
+        });
+        assert_eq!(v, [1.0, 2.0, 3.0, 4.0, 5.0]);
+        let short =
+            std::panic::catch_unwind(|| build(3, 3, false, |_, c| fill_from(c, [&[1.0][..]])));
+        assert!(short.is_err(), "pieces shorter than the chunk");
     }
 }
