@@ -1,16 +1,9 @@
 //! Convolutions of the conv DAE as im2col + GEMM (`gemm.rs`, on the instruction set chosen at run time),
-//! one image per task:
-//!
-//! - `conv2d` with stride 1, dilation 1, one group, symmetric zero padding (the encoder's 3x3
-//!   convolutions). Burn's flex computes the weight gradient as a convolution whose kernel is the
-//!   whole output-gradient map, with large transposed copies; here it is one GEMM per image
-//!   against the im2col matrix, accumulated per thread.
-//! - `conv_transpose2d` whose kernel equals its stride, without padding (the decoder's 2x2,
-//!   stride 2 layers): every output pixel comes from exactly one input pixel, so the forward pass
-//!   is one GEMM per image followed by a scatter, and the backward passes a gather then a GEMM.
-//!   The layer's activation (the decoder's ReLU and sigmoid) is applied to each image's output
-//!   while it is in cache, and its derivative taken from the saved output in the backward pass:
-//!   four whole-tensor passes of Burn's element-wise ops fewer per training step.
+//! one image per task: `conv2d` with stride 1, dilation 1, one group, symmetric zero padding (the
+//! encoder's 3x3 convolutions, the U-Net's and DnCNN's). Burn's flex computes the weight gradient
+//! as a convolution whose kernel is the whole output-gradient map, with large transposed copies;
+//! here it is one GEMM per image against the im2col matrix, accumulated per thread. The
+//! transposed convolutions of the decoders are in `upsample.rs`, on the helpers below.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::TensorData;
@@ -19,24 +12,23 @@ use rayon::prelude::*;
 use super::gemm::{matmul, matmul_into_transposed};
 pub(super) use super::im2col::Geometry;
 use super::im2col::{col2im, im2col};
-use super::linear::{activate, Activation};
 use super::uninit::{self, Scratch};
 
 /// Each thread's im2col (or product, or gathered-gradient) matrix of one image, reused across
 /// images, calls and all six kernels below rather than allocated (and zeroed: 226 KB for the
 /// encoder's second layer) for every piece of work rayon splits off.
-fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+pub(super) fn with_columns<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     thread_local! {
         static COLUMNS: Scratch = const { Scratch::new(Vec::new()) };
     }
     uninit::with_scratch(&COLUMNS, len, f)
 }
 
-fn f32_data(t: &FlexTensor) -> &[f32] {
+pub(super) fn f32_data(t: &FlexTensor) -> &[f32] {
     t.storage()
 }
 
-fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
+pub(super) fn tensor(values: Vec<f32>, shape: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
@@ -182,7 +174,7 @@ fn im2col_is_input(g: &Geometry) -> bool {
 
 /// Runs `partial` on contiguous runs of `0..n` images, one run per thread, and sums the
 /// `len`-long results.
-fn sum_per_thread(
+pub(super) fn sum_per_thread(
     n: usize,
     len: usize,
     partial: impl Fn(std::ops::Range<usize>) -> Vec<f32> + Sync + Send,
@@ -198,7 +190,7 @@ fn sum_per_thread(
 }
 
 /// The `cols x rows` transpose of a row-major `rows x cols` matrix.
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+pub(super) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0f32; rows * cols];
     for (i, row) in m.chunks_exact(cols).enumerate() {
         for (j, &v) in row.iter().enumerate() {
@@ -206,159 +198,4 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         }
     }
     t
-}
-
-/// The geometry of a transposed convolution whose kernel equals its stride: input `[n, ci, h, w]`,
-/// weight `[ci, co, s, s']`, output `[n, co, h * s, w * s']`.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Upsample {
-    pub n: usize,
-    pub ci: usize,
-    pub h: usize,
-    pub w: usize,
-    pub co: usize,
-    pub kh: usize,
-    pub kw: usize,
-}
-
-impl Upsample {
-    /// From the input and weight shapes.
-    pub fn new(x: &[usize], weight: &[usize]) -> Self {
-        assert_eq!(
-            x[1], weight[0],
-            "conv_transpose2d: input channels differ from the weight's"
-        );
-        Self {
-            n: x[0],
-            ci: x[1],
-            h: x[2],
-            w: x[3],
-            co: weight[1],
-            kh: weight[2],
-            kw: weight[3],
-        }
-    }
-
-    /// Rows of the per-image product `[co * kh * kw, h * w]`.
-    fn rows(&self) -> usize {
-        self.co * self.kh * self.kw
-    }
-
-    /// Output plane size.
-    fn out_plane(&self) -> usize {
-        self.h * self.kh * self.w * self.kw
-    }
-
-    /// Moves between the product layout `[co, kh, kw, h, w]` and the output layout
-    /// `[co, h, kh, w, kw]` of one image: `f(product_index, output_index)`.
-    fn for_each_pair(&self, mut f: impl FnMut(usize, usize)) {
-        let (l, ow) = (self.h * self.w, self.w * self.kw);
-        for c in 0..self.co {
-            for a in 0..self.kh {
-                for b in 0..self.kw {
-                    let q = (c * self.kh + a) * self.kw + b;
-                    for i in 0..self.h {
-                        let out_row = c * self.out_plane() + (i * self.kh + a) * ow + b;
-                        for j in 0..self.w {
-                            f(q * l + i * self.w + j, out_row + j * self.kw);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Transposed convolution, kernel = stride: `z = Wᵀ · x[n]`, scattered into the output, plus bias,
-/// then `act` while the image's output is still in cache.
-pub(super) fn upsample_forward(
-    x: &FlexTensor,
-    weight: &FlexTensor,
-    bias: &FlexTensor,
-    u: Upsample,
-    act: Activation,
-) -> FlexTensor {
-    let (q, l) = (u.rows(), u.h * u.w);
-    let (xs, ws, bs) = (f32_data(x), f32_data(weight), f32_data(bias));
-    let per_out = u.co * u.out_plane();
-    // Each image's output starts as its bias; the product is scattered onto it.
-    let y = uninit::build(u.n * per_out, per_out, true, |i, yn| {
-        let yn = uninit::fill_rows(yn, u.out_plane(), bs);
-        with_columns(q * l, |z| {
-            matmul(
-                (q, l, u.ci),
-                z,
-                false,
-                ws,
-                (1, q),
-                &xs[i * u.ci * l..][..u.ci * l],
-                (l, 1),
-            );
-            u.for_each_pair(|p, o| yn[o] += z[p]);
-        });
-        activate(yn, act);
-        yn
-    });
-    tensor(y, [u.n, u.co, u.h * u.kh, u.w * u.kw])
-}
-
-/// Gradient of the kernel = stride transposed convolution with respect to its input:
-/// `W · gather(dy[n])`.
-pub(super) fn upsample_backward_x(
-    weight: &FlexTensor,
-    grad: &FlexTensor,
-    u: Upsample,
-) -> FlexTensor {
-    let (q, l) = (u.rows(), u.h * u.w);
-    let (ws, gs) = (f32_data(weight), f32_data(grad));
-    let per_out = u.co * u.out_plane();
-    let mut dx = vec![0f32; u.n * u.ci * l];
-    if u.ci * l > 0 {
-        dx.par_chunks_mut(u.ci * l)
-            .enumerate()
-            .for_each(|(i, dxn)| {
-                with_columns(q * l, |gz| {
-                    let gn = &gs[i * per_out..][..per_out];
-                    u.for_each_pair(|p, o| gz[p] = gn[o]);
-                    matmul((u.ci, l, q), dxn, false, ws, (q, 1), gz, (l, 1));
-                })
-            });
-    }
-    tensor(dx, [u.n, u.ci, u.h, u.w])
-}
-
-/// Gradient of the kernel = stride transposed convolution with respect to its weight:
-/// `Σₙ x[n] · gather(dy[n])ᵀ`.
-pub(super) fn upsample_backward_weight(
-    x: &FlexTensor,
-    grad: &FlexTensor,
-    u: Upsample,
-) -> FlexTensor {
-    let (q, l) = (u.rows(), u.h * u.w);
-    let (xs, gs) = (f32_data(x), f32_data(grad));
-    let per_out = u.co * u.out_plane();
-    // The smaller long operand is packed, as in `conv2d_backward_weight`.
-    let transposed = u.ci <= q;
-    let partial = |images: std::ops::Range<usize>| {
-        let mut dw = vec![0f32; u.ci * q];
-        with_columns(q * l, |gz| {
-            for (k, i) in images.enumerate() {
-                let gn = &gs[i * per_out..][..per_out];
-                u.for_each_pair(|p, o| gz[p] = gn[o]);
-                let (xn, shape) = (&xs[i * u.ci * l..][..u.ci * l], (u.ci, q, l));
-                match transposed {
-                    true => matmul_into_transposed(shape, &mut dw, k > 0, xn, (l, 1), gz, (1, l)),
-                    false => matmul(shape, &mut dw, k > 0, xn, (l, 1), gz, (1, l)),
-                }
-            }
-        });
-        dw
-    };
-    let dw = sum_per_thread(u.n, u.ci * q, partial);
-    let dw = if transposed {
-        transpose(&dw, q, u.ci)
-    } else {
-        dw
-    };
-    tensor(dw, [u.ci, u.co, u.kh, u.kw])
 }

@@ -7,7 +7,7 @@ use burn::backend::{DType, Flex, TensorMetadata};
 
 use super::{
     attention, avg_pool, conv, conv_options, layer_norm, linear, pointwise, pool, softmax,
-    upsample_options, Activation, DaeKernels, Pointwise,
+    upsample, upsample_options, Activation, DaeKernels, Pointwise,
 };
 
 /// Whether every tensor is f32 (the flex kernels' type; others take the reference path).
@@ -99,8 +99,8 @@ impl DaeKernels for Flex {
             weight.to_contiguous(),
             bias.to_contiguous(),
         );
-        let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_forward(&x, &weight, &bias, u, act)
+        let u = upsample::Upsample::new(&x.shape(), &weight.shape());
+        upsample::upsample_forward(&x, &weight, &bias, u, act)
     }
 
     fn upsample_conv_backward_x(
@@ -112,8 +112,8 @@ impl DaeKernels for Flex {
             let options = upsample_options(&weight.shape());
             return Self::conv_transpose2d_x_backward(weight, grad, options);
         }
-        let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_backward_x(&weight.to_contiguous(), &grad.to_contiguous(), u)
+        let u = upsample::Upsample::new(&x.shape(), &weight.shape());
+        upsample::upsample_backward_x(&weight.to_contiguous(), &grad.to_contiguous(), u)
     }
 
     fn upsample_conv_backward_weight(
@@ -125,8 +125,8 @@ impl DaeKernels for Flex {
             let options = upsample_options(&weight.shape());
             return Self::conv_transpose2d_weight_backward(x, weight, grad, options);
         }
-        let u = conv::Upsample::new(&x.shape(), &weight.shape());
-        conv::upsample_backward_weight(&x.to_contiguous(), &grad.to_contiguous(), u)
+        let u = upsample::Upsample::new(&x.shape(), &weight.shape());
+        upsample::upsample_backward_weight(&x.to_contiguous(), &grad.to_contiguous(), u)
     }
 
     fn linear_act(

@@ -33,6 +33,7 @@ mod pool;
 mod softmax;
 mod transformer;
 mod uninit;
+mod upsample;
 
 pub(crate) use layers::{
     attention, avg_pool2d, conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm,

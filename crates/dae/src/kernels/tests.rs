@@ -184,12 +184,14 @@ fn burn_activation<const D: usize>(y: Tensor<D>, act: Activation) -> Tensor<D> {
 }
 
 /// (batch, in channels, out channels, height, width, kernel h, kernel w).
-const UPSAMPLES: [[usize; 7]; 5] = [
+const UPSAMPLES: [[usize; 7]; 6] = [
     [2, 64, 32, 7, 7, 2, 2],
     [1, 32, 1, 14, 14, 2, 2],
     [3, 3, 5, 5, 3, 2, 3],
     [1, 2, 2, 1, 1, 3, 3],
     [2, 4, 3, 3, 2, 1, 1],
+    // Two columns, three rows: the interleaved rows of `upsample.rs` with kh != kw.
+    [2, 3, 4, 3, 5, 3, 2],
 ];
 
 #[test]
