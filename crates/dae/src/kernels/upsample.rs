@@ -54,70 +54,10 @@ impl Upsample {
         self.h * self.kh * self.w * self.kw
     }
 
-    /// Moves between the product layout `[co, kh, kw, h, w]` and the output layout
-    /// `[co, h, kh, w, kw]` of one image: `f(product_index, output_index)`.
-    fn for_each_pair(&self, mut f: impl FnMut(usize, usize)) {
-        let (l, ow) = (self.h * self.w, self.w * self.kw);
-        for c in 0..self.co {
-            for a in 0..self.kh {
-                for b in 0..self.kw {
-                    let q = (c * self.kh + a) * self.kw + b;
-                    for i in 0..self.h {
-                        let out_row = c * self.out_plane() + (i * self.kh + a) * ow + b;
-                        for j in 0..self.w {
-                            f(q * l + i * self.w + j, out_row + j * self.kw);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Upsample {
-    /// `out += z` moved into the output layout: one image's product `z` `[co, kh, kw, h, w]`
-    /// added onto its output `[co, h * kh, w * kw]`.
-    fn scatter_add(&self, z: &[f32], out: &mut [f32]) {
-        if self.kw != 2 {
-            return self.for_each_pair(|p, o| out[o] += z[p]);
-        }
-        // The decoder's 2x2 kernels: each output row interleaves two product rows, written as
-        // pairs in one loop that vectorizes (one pair of elements at a time, the product's rows
-        // of 7 or 14 left it to scalar code).
-        self.for_each_row(|p, o| {
-            let (left, right) = (&z[p..][..self.w], &z[p + self.h * self.w..][..self.w]);
-            let row = &mut out[o..][..2 * self.w];
-            for ((pair, &a), &b) in row.chunks_exact_mut(2).zip(left).zip(right) {
-                pair[0] += a;
-                pair[1] += b;
-            }
-        });
-    }
-
-    /// The adjoint of [`Self::scatter_add`]'s move: `z` `[co, kh, kw, h, w]` gathered from one
-    /// image's output-shaped `out` (an output gradient).
-    fn gather(&self, out: &[f32], z: &mut [f32]) {
-        if self.kw != 2 {
-            return self.for_each_pair(|p, o| z[p] = out[o]);
-        }
-        let l = self.h * self.w;
-        self.for_each_row(|p, o| {
-            let row = &out[o..][..2 * self.w];
-            let (left, rest) = z[p..].split_at_mut(l);
-            let (left, right) = (&mut left[..self.w], &mut rest[..self.w]);
-            for ((pair, a), b) in row
-                .chunks_exact(2)
-                .zip(left.iter_mut())
-                .zip(right.iter_mut())
-            {
-                *a = pair[0];
-                *b = pair[1];
-            }
-        });
-    }
-
-    /// For a kernel 2 wide: `f(p, o)` for every product row `p` of kernel column 0 (column 1's
-    /// row is `h * w` further) and the output row `o` (`2 * w` long) that interleaves the two.
+    /// Visits the output rows of one image: `f(p, o)` for every output row `o` (`w * kw` long,
+    /// of layout `[co, h, kh, w, kw]`) and the product row `p` (layout `[co, kh, kw, h, w]`) of
+    /// its kernel column 0; column `b`'s row is `b * h * w` further, and its values go to every
+    /// `kw`-th element of the output row from `b`.
     fn for_each_row(&self, mut f: impl FnMut(usize, usize)) {
         let (l, ow) = (self.h * self.w, self.w * self.kw);
         for c in 0..self.co {
@@ -131,6 +71,56 @@ impl Upsample {
                 }
             }
         }
+    }
+
+    /// `out += z` moved into the output layout: one image's product `z` `[co, kh, kw, h, w]`
+    /// added onto its output `[co, h * kh, w * kw]`.
+    fn scatter_add(&self, z: &[f32], out: &mut [f32]) {
+        let (l, w, kw) = (self.h * self.w, self.w, self.kw);
+        self.for_each_row(|p, o| {
+            let row = &mut out[o..][..w * kw];
+            if kw == 2 {
+                // The decoders' 2x2 kernels: the two product rows interleaved as pairs in one
+                // loop that vectorizes (element by element, the product's rows of 7 or 14 were
+                // scalar code).
+                let (left, right) = (&z[p..][..w], &z[p + l..][..w]);
+                for ((pair, &a), &b) in row.chunks_exact_mut(2).zip(left).zip(right) {
+                    pair[0] += a;
+                    pair[1] += b;
+                }
+                return;
+            }
+            for b in 0..kw {
+                let column = &z[p + b * l..][..w];
+                for (pixels, &v) in row.chunks_exact_mut(kw).zip(column) {
+                    pixels[b] += v;
+                }
+            }
+        });
+    }
+
+    /// The adjoint of [`Self::scatter_add`]'s move: `z` `[co, kh, kw, h, w]` gathered from one
+    /// image's output-shaped `out` (an output gradient).
+    fn gather(&self, out: &[f32], z: &mut [f32]) {
+        let (l, w, kw) = (self.h * self.w, self.w, self.kw);
+        self.for_each_row(|p, o| {
+            let row = &out[o..][..w * kw];
+            if kw == 2 {
+                let (left, rest) = z[p..].split_at_mut(l);
+                let (left, right) = (&mut left[..w], &mut rest[..w]);
+                for ((pair, a), b) in row.chunks_exact(2).zip(left).zip(right) {
+                    *a = pair[0];
+                    *b = pair[1];
+                }
+                return;
+            }
+            for b in 0..kw {
+                let column = &mut z[p + b * l..][..w];
+                for (pixels, v) in row.chunks_exact(kw).zip(column) {
+                    *v = pixels[b];
+                }
+            }
+        });
     }
 }
 
