@@ -2,8 +2,10 @@
 //! one image per task: `conv2d` with stride 1, dilation 1, one group, symmetric zero padding (the
 //! encoder's 3x3 convolutions, the U-Net's and DnCNN's). Burn's flex computes the weight gradient
 //! as a convolution whose kernel is the whole output-gradient map, with large transposed copies;
-//! here it is one GEMM per image against the im2col matrix, accumulated per thread. The
-//! transposed convolutions of the decoders are in `upsample.rs`, on the helpers below.
+//! here it is one GEMM per image against the im2col matrix, accumulated per thread. The 3x3
+//! layers with at least 16 input and output channels take Winograd's F(2x2, 3x3) instead, for
+//! the forward pass and the input gradient (`winograd.rs`). The transposed convolutions of the
+//! decoders are in `upsample.rs`, on the helpers below.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::TensorData;
@@ -13,6 +15,7 @@ use super::gemm::{matmul, matmul_into_transposed};
 pub(super) use super::im2col::Geometry;
 use super::im2col::{col2im, im2col};
 use super::uninit::{self, Scratch};
+use super::winograd;
 
 /// Each thread's im2col (or product, or gathered-gradient) matrix of one image, reused across
 /// images, calls and all six kernels below rather than allocated (and zeroed: 226 KB for the
@@ -47,6 +50,12 @@ pub(super) fn conv2d_forward(
 ) -> FlexTensor {
     let (r, l) = (g.rows(), g.cols());
     let (xs, ws, bs) = (f32_data(x), f32_data(weight), f32_data(bias));
+    if winograd::applies(&g) {
+        return tensor(
+            winograd::forward(xs, ws, Some(bs), &g),
+            [g.n, g.co, g.ho, g.wo],
+        );
+    }
     // Each image's output starts as its bias, and the GEMM accumulates onto it.
     let y = uninit::build(g.n * g.co * l, g.co * l, true, |i, yn| {
         let yn = uninit::fill_rows(yn, l, bs);
@@ -73,11 +82,7 @@ pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geome
     let (r, l) = (g.rows(), g.cols());
     let (ws, gs) = (f32_data(weight), f32_data(grad));
     let per = g.ci * g.h * g.w;
-    // Measured on the U-Net's layers: the mirrored form wins where it has at least as many
-    // output channels (the original's input channels) as the original; with fewer (16 to 32),
-    // its GEMM's rows are too few and col2im's way is faster.
-    let mirror = g.ph < g.kh && g.pw < g.kw && g.ci >= g.co;
-    let mirrored = mirror.then(|| Geometry {
+    let mirrored = (g.ph < g.kh && g.pw < g.kw).then(|| Geometry {
         n: g.n,
         ci: g.co,
         h: g.ho,
@@ -90,6 +95,14 @@ pub(super) fn conv2d_backward_x(weight: &FlexTensor, grad: &FlexTensor, g: Geome
         ho: g.h,
         wo: g.w,
     });
+    if let Some(m) = mirrored.filter(winograd::applies) {
+        let wf = flip_kernels(ws, &g);
+        return tensor(winograd::forward(gs, &wf, None, &m), [g.n, g.ci, g.h, g.w]);
+    }
+    // Measured on the U-Net's layers: the mirrored form wins where it has at least as many
+    // output channels (the original's input channels) as the original; with fewer (16 to 32),
+    // its GEMM's rows are too few and col2im's way is faster.
+    let mirrored = mirrored.filter(|_| g.ci >= g.co);
     let flipped = mirrored.map(|_| flip_kernels(ws, &g));
     let dx = uninit::build(g.n * per, per, true, |i, dxn| {
         let dxn = uninit::fill(dxn, 0.0);

@@ -4,8 +4,8 @@
 //! Each operation is a method of `DaeKernels` with
 //! - a default body that composes Burn's own primitives (the reference the kernels are tested
 //!   against),
-//! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `avg_pool.rs`, `conv.rs`,
-//!   `linear.rs`, `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
+//! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `avg_pool.rs`, `conv.rs` with
+//!   `winograd.rs`, `linear.rs`, `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
 //! - an autodiff implementation (`autodiff.rs`) with a handwritten backward pass (`backward.rs`).
 //!
 //! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`,
@@ -34,6 +34,7 @@ mod softmax;
 mod transformer;
 mod uninit;
 mod upsample;
+mod winograd;
 
 pub(crate) use layers::{
     attention, avg_pool2d, conv2d, conv_transpose2d, gelu, has_custom_kernels, is_cpu, layer_norm,

@@ -138,9 +138,13 @@ fn assert_same_layer(
 }
 
 /// (batch, in channels, out channels, height, width, kernel, padding).
-const CONVS: [[usize; 7]; 7] = [
+const CONVS: [[usize; 7]; 9] = [
     [1, 1, 32, 28, 28, 3, 1],
+    // Winograd's forward pass and input gradient (`winograd.rs`), with padding 1, 0 and 2 (the
+    // input gradient's mirrored padding 1, 2 and 0).
     [2, 32, 64, 14, 14, 3, 1],
+    [3, 16, 20, 7, 5, 3, 0],
+    [1, 17, 16, 5, 6, 3, 2],
     [1, 3, 5, 7, 9, 3, 0],
     [3, 2, 4, 5, 6, 5, 2],
     [2, 4, 3, 6, 5, 1, 0],
