@@ -4,7 +4,7 @@
 //! as a convolution whose kernel is the whole output-gradient map, with large transposed copies;
 //! here it is one GEMM per image against the im2col matrix, accumulated per thread. The 3x3
 //! layers with at least 16 input and output channels take Winograd's F(2x2, 3x3) instead, for
-//! the forward pass and the input gradient (`winograd.rs`). The transposed convolutions of the
+//! the forward pass and both gradients (`winograd/`). The transposed convolutions of the
 //! decoders are in `upsample.rs`, on the helpers below.
 
 use burn::backend::flex::FlexTensor;
@@ -147,6 +147,11 @@ pub(super) fn conv2d_backward_weight(x: &FlexTensor, grad: &FlexTensor, g: Geome
     let (r, l) = (g.rows(), g.cols());
     let (xs, gs) = (f32_data(x), f32_data(grad));
     let per = g.ci * g.h * g.w;
+    if winograd::applies(&g) {
+        let partial = |images| winograd::transformed_weight_gradient(xs, gs, images, &g);
+        let du = sum_per_thread(g.n, 16 * g.co * g.ci, partial);
+        return tensor(winograd::weight_gradient_of(&du, &g), [g.co, g.ci, 3, 3]);
+    }
     // The GEMM packs (transposes) one of its two long operands for every image: `dy` `[co, l]`
     // when the result is accumulated transposed (`[r, co]`), the im2col matrix `[r, l]` when it
     // is accumulated row-major. Whichever is smaller is packed.

@@ -5,7 +5,7 @@
 //! - a default body that composes Burn's own primitives (the reference the kernels are tested
 //!   against),
 //! - a specialized kernel for Burn's `flex` CPU backend (`pool.rs`, `avg_pool.rs`, `conv.rs` with
-//!   `winograd.rs`, `linear.rs`, `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
+//!   `winograd/`, `linear.rs`, `pointwise.rs`, `softmax.rs`, `layer_norm.rs`, `transformer.rs`),
 //! - an autodiff implementation (`autodiff.rs`) with a handwritten backward pass (`backward.rs`).
 //!
 //! The model code calls the `Tensor`-level wrappers of `layers.rs` (`relu_max_pool2d`,

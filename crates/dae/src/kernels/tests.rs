@@ -140,7 +140,7 @@ fn assert_same_layer(
 /// (batch, in channels, out channels, height, width, kernel, padding).
 const CONVS: [[usize; 7]; 9] = [
     [1, 1, 32, 28, 28, 3, 1],
-    // Winograd's forward pass and input gradient (`winograd.rs`), with padding 1, 0 and 2 (the
+    // Winograd's forward pass and gradients (`winograd/`), with padding 1, 0 and 2 (the
     // input gradient's mirrored padding 1, 2 and 0).
     [2, 32, 64, 14, 14, 3, 1],
     [3, 16, 20, 7, 5, 3, 0],

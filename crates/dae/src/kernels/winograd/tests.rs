@@ -102,3 +102,56 @@ fn only_3x3_kernels_with_enough_channels_apply() {
     let five = Geometry::conv(&[1, 16, 9, 9], &[16, 16, 5, 5], 2, 2);
     assert!(!applies(&five));
 }
+
+/// `dW[o][c][ky][kx] = Σ dy[n][o][oy][ox] · x[n][c][oy + ky - ph][ox + kx - pw]`.
+fn direct_weight_gradient(x: &[f32], dy: &[f32], g: &Geometry) -> Vec<f64> {
+    let mut dw = vec![0f64; g.co * g.ci * 9];
+    for n in 0..g.n {
+        for o in 0..g.co {
+            for c in 0..g.ci {
+                for (tap, sum) in dw[(o * g.ci + c) * 9..][..9].iter_mut().enumerate() {
+                    let (ky, kx) = (tap / 3, tap % 3);
+                    for oy in 0..g.ho {
+                        for ox in 0..g.wo {
+                            let (iy, ix) = (oy + ky, ox + kx);
+                            if iy < g.ph || ix < g.pw || iy - g.ph >= g.h || ix - g.pw >= g.w {
+                                continue;
+                            }
+                            let pixel = x[((n * g.ci + c) * g.h + iy - g.ph) * g.w + ix - g.pw];
+                            let grad = dy[((n * g.co + o) * g.ho + oy) * g.wo + ox];
+                            *sum += pixel as f64 * grad as f64;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dw
+}
+
+#[test]
+fn the_weight_gradient_matches_the_direct_sum_over_any_split_of_the_images() {
+    for (i, shape) in SHAPES.into_iter().enumerate() {
+        let g = geometry(shape);
+        let x = random(g.n * g.ci * g.h * g.w, 40 + i as u64);
+        let dy = random(g.n * g.co * g.ho * g.wo, 50 + i as u64);
+        let want = direct_weight_gradient(&x, &dy, &g);
+        // Sums over every output pixel of every image: the bound grows with their number.
+        let scale = (g.n * g.ho * g.wo) as f64;
+        let whole = transformed_weight_gradient(&x, &dy, 0..g.n, &g);
+        let halves = {
+            let mut a = transformed_weight_gradient(&x, &dy, 0..g.n / 2, &g);
+            let b = transformed_weight_gradient(&x, &dy, g.n / 2..g.n, &g);
+            a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+            a
+        };
+        for (what, du) in [("whole", whole), ("halves", halves)] {
+            let got = weight_gradient_of(&du, &g);
+            let err = got
+                .iter()
+                .zip(&want)
+                .fold(0f64, |m, (&a, &b)| m.max((a as f64 - b).abs()));
+            assert!(err < 1e-6 * scale, "{shape:?} {what}: max error {err}");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Stride-1 3x3 convolutions by Winograd's F(2x2, 3x3): the forward pass of the 3x3 layers with
-//! enough channels, and (through the mirrored form in `conv.rs`) their input gradient.
+//! enough channels, their input gradient (the same pass, through the mirrored form in
+//! `conv.rs`) and their weight gradient (`weight.rs`).
 //!
 //! Each 2x2 block of output pixels (a tile) is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` of the 4x4 input
 //! patch `d` under it: 16 multiplications per tile, input and output channel instead of the
@@ -16,16 +17,21 @@
 //! vector loops ran in their scalar remainders and the transforms took 14-20% of the time.
 //!
 //! The result differs from the direct sum by rounding only (`BENCHMARKS.md`, issue 19, session
-//! 21; tested against a double-precision direct convolution in `winograd_tests.rs`).
+//! 21; tested against a double-precision direct convolution and weight gradient in `tests.rs`).
 
 use super::gemm::matmul_on;
 use super::im2col::Geometry;
 use super::isa::{multiversion, Isa};
 use super::uninit::{self, Scratch};
 
-/// Fewest input and output channels for which the transformed GEMMs beat the direct one: with
-/// fewer, the sum over channels is too short to pay for the transforms (the conv DAE's first
-/// layer has one input channel).
+mod weight;
+pub(super) use weight::{transformed_weight_gradient, weight_gradient_of};
+
+/// Fewest input and output channels for this route. The narrowest layers measured are the
+/// diffusion U-Net's 16-channel ones at 28x28: its epoch took 2.8-2.9 s with them on this route
+/// and 3.0-3.2 s with only its 32- and 64-channel layers (BENCHMARKS.md, issue 19, session 21).
+/// Too few channels make the sum over them too short to pay for the transforms (the conv DAE's
+/// first layer has one input channel).
 const MIN_CHANNELS: usize = 16;
 
 /// GEMM columns per group: whole images are grouped until their tiles reach this many.
@@ -110,7 +116,7 @@ pub(super) fn forward_on(
                 let image = &x[(i * group + k) * per_in..][..per_in];
                 for (c, plane) in image.chunks_exact(g.h * g.w).enumerate() {
                     let at = c * columns + k * t.columns();
-                    split_plane(plane, g, t, work);
+                    split_plane(plane, g.w, (g.ph, g.pw), t, work);
                     transform_plane_on(isa, work, lines, &mut v[at..], g.ci * columns, t);
                 }
             }
@@ -162,19 +168,26 @@ fn transform_filters(weight: &[f32], g: &Geometry) -> Vec<f32> {
     u
 }
 
-/// Copies one input plane, zero-bordered by the padding, into four parity blocks of `blocks`
+/// Copies one plane (`width` wide), zero-bordered by the padding, into four parity blocks of `blocks`
 /// (`t.block()` each, in the order even row and even column, even-odd, odd-even, odd-odd):
 /// padded pixel `(y, x)` goes to block `2 (y % 2) + x % 2`, row `y / 2`, column `x / 2`.
-fn split_plane(plane: &[f32], g: &Geometry, t: Tiles, blocks: &mut [f32]) {
+fn split_plane(
+    plane: &[f32],
+    width: usize,
+    (ph, pw): (usize, usize),
+    t: Tiles,
+    blocks: &mut [f32],
+) {
     let (stride, block) = (t.stride(), t.block());
     let blocks = &mut blocks[..4 * block];
     blocks.fill(0.0);
-    // Every padded pixel lands inside: 2 (th + 1) >= ho + 2 = h + 2 ph, and so for the columns.
+    // Every padded pixel lands inside: 2 (th + 1) >= ho + 2 = h + 2 ph for an input plane, and
+    // 2 th >= ho for an output gradient's; the same for the columns.
     // Input columns 2k and 2k + 1 go to column k + floor(pw / 2) of the parity of pw and to
     // column k + ceil(pw / 2) of the other parity.
-    let first = g.pw % 2;
-    for (y, row) in plane.chunks_exact(g.w).enumerate() {
-        let yp = y + g.ph;
+    let first = pw % 2;
+    for (y, row) in plane.chunks_exact(width).enumerate() {
+        let yp = y + ph;
         let row_start = 2 * (yp % 2) * block + (yp / 2) * stride;
         // The two parities' blocks, the one the row's first pixel goes to first.
         let (even, odd) = blocks[row_start..].split_at_mut(block);
@@ -182,11 +195,11 @@ fn split_plane(plane: &[f32], g: &Geometry, t: Tiles, blocks: &mut [f32]) {
             0 => (even, odd),
             _ => (odd, even),
         };
-        let to_first = &mut to_first[g.pw / 2..][..g.w.div_ceil(2)];
-        let to_second = &mut to_second[g.pw.div_ceil(2)..][..g.w / 2];
+        let to_first = &mut to_first[pw / 2..][..width.div_ceil(2)];
+        let to_second = &mut to_second[pw.div_ceil(2)..][..width / 2];
         let pairs = row.chunks_exact(2);
         if let [last] = pairs.remainder() {
-            to_first[g.w / 2] = *last;
+            to_first[width / 2] = *last;
         }
         for ((pair, a), b) in pairs.zip(to_first.iter_mut()).zip(to_second.iter_mut()) {
             *a = pair[0];
@@ -327,5 +340,4 @@ fn add_tiles(pixels: &[f32], t: Tiles, plane: &mut [f32], ho: usize, wo: usize) 
 }
 
 #[cfg(test)]
-#[path = "winograd_tests.rs"]
 mod tests;
