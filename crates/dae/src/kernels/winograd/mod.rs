@@ -40,10 +40,12 @@ const COLUMNS_PER_GROUP: usize = 128;
 /// Positions of the transformed 4x4 patch, and so the number of GEMMs.
 const POSITIONS: usize = 16;
 
-/// Whether [`forward`] computes the convolution of `g`: a 3x3 kernel and enough channels.
-/// (Every convolution here has stride 1; any padding works.)
+/// Whether [`forward`] computes the convolution of `g`: a 3x3 kernel, enough channels, and
+/// images and outputs of at least one pixel. (Every convolution here has stride 1; any padding
+/// works.)
 pub(super) fn applies(g: &Geometry) -> bool {
-    g.kh == 3 && g.kw == 3 && g.ci >= MIN_CHANNELS && g.co >= MIN_CHANNELS && g.ho > 0 && g.wo > 0
+    let sides = [g.h, g.w, g.ho, g.wo];
+    g.kh == 3 && g.kw == 3 && g.ci >= MIN_CHANNELS && g.co >= MIN_CHANNELS && !sides.contains(&0)
 }
 
 /// The tiles of one output plane, and the layout of their columns.

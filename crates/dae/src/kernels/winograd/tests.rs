@@ -101,6 +101,9 @@ fn only_3x3_kernels_with_enough_channels_apply() {
     assert!(!applies(&geometry([1, 32, 8, 5, 5, 1, 1])));
     let five = Geometry::conv(&[1, 16, 9, 9], &[16, 16, 5, 5], 2, 2);
     assert!(!applies(&five));
+    // An empty image with enough padding still has an output size; it is left to im2col.
+    let empty = Geometry::conv(&[1, 16, 0, 5], &[16, 16, 3, 3], 2, 1);
+    assert!(empty.ho > 0 && !applies(&empty));
 }
 
 /// `dW[o][c][ky][kx] = Σ dy[n][o][oy][ox] · x[n][c][oy + ky - ph][ox + kx - pw]`.
