@@ -2,6 +2,10 @@
 //!
 //! This binary parses arguments and prints; all the work is in the `dae` library.
 
+// The argument structs' doc comments are clap's `--help` text, written for a terminal:
+// `[MASK]` and `runs/<model>-<unix time>` are literal there, not rustdoc links or HTML tags.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 mod args;
 mod bench_cmd;
 mod denoise_cmd;
