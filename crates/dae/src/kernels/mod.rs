@@ -28,6 +28,7 @@ pub mod isa;
 mod layer_norm;
 mod layers;
 mod linear;
+mod pairs;
 mod pointwise;
 mod pool;
 mod softmax;

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use super::conv::{f32_data, sum_per_thread, tensor, transpose, with_columns};
 use super::gemm::{matmul, matmul_into_transposed};
 use super::linear::{activate, Activation};
+use super::pairs::{add_pairs, split_pairs};
 use super::uninit;
 
 /// The geometry of a transposed convolution whose kernel equals its stride: input `[n, ci, h, w]`,
@@ -83,11 +84,7 @@ impl Upsample {
                 // The decoders' 2x2 kernels: the two product rows interleaved as pairs in one
                 // loop that vectorizes (element by element, the product's rows of 7 or 14 were
                 // scalar code).
-                let (left, right) = (&z[p..][..w], &z[p + l..][..w]);
-                for ((pair, &a), &b) in row.chunks_exact_mut(2).zip(left).zip(right) {
-                    pair[0] += a;
-                    pair[1] += b;
-                }
+                add_pairs(row, &z[p..][..w], &z[p + l..][..w]);
                 return;
             }
             for b in 0..kw {
@@ -107,11 +104,7 @@ impl Upsample {
             let row = &out[o..][..w * kw];
             if kw == 2 {
                 let (left, rest) = z[p..].split_at_mut(l);
-                let (left, right) = (&mut left[..w], &mut rest[..w]);
-                for ((pair, a), b) in row.chunks_exact(2).zip(left).zip(right) {
-                    *a = pair[0];
-                    *b = pair[1];
-                }
+                split_pairs(row, &mut left[..w], &mut rest[..w]);
                 return;
             }
             for b in 0..kw {

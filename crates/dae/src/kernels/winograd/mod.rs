@@ -22,6 +22,7 @@
 use super::gemm::matmul_on;
 use super::im2col::Geometry;
 use super::isa::{multiversion, Isa};
+use super::pairs::{add_pairs, split_pairs};
 use super::uninit::{self, Scratch};
 
 mod weight;
@@ -199,14 +200,10 @@ fn split_plane(
         };
         let to_first = &mut to_first[pw / 2..][..width.div_ceil(2)];
         let to_second = &mut to_second[pw.div_ceil(2)..][..width / 2];
-        let pairs = row.chunks_exact(2);
-        if let [last] = pairs.remainder() {
-            to_first[width / 2] = *last;
+        if width % 2 == 1 {
+            to_first[width / 2] = row[width - 1];
         }
-        for ((pair, a), b) in pairs.zip(to_first.iter_mut()).zip(to_second.iter_mut()) {
-            *a = pair[0];
-            *b = pair[1];
-        }
+        split_pairs(row, to_first, to_second);
     }
 }
 
@@ -331,10 +328,7 @@ fn add_tiles(pixels: &[f32], t: Tiles, plane: &mut [f32], ho: usize, wo: usize) 
         let (ty, a) = (y / 2, y % 2);
         let left = &pixels[2 * a * n + ty * stride..][..t.tw];
         let right = &pixels[(2 * a + 1) * n + ty * stride..][..t.tw];
-        for ((pair, &l), &r) in row.chunks_exact_mut(2).zip(left).zip(right) {
-            pair[0] += l;
-            pair[1] += r;
-        }
+        add_pairs(row, left, right);
         if wo % 2 == 1 {
             row[wo - 1] += left[t.tw - 1];
         }
