@@ -102,9 +102,10 @@ pub(super) fn forward_on(
     let group = (COLUMNS_PER_GROUP / t.columns()).clamp(1, g.n.max(1));
     let (per_in, plane_out) = (g.ci * g.h * g.w, g.ho * g.wo);
     let per_out = g.co * plane_out;
-    let zeros = vec![0f32; g.co];
-    let bias = bias.unwrap_or(&zeros);
-    let biases: Vec<f32> = bias.iter().copied().cycle().take(group * g.co).collect();
+    let biases: Vec<f32> = match bias {
+        Some(bias) => bias.iter().copied().cycle().take(group * g.co).collect(),
+        None => vec![0.0; group * g.co],
+    };
     uninit::build(g.n * per_out, group * per_out, g.n > group, |i, y| {
         let images = y.len() / per_out;
         let y = uninit::fill_rows(y, plane_out, &biases[..images * g.co]);
@@ -117,11 +118,7 @@ pub(super) fn forward_on(
             let (lines, work) = rest.split_at_mut(8 * t.block());
             for k in 0..images {
                 let image = &x[(i * group + k) * per_in..][..per_in];
-                for (c, plane) in image.chunks_exact(g.h * g.w).enumerate() {
-                    let at = c * columns + k * t.columns();
-                    split_plane(plane, g.w, (g.ph, g.pw), t, work);
-                    transform_plane_on(isa, work, lines, &mut v[at..], g.ci * columns, t);
-                }
+                transform_image(isa, image, g, (v, columns, k), (lines, work));
             }
             for xi in 0..POSITIONS {
                 let a = &u[xi * g.co * g.ci..][..g.co * g.ci];
@@ -141,6 +138,24 @@ pub(super) fn forward_on(
         });
         y
     })
+}
+
+/// `V` of every input plane of one image, the `k`-th of a group whose GEMMs have `columns`
+/// columns: channel `c`'s tiles at `v[ξ * ci * columns + c * columns + k * t.columns()..]`,
+/// through the scratch `lines` (8 blocks) and `work` (4 blocks).
+fn transform_image(
+    isa: Isa,
+    image: &[f32],
+    g: &Geometry,
+    (v, columns, k): (&mut [f32], usize, usize),
+    (lines, work): (&mut [f32], &mut [f32]),
+) {
+    let t = Tiles::of(g);
+    for (c, plane) in image.chunks_exact(g.h * g.w).enumerate() {
+        let at = c * columns + k * t.columns();
+        split_plane(plane, g.w, (g.ph, g.pw), t, work);
+        transform_plane_on(isa, work, lines, &mut v[at..], g.ci * columns, t);
+    }
 }
 
 /// Runs `f` on this thread's Winograd buffers, sized to `len`.

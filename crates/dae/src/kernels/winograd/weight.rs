@@ -5,7 +5,7 @@
 //! (`dW = Gᵀ dU G`).
 
 use super::{
-    applies, split_plane, transform_plane_on, with_scratch, Tiles, COLUMNS_PER_GROUP, POSITIONS,
+    applies, split_plane, transform_image, with_scratch, Tiles, COLUMNS_PER_GROUP, POSITIONS,
 };
 use crate::kernels::gemm::matmul_on;
 use crate::kernels::im2col::Geometry;
@@ -39,11 +39,7 @@ pub(in crate::kernels) fn transformed_weight_gradient(
             let (lines, work) = rest.split_at_mut(8 * t.block());
             for k in 0..count {
                 let image = &x[(start + k) * per_in..][..per_in];
-                for (c, plane) in image.chunks_exact(g.h * g.w).enumerate() {
-                    let at = c * columns + k * t.columns();
-                    split_plane(plane, g.w, (g.ph, g.pw), t, work);
-                    transform_plane_on(isa, work, lines, &mut v[at..], g.ci * columns, t);
-                }
+                transform_image(isa, image, g, (v, columns, k), (lines, work));
                 let grad = &dy[(start + k) * g.co * plane_out..][..g.co * plane_out];
                 for (o, plane) in grad.chunks_exact(plane_out).enumerate() {
                     let at = o * columns + k * t.columns();
